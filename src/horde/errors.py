@@ -1,0 +1,140 @@
+"""Every error horde knows about, and whose fault it is.
+
+::
+
+    HordeError
+    ├── UsageError            the user's fault: bad scenario, config, option or URL.
+    │   ├── ScenarioError     the CLI prints one line (file:line when known), exit 2.
+    │   └── ConfigError
+    └── TargetError           the target's fault: recorded as a failed sample under its
+        │                     ``category``; a run never stops because of one.
+        ├── ConnectError              (category = the specific kind below)
+        │   ├── ConnectionRefusedError_   connection_refused
+        │   ├── DnsError                  dns_failure
+        │   ├── TlsError                  tls_error
+        │   └── HandshakeRejected         handshake_rejected (HTTP status kept)
+        ├── OperationTimeout              timeout
+        ├── ClosedByPeer                  closed_by_peer (close code kept)
+        ├── ProtocolError                 protocol_error (bad frame or packet)
+        ├── AppError                      app_error (server's error event, connect_error)
+        └── CheckFailed                   check_failed
+
+Anything else raised from scenario code is the scenario's own exception: counted as
+``scenario_exception`` with its type and first traceback. An exception escaping horde's
+own code is a bug in horde and is allowed to crash loudly.
+
+Foreign exceptions (OSError, ssl, picows, httptools ...) are mapped to these types at the
+transport boundary by :func:`classify`, so nothing above the transports sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+
+
+class HordeError(Exception):
+    """Base of every error horde raises on purpose."""
+
+
+class UsageError(HordeError):
+    """The user gave horde something it cannot use. Shown as one line; exit code 2."""
+
+
+class ScenarioError(UsageError):
+    """The scenario file is missing, broken or defines no behaviour."""
+
+
+class ConfigError(UsageError):
+    """A configuration value or command-line option is invalid."""
+
+
+class TargetError(HordeError):
+    """The system under test failed an operation. ``category`` names its error counter."""
+
+    category = "target_error"
+
+    def __init__(self, message: str = "", *, detail: str | None = None) -> None:
+        super().__init__(message or self.category)
+        self.detail = detail
+
+
+class ConnectError(TargetError):
+    """A connection could not be established."""
+
+    category = "connect_error"
+
+
+class ConnectionRefusedError_(ConnectError):  # noqa: N801 - the builtin name is taken
+    category = "connection_refused"
+
+
+class DnsError(ConnectError):
+    category = "dns_failure"
+
+
+class TlsError(ConnectError):
+    category = "tls_error"
+
+
+class HandshakeRejected(ConnectError):
+    """The server answered the WebSocket/Socket.IO handshake with a non-upgrade status."""
+
+    category = "handshake_rejected"
+
+    def __init__(self, message: str = "", *, status: int | None = None) -> None:
+        super().__init__(message, detail=str(status) if status is not None else None)
+        self.status = status
+
+
+class OperationTimeout(TargetError):
+    category = "timeout"
+
+
+class ClosedByPeer(TargetError):
+    """The peer closed or dropped the connection while we still wanted it."""
+
+    category = "closed_by_peer"
+
+    def __init__(self, message: str = "", *, code: int | None = None) -> None:
+        super().__init__(message, detail=str(code) if code is not None else None)
+        self.code = code
+
+
+class ProtocolError(TargetError):
+    category = "protocol_error"
+
+
+class AppError(TargetError):
+    """The application said no: a Socket.IO connect_error or an error event."""
+
+    category = "app_error"
+
+
+class CheckFailed(TargetError):
+    category = "check_failed"
+
+
+def classify(exc: BaseException) -> TargetError:
+    """Map a foreign exception raised by I/O to the most specific :class:`TargetError`.
+
+    Called only at the transport boundary. Unknown exceptions become a generic
+    ``ProtocolError`` carrying the original type name, so they are still counted.
+    """
+    if isinstance(exc, TargetError):
+        return exc
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return OperationTimeout(text)
+    if isinstance(exc, socket.gaierror):
+        return DnsError(text)
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return TlsError(text)
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectionRefusedError_(text)
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError | EOFError):
+        return ClosedByPeer(text)
+    if isinstance(exc, OSError):
+        return ConnectError(text, detail=exc.__class__.__name__)
+    return ProtocolError(text, detail=exc.__class__.__name__)

@@ -1,0 +1,29 @@
+"""Metric names: snake_case with a protocol prefix, one constant each.
+
+A *latency* metric is recorded into a histogram per (metric, name); a *counter* counts
+events per (metric, name). ``REQUEST_METRICS`` are the request→reply latencies that the
+per-second series sums as "requests" and whose merged percentiles it shows.
+"""
+
+from __future__ import annotations
+
+# latencies (histograms, microseconds)
+HTTP_CONNECT = "http_connect"  # TCP (+TLS) connect of a pooled HTTP connection
+HTTP_REQ = "http_req"  # request sent → whole response read
+HTTP_TTFB = "http_ttfb"  # request sent → first response byte
+WS_CONNECT = "ws_connect"  # TCP + WebSocket handshake
+WS_REPLY = "ws_reply"  # message sent → matching reply (named correlation)
+SIO_CONNECT = "sio_connect"  # Engine.IO open + namespace connect
+SIO_ACK = "sio_ack"  # emit → ack
+USER_TIMER = "timer"  # scenario-defined timings (user.timer / user.record)
+ITERATION = "iteration"  # one run of a behaviour function
+
+# counters
+WS_MSG_IN = "ws_msg_in"
+WS_MSG_OUT = "ws_msg_out"
+SIO_EVENT_IN = "sio_event_in"
+SIO_EMIT = "sio_emit"
+ITERATIONS_DONE = "iterations"
+
+REQUEST_METRICS = frozenset({HTTP_REQ, WS_REPLY, SIO_ACK})
+MESSAGE_IN_COUNTERS = frozenset({WS_MSG_IN, SIO_EVENT_IN})
