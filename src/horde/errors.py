@@ -58,6 +58,7 @@ class TargetError(HordeError):
     def __init__(self, message: str = "", *, detail: str | None = None) -> None:
         super().__init__(message or self.category)
         self.detail = detail
+        self.recorded = False  # set once counted, so the engine never counts it twice
 
 
 class ConnectError(TargetError):
@@ -66,7 +67,7 @@ class ConnectError(TargetError):
     category = "connect_error"
 
 
-class ConnectionRefusedError_(ConnectError):  # noqa: N801 - the builtin name is taken
+class ConnectionRefusedError_(ConnectError):  # the builtin name is taken
     category = "connection_refused"
 
 

@@ -92,7 +92,10 @@ class Recorder:
             self.error_examples[label] = example[:4000]
 
     def target_error(self, exc: TargetError) -> None:
-        self.error(exc.category, exc.detail, str(exc))
+        """Count a target error once, however many layers see it go by."""
+        if not exc.recorded:
+            exc.recorded = True
+            self.error(exc.category, exc.detail, str(exc))
 
     def scenario_exception(self, exc: BaseException) -> None:
         """An exception raised by scenario code: counted by type, first traceback kept."""

@@ -1,0 +1,69 @@
+"""horde: load testing for real-time web apps (WebSocket, Socket.IO, HTTP, streaming).
+
+A scenario file marks ``async def`` functions with the decorators below; each behaviour
+receives a :class:`User`. See the README for a tour and docs/ for guides.
+"""
+
+from horde.config.model import RunConfig
+from horde.engine.runner import RunContext, run
+from horde.errors import (
+    AppError,
+    CheckFailed,
+    ClosedByPeer,
+    ConfigError,
+    ConnectError,
+    HandshakeRejected,
+    HordeError,
+    OperationTimeout,
+    ProtocolError,
+    ScenarioError,
+    TargetError,
+    UsageError,
+)
+from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
+from horde.scenario.loader import load_scenario
+from horde.scenario.markers import behaviour, on_start, on_stop, setup, teardown
+from horde.scenario.model import Scenario
+from horde.scenario.think import choice, constant, human_like, lognormal, normal, uniform
+from horde.scenario.user import User
+from horde.version import __version__
+
+__all__ = [
+    "JSON",
+    "RAW",
+    "AppError",
+    "Chain",
+    "CheckFailed",
+    "ClosedByPeer",
+    "Codec",
+    "ConfigError",
+    "ConnectError",
+    "FunctionCodec",
+    "HandshakeRejected",
+    "HordeError",
+    "JsonCodec",
+    "OperationTimeout",
+    "ProtocolError",
+    "RawCodec",
+    "RunConfig",
+    "RunContext",
+    "Scenario",
+    "ScenarioError",
+    "TargetError",
+    "UsageError",
+    "User",
+    "__version__",
+    "behaviour",
+    "choice",
+    "constant",
+    "human_like",
+    "load_scenario",
+    "lognormal",
+    "normal",
+    "on_start",
+    "on_stop",
+    "run",
+    "setup",
+    "teardown",
+    "uniform",
+]

@@ -1,0 +1,3 @@
+from horde.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The command line: parse, build typed config, run, map the outcome to an exit code.
+
+This is the only place that turns errors into exit codes: a :class:`UsageError` becomes
+one line on stderr and exit 2; a run's verdict becomes 0 or 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from horde import exitcodes
+from horde.config.durations import parse_duration
+from horde.errors import ConfigError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line and a UsageError, never a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="horde", description="Load testing for real-time web apps.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run a scenario file against a target")
+    run.add_argument("scenario", help="path to a scenario .py file")
+    run.add_argument("--target", "-t", required=True, help="base URL, e.g. http://127.0.0.1:8000")
+    _add_run_options(run)
+
+    serve = commands.add_parser("serve", help="run a built-in demo server")
+    serve.add_argument("name", help="demo server: echo")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    demo = commands.add_parser("demo", help="start a demo server and run its example scenario")
+    demo.add_argument("name", help="demo: echo")
+    _add_run_options(demo)
+    return parser
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--users", "-u", type=int, default=None, help="virtual users (default 10)")
+    p.add_argument("--spawn-rate", "-r", type=float, default=None, help="users started per second")
+    p.add_argument("--duration", "-d", default=None, help="e.g. 30s, 5m (default 30s)")
+    p.add_argument("--iterations", "-i", type=int, default=None, help="behaviour runs per user")
+    p.add_argument("--out", "-o", default=None, help="directory for results.json")
+    p.add_argument("--timeout", default=None, help="default per-operation timeout (30s)")
+    p.add_argument("--seed", type=int, default=None, help="random seed for reproducible runs")
+    p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
+    p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "demo":
+            return _demo(args)
+        return _run(args, Path(args.scenario), args.target)
+    except UsageError as exc:
+        print(f"horde: error: {exc}", file=sys.stderr)
+        return exitcodes.USAGE
+
+
+def _run_config(args: argparse.Namespace, scenario: Path, target: str) -> Any:
+    from horde.config.model import RunConfig
+
+    values: dict[str, Any] = {"scenario": scenario, "target": target, "progress": not args.quiet}
+    if args.users is not None:
+        values["users"] = args.users
+    if args.spawn_rate is not None:
+        values["spawn_rate"] = args.spawn_rate
+    if args.duration is not None:
+        values["duration_s"] = parse_duration(args.duration)
+    if args.iterations is not None:
+        values["iterations"] = args.iterations
+    if args.timeout is not None:
+        values["timeout_s"] = parse_duration(args.timeout)
+    if args.seed is not None:
+        values["seed"] = args.seed
+    values["out_dir"] = Path(args.out) if args.out else None
+    try:
+        return RunConfig(**values)
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc)) from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(f"{where.replace('_s', '').replace('_', '-')}: {msg}")
+    return "; ".join(problems)
+
+
+def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
+    from horde.engine.loop import run_with_signals
+    from horde.engine.runner import run
+    from horde.scenario.loader import load_scenario
+
+    config = _run_config(args, scenario_path, target)
+    scenario = load_scenario(config.scenario)
+    sinks = _sinks(config)
+
+    async def main(stop: asyncio.Event) -> dict[str, Any]:
+        return await run(config, scenario, sinks, stop)
+
+    results = run_with_signals(main, use_uvloop=not args.no_uvloop)
+    return exitcodes.OK if results["passed"] else exitcodes.FAILED
+
+
+def _sinks(config: Any) -> list[Any]:
+    from horde.sinks.progress import ProgressLine
+    from horde.sinks.results_json import ResultsJson
+    from horde.sinks.summary import ConsoleSummary
+
+    sinks: list[Any] = []
+    if config.progress:
+        sinks.append(ProgressLine(config.users))
+    if config.out_dir is not None:
+        sinks.append(ResultsJson(config.out_dir))
+    sinks.append(ConsoleSummary())
+    return sinks
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from horde.demo.serve import build, serve
+
+    build(args.name)  # unknown names fail here, before any socket is opened
+    try:
+        uvloop.run(serve(args.name, args.host, args.port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    return exitcodes.OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from horde.demo.launcher import demo_server, example_path
+    from horde.demo.serve import SERVERS
+
+    if args.name not in SERVERS:
+        raise UsageError(f"unknown demo {args.name!r}; choose from: {', '.join(SERVERS)}")
+    scenario = example_path(args.name)
+    with demo_server(args.name) as url:
+        print(f"horde demo {args.name}: server on {url}, scenario {scenario}", file=sys.stderr)
+        return _run(args, scenario, url)

@@ -1,0 +1,53 @@
+"""The typed settings of one run. Everything after the CLI takes these, never raw input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from horde.scenario.urls import validate_target
+
+DEFAULT_DURATION_S = 30.0
+HARD_MAX_DURATION_S = 6 * 3600.0  # a run never outlives this unless asked
+
+
+class RunConfig(BaseModel):
+    """How many users, how fast they arrive, for how long, against what."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scenario: Path
+    target: str
+    users: int = Field(default=10, ge=1, le=1_000_000)
+    spawn_rate: float | None = Field(default=None, gt=0, description="users started per second")
+    duration_s: float | None = Field(default=None, gt=0)
+    iterations: int | None = Field(default=None, ge=1, description="behaviour runs per user")
+    max_duration_s: float = Field(default=HARD_MAX_DURATION_S, gt=0)
+    out_dir: Path | None = None
+    timeout_s: float = Field(default=30.0, gt=0, description="default per-operation timeout")
+    stop_grace_s: float = Field(default=5.0, ge=0, description="wait for users at the end")
+    seed: int | None = None
+    progress: bool = True
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        return validate_target(value)
+
+    @model_validator(mode="after")
+    def _default_duration(self) -> RunConfig:
+        if self.duration_s is None and self.iterations is None:
+            object.__setattr__(self, "duration_s", DEFAULT_DURATION_S)
+        return self
+
+    @property
+    def effective_spawn_rate(self) -> float:
+        """Users per second; by default all users start within one second."""
+        return self.spawn_rate or float(self.users)
+
+    @property
+    def deadline_s(self) -> float:
+        """When the load phase ends at the latest."""
+        limit = self.duration_s if self.duration_s is not None else self.max_duration_s
+        return min(limit, self.max_duration_s)

@@ -1,0 +1,101 @@
+"""Build results.json: one plain dict from the aggregator's totals and the run's facts.
+
+Every report format reads this dict, never the live objects, so all formats agree.
+The schema is documented in docs/results.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from horde.metrics import names
+from horde.metrics.aggregator import Aggregator, label
+from horde.metrics.histogram import summarize
+from horde.version import __version__
+
+SCHEMA = "horde.results/1"
+
+
+def build_results(
+    aggregator: Aggregator,
+    *,
+    run: dict[str, Any],
+    generator: dict[str, Any],
+    thresholds: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``run`` holds the facts only the engine knows: config, times, status."""
+    totals = aggregator.totals
+    recorder = aggregator.recorder
+    elapsed = run["duration_s"] or None
+    thresholds = thresholds or []
+    metrics = {
+        label(key): {"metric": key[0], "name": key[1], **summarize(hist, elapsed)}
+        for key, hist in sorted(totals.latencies.items(), key=lambda kv: label(kv[0]))
+    }
+    counters = {label(k): n for k, n in sorted(totals.counters.items(), key=lambda kv: label(kv[0]))}
+    errors, details = _errors(totals.errors)
+    conns = recorder.connections
+    requests = sum(
+        h.get_total_count() for (m, _), h in totals.latencies.items() if m in names.REQUEST_METRICS
+    )
+    received = sum(n for (m, _), n in totals.counters.items() if m in names.MESSAGE_IN_COUNTERS)
+    sent = sum(
+        n for (m, _), n in totals.counters.items() if m in (names.WS_MSG_OUT, names.SIO_EMIT)
+    )
+    rows = aggregator.rows
+    return {
+        "schema": SCHEMA,
+        "horde_version": __version__,
+        **run,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "passed": all(t["passed"] for t in thresholds),
+        "thresholds": thresholds,
+        "connections": {
+            "attempted": conns.attempted,
+            "succeeded": conns.succeeded,
+            "failed": conns.failed,
+            "dropped": conns.dropped,
+            "reconnected": conns.reconnected,
+            "success_rate": _ratio(conns.succeeded, conns.attempted),
+            "peak_open": max((r["connections_open"] for r in rows), default=0),
+        },
+        "users": {"peak_active": max((r["users"] for r in rows), default=0)},
+        "iterations": {
+            "completed": sum(
+                n for (m, _), n in totals.counters.items() if m == names.ITERATIONS_DONE
+            ),
+        },
+        "requests": {
+            "total": requests,
+            "rate_per_s": round(requests / elapsed, 2) if elapsed else 0.0,
+            "peak_in_flight": recorder.peak_in_flight,
+        },
+        "messages": {"received": received, "sent": sent},
+        "metrics": metrics,
+        "counters": counters,
+        "errors": errors,
+        "errors_total": sum(errors.values()),
+        "error_details": details,
+        "error_examples": dict(recorder.error_examples),
+        "bytes": {"sent": totals.bytes_sent, "received": totals.bytes_received},
+        "generator": generator,
+        "timeseries": rows,
+    }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _errors(
+    raw: dict[tuple[str, str | None], int],
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """Counts per category, and per category the split by detail (status, code, type)."""
+    errors: dict[str, int] = {}
+    details: dict[str, dict[str, int]] = {}
+    for (category, detail), n in sorted(raw.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        errors[category] = errors.get(category, 0) + n
+        if detail is not None:
+            details.setdefault(category, {})[detail] = n
+    return errors, details

@@ -1,0 +1,48 @@
+"""Decorators a scenario file uses to say what each of its functions is for.
+
+They only tag the function (importing a scenario runs nothing); the loader collects the
+tags. ``@behaviour`` marks what a virtual user does, repeatedly; ``@on_start``/``@on_stop``
+run once per user; ``@setup``/``@teardown`` once per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+MARK = "__horde__"
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    kind: str  # "behaviour" | "on_start" | "on_stop" | "setup" | "teardown"
+    weight: float = 1.0
+    name: str | None = None
+
+
+def behaviour(fn: F | None = None, *, weight: float = 1.0, name: str | None = None) -> Any:
+    """Mark an ``async def f(user)`` as a behaviour; heavier ones are picked more often."""
+
+    def mark(f: F) -> F:
+        setattr(f, MARK, Mark("behaviour", weight, name or f.__name__))
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
+def _marker(kind: str) -> Callable[[F], F]:
+    def mark(f: F) -> F:
+        setattr(f, MARK, Mark(kind, name=f.__name__))
+        return f
+
+    mark.__name__ = kind
+    mark.__doc__ = f"Mark an async function as the scenario's {kind} hook."
+    return mark
+
+
+on_start = _marker("on_start")
+on_stop = _marker("on_stop")
+setup = _marker("setup")
+teardown = _marker("teardown")

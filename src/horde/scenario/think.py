@@ -1,0 +1,111 @@
+"""Think time: how long a virtual user waits between actions.
+
+Each distribution is a small object whose ``sample()`` returns seconds; the user handle
+does the sleeping ("when" apart from "how"). Anything callable that returns seconds works
+too, as does a plain number.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Seconds = float
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    seconds: float
+
+    def sample(self, rng: random.Random) -> Seconds:
+        return self.seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Uniform:
+    low: float
+    high: float
+
+    def sample(self, rng: random.Random) -> Seconds:
+        return rng.uniform(self.low, self.high)
+
+
+@dataclass(frozen=True, slots=True)
+class Normal:
+    """Normal around ``mean``, clipped to [low, high] so a wait is never negative."""
+
+    mean: float
+    stdev: float
+    low: float = 0.0
+    high: float = math.inf
+
+    def sample(self, rng: random.Random) -> Seconds:
+        return min(max(rng.normalvariate(self.mean, self.stdev), self.low), self.high)
+
+
+@dataclass(frozen=True, slots=True)
+class LogNormal:
+    """Human-like reaction times: right-skewed, most answers quick, a few slow.
+
+    ``median`` is the typical wait in seconds; ``sigma`` the spread of its logarithm
+    (000 used mu=0.5, sigma=0.3, i.e. a median of e^0.5 ≈ 1.65 s).
+    """
+
+    median: float
+    sigma: float
+    low: float = 0.0
+    high: float = math.inf
+
+    def sample(self, rng: random.Random) -> Seconds:
+        value = rng.lognormvariate(math.log(self.median), self.sigma)
+        return min(max(value, self.low), self.high)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One of a few fixed waits (000's "burst": quick answers, then a pause)."""
+
+    options: tuple[float, ...]
+
+    def sample(self, rng: random.Random) -> Seconds:
+        return rng.choice(self.options)
+
+
+Distribution = Constant | Uniform | Normal | LogNormal | Choice
+ThinkTime = float | int | Distribution | Callable[[], float]
+
+
+def constant(seconds: float) -> Constant:
+    return Constant(seconds)
+
+
+def uniform(low: float, high: float) -> Uniform:
+    return Uniform(low, high)
+
+
+def normal(mean: float, stdev: float, low: float = 0.0, high: float = math.inf) -> Normal:
+    return Normal(mean, stdev, low, high)
+
+
+def lognormal(median: float, sigma: float, low: float = 0.0, high: float = math.inf) -> LogNormal:
+    return LogNormal(median, sigma, low, high)
+
+
+def human_like(median: float = math.exp(0.5), sigma: float = 0.3) -> LogNormal:
+    return LogNormal(median, sigma)
+
+
+def choice(*options: float) -> Choice:
+    return Choice(tuple(options))
+
+
+def sample_seconds(think: ThinkTime, rng: random.Random) -> Seconds:
+    """Seconds to wait for any accepted think-time value."""
+    if isinstance(think, int | float):
+        return float(think)
+    sample = getattr(think, "sample", None)
+    if sample is not None:
+        return float(sample(rng))
+    return float(think())  # type: ignore[operator]

@@ -1,0 +1,147 @@
+"""The handle a behaviour receives: one virtual user and everything it may do.
+
+A ``User`` opens instrumented connections (HTTP, WebSocket, Socket.IO) that all record
+into the run's recorder, waits (think time), checks and times things. Per-user state
+lives in ``user.state``; what the scenario's ``@setup`` returned is ``user.shared``.
+Every connection the user opens is closed for it when the user stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from horde.errors import CheckFailed
+from horde.metrics import names
+from horde.scenario import urls
+from horde.scenario.think import ThinkTime, sample_seconds
+
+if TYPE_CHECKING:
+    from horde.metrics.recorder import Recorder
+    from horde.transports.http import HttpClient
+    from horde.transports.socketio import SocketIOConnection
+    from horde.transports.websocket import WebSocketConnection
+
+
+class User:
+    def __init__(
+        self,
+        user_id: int,
+        *,
+        target: str,
+        recorder: Recorder,
+        stopping: asyncio.Event,
+        shared: Any = None,
+        seed: int | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.id = user_id
+        self.target = target
+        self.shared = shared
+        self.state = SimpleNamespace()
+        self.rng = random.Random(seed)
+        self.iteration = 0
+        self.recorder = recorder
+        self.timeout = timeout
+        self._stopping = stopping
+        self._http: HttpClient | None = None
+        self._connections: list[Any] = []
+
+    @property
+    def stopping(self) -> bool:
+        """True once the run is ending: long loops inside a behaviour should return."""
+        return self._stopping.is_set()
+
+    # -- connections -----------------------------------------------------------------------
+
+    @property
+    def http(self) -> HttpClient:
+        """This user's HTTP client: keep-alive connections and cookies of its own."""
+        if self._http is None:
+            from horde.transports.http import HttpClient
+
+            self._http = HttpClient(
+                recorder=self.recorder,
+                base_url=urls.http_url(self.target, "/"),
+                timeout=self.timeout,
+            )
+        return self._http
+
+    async def websocket(self, url: str = "/", **options: Any) -> WebSocketConnection:
+        """Open a WebSocket to ``url`` (relative to the target). See WebSocketConnection."""
+        from horde.transports.websocket import WebSocketConnection
+
+        options.setdefault("default_timeout", self.timeout)
+        conn = await WebSocketConnection.connect(
+            urls.ws_url(self.target, url), recorder=self.recorder, **options
+        )
+        self._connections.append(conn)
+        return conn
+
+    async def socketio(self, url: str | None = None, **options: Any) -> SocketIOConnection:
+        """Open a Socket.IO client to ``url`` (default: the target). See SocketIOConnection."""
+        from horde.transports.socketio import SocketIOConnection
+
+        options.setdefault("default_timeout", self.timeout)
+        conn = await SocketIOConnection.connect(
+            urls.http_url(self.target, url or "/"), recorder=self.recorder, **options
+        )
+        self._connections.append(conn)
+        return conn
+
+    # -- pacing and measuring --------------------------------------------------------------
+
+    async def think(self, wait: ThinkTime) -> None:
+        """Sleep for a think time (the engine cancels the sleep when the run stops)."""
+        seconds = sample_seconds(wait, self.rng)
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def check(self, condition: Any, name: str, *, fatal: bool = False) -> bool:
+        """Count a failed check under ``check_failed:{name}``; with ``fatal`` also raise."""
+        if condition:
+            self.recorder.count("checks_passed", name)
+            return True
+        self.recorder.error(CheckFailed.category, name, f"check failed: {name}")
+        if fatal:
+            raise CheckFailed(f"check failed: {name}", detail=name)
+        return False
+
+    def record(self, name: str, milliseconds: float) -> None:
+        """Record a latency the scenario measured itself (e.g. from a server timestamp)."""
+        self.recorder.latency(names.USER_TIMER, name, int(milliseconds * 1000))
+
+    @contextmanager
+    def timer(self, name: str) -> Iterator[None]:
+        """Time a block of scenario code under ``timer:{name}``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.recorder.latency(
+                names.USER_TIMER, name, int((time.perf_counter() - start) * 1_000_000)
+            )
+
+    def count(self, name: str, n: int = 1) -> None:
+        """A scenario-defined counter (e.g. ``teams_created``), reported under counters."""
+        self.recorder.count("custom", name, n)
+
+    # -- lifecycle (engine only) -----------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close everything this user opened; never raises (the run is ending anyway)."""
+        for conn in reversed(self._connections):
+            closer = getattr(conn, "close", None) or getattr(conn, "disconnect", None)
+            with contextlib.suppress(Exception):  # closing a broken connection may fail
+                await closer()
+        self._connections.clear()
+        if self._http is not None:
+            with contextlib.suppress(Exception):
+                await self._http.close()
+            self._http = None
