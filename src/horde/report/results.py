@@ -12,6 +12,7 @@ from typing import Any
 from horde.metrics import names
 from horde.metrics.aggregator import Aggregator, label
 from horde.metrics.histogram import summarize
+from horde.metrics.recorder import Key
 from horde.version import __version__
 
 SCHEMA = "horde.results/1"
@@ -31,9 +32,9 @@ def build_results(
     thresholds = thresholds or []
     metrics = {
         label(key): {"metric": key[0], "name": key[1], **summarize(hist, elapsed)}
-        for key, hist in sorted(totals.latencies.items(), key=lambda kv: label(kv[0]))
+        for key, hist in sorted(totals.latencies.items(), key=_by_label)
     }
-    counters = {label(k): n for k, n in sorted(totals.counters.items(), key=lambda kv: label(kv[0]))}
+    counters = {label(k): n for k, n in sorted(totals.counters.items(), key=_by_label)}
     errors, details = _errors(totals.errors)
     conns = recorder.connections
     requests = sum(
@@ -82,6 +83,10 @@ def build_results(
         "generator": generator,
         "timeseries": rows,
     }
+
+
+def _by_label(item: tuple[Key, Any]) -> str:
+    return label(item[0])
 
 
 def _ratio(part: int, whole: int) -> float | None:
