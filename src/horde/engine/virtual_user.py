@@ -41,7 +41,7 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
     """Run ``user`` until cancelled or, with ``iterations``, until it has done that many."""
     recorder = user.recorder
     perf = time.perf_counter
-    recorder.active_users += 1
+    recorder.user_started()
     try:
         if not await _start(user, scenario, iterations):
             return
@@ -56,7 +56,7 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
             if not ok:
                 await asyncio.sleep(FAILED_ITERATION_PAUSE_S)
     finally:
-        recorder.active_users -= 1
+        recorder.user_stopped()
 
 
 async def _start(user: User, scenario: Scenario, iterations: int | None) -> bool:

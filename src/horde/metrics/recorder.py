@@ -55,6 +55,7 @@ class Recorder:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.active_users = 0
+        self.peak_users = 0
         self.error_examples: dict[str, str] = {}
 
     # -- samples ---------------------------------------------------------------------------
@@ -103,6 +104,14 @@ class Recorder:
         self.error("scenario_exception", type(exc).__name__, tb)
 
     # -- gauges ----------------------------------------------------------------------------
+
+    def user_started(self) -> None:
+        self.active_users += 1
+        if self.active_users > self.peak_users:
+            self.peak_users = self.active_users
+
+    def user_stopped(self) -> None:
+        self.active_users -= 1
 
     def request_started(self) -> None:
         self.in_flight += 1

@@ -61,7 +61,7 @@ def build_results(
             "success_rate": _ratio(conns.succeeded, conns.attempted),
             "peak_open": max((r["connections_open"] for r in rows), default=0),
         },
-        "users": {"peak_active": max((r["users"] for r in rows), default=0)},
+        "users": {"peak_active": recorder.peak_users},
         "iterations": {
             "completed": sum(
                 n for (m, _), n in totals.counters.items() if m == names.ITERATIONS_DONE

@@ -1,0 +1,159 @@
+"""The engine end to end, with scenarios that need no network: counts must be exact."""
+
+import asyncio
+
+from horde.config.model import RunConfig
+from horde.engine.runner import run
+from horde.scenario.loader import load_scenario
+
+
+def config(path, **kw):
+    kw.setdefault("progress", False)
+    return RunConfig(scenario=path, target="http://127.0.0.1:9", **kw)
+
+
+async def test_iterations_are_exact_and_hooks_run_once_per_user(write_scenario, tmp_path):
+    log = tmp_path / "log.txt"
+    path = write_scenario(
+        f"""
+        import horde
+        LOG = {str(log)!r}
+
+        def note(text):
+            with open(LOG, "a") as f:
+                f.write(text + "\\n")
+
+        @horde.setup
+        async def prepare(ctx):
+            note("setup")
+            return {{"token": "abc"}}
+
+        @horde.on_start
+        async def begin(user):
+            user.state.n = 0
+
+        @horde.behaviour
+        async def work(user):
+            assert user.shared == {{"token": "abc"}}
+            user.state.n += 1
+            user.record("work", 2.0)
+            user.check(user.state.n < 4, "under four")
+
+        @horde.on_stop
+        async def end(user):
+            note(f"stop {{user.id}} {{user.state.n}}")
+
+        @horde.teardown
+        async def cleanup(ctx, shared):
+            note("teardown " + shared["token"])
+        """
+    )
+    results = await run(config(path, users=5, iterations=5), load_scenario(path))
+    lines = log.read_text().splitlines()
+    assert lines[0] == "setup" and lines[-1] == "teardown abc"
+    assert sorted(lines[1:-1]) == [f"stop {i} 5" for i in range(5)]
+    assert results["status"] == "completed"
+    assert results["iterations"]["completed"] == 25
+    assert results["metrics"]["timer:work"]["count"] == 25
+    assert results["metrics"]["timer:work"]["p50_ms"] == 2.0
+    assert results["errors"] == {"check_failed": 10}  # iterations 4 and 5 of each user
+    assert results["error_details"] == {"check_failed": {"under four": 10}}
+    assert results["counters"]["checks_passed:under four"] == 15
+
+
+async def test_scenario_exceptions_are_counted_with_type_and_traceback(write_scenario):
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.behaviour
+        async def fails(user):
+            if user.iteration % 2:
+                raise ZeroDivisionError("half the time")
+            user.record("ok", 1)
+        """
+    )
+    results = await run(config(path, users=2, iterations=6), load_scenario(path))
+    assert results["errors"] == {"scenario_exception": 6}
+    assert results["error_details"]["scenario_exception"] == {"ZeroDivisionError": 6}
+    example = results["error_examples"]["scenario_exception:ZeroDivisionError"]
+    assert "Traceback" in example and "half the time" in example and "scenario.py" in example
+    assert results["iterations"]["completed"] == 12
+
+
+async def test_duration_stops_endless_users_and_rows_are_per_second(write_scenario):
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.behaviour
+        async def tick(user):
+            user.record("tick", 1)
+            await user.think(0.1)
+        """
+    )
+    results = await run(config(path, users=3, spawn_rate=1000, duration_s=2.5), load_scenario(path))
+    assert 2.4 < results["duration_s"] < 2.8
+    count = results["metrics"]["timer:tick"]["count"]
+    assert 3 * 24 <= count <= 3 * 26 + 3
+    rows = results["timeseries"]
+    assert [round(r["t"]) for r in rows[:2]] == [1, 2]
+    assert rows[0]["users"] == 3
+    assert sum(r["metrics"].get("timer:tick", {}).get("count", 0) for r in rows) == count
+
+
+async def test_stop_event_interrupts_and_results_are_complete(write_scenario):
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.behaviour
+        async def forever(user):
+            user.record("beat", 1)
+            await user.think(0.05)
+        """
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.5, stop.set)
+    results = await run(config(path, users=2, duration_s=60), load_scenario(path), stop=stop)
+    assert results["status"] == "interrupted"
+    assert results["duration_s"] < 1.0
+    assert results["metrics"]["timer:beat"]["count"] >= 10
+    assert results["users"]["peak_active"] == 2
+
+
+async def test_spawn_rate_paces_user_starts(write_scenario):
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.behaviour
+        async def idle(user):
+            await user.think(0.05)
+        """
+    )
+    results = await run(
+        config(path, users=4, spawn_rate=2, duration_s=2.2), load_scenario(path)
+    )
+    users_per_second = [r["users"] for r in results["timeseries"][:2]]
+    assert users_per_second == [2, 4]
+
+
+async def test_setup_failure_skips_load_but_still_reports(write_scenario):
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.setup
+        async def prepare(ctx):
+            raise RuntimeError("no accounts")
+
+        @horde.behaviour
+        async def never(user):
+            raise AssertionError("must not run")
+        """
+    )
+    results = await run(config(path, users=2, iterations=1), load_scenario(path))
+    assert results["status"] == "setup_failed"
+    assert results["passed"] is False
+    assert results["errors"] == {"scenario_exception": 1}

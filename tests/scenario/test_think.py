@@ -1,0 +1,38 @@
+import random
+import statistics
+
+from horde.scenario import think
+
+
+def samples(dist, n=20_000):
+    rng = random.Random(7)
+    return [think.sample_seconds(dist, rng) for _ in range(n)]
+
+
+def test_constant_number_and_callable():
+    assert set(samples(think.constant(0.5), 10)) == {0.5}
+    assert set(samples(2, 10)) == {2.0}
+    assert set(samples(lambda: 0.25, 10)) == {0.25}
+
+
+def test_uniform_stays_in_bounds_with_the_right_mean():
+    values = samples(think.uniform(0.5, 3.0))
+    assert min(values) >= 0.5 and max(values) <= 3.0
+    assert abs(statistics.mean(values) - 1.75) < 0.03
+
+
+def test_normal_is_clipped_and_centred():
+    values = samples(think.normal(1.5, 0.2, low=1.0, high=2.0))
+    assert min(values) >= 1.0 and max(values) <= 2.0
+    assert abs(statistics.mean(values) - 1.5) < 0.01
+    assert abs(statistics.stdev(values) - 0.2) < 0.02
+
+
+def test_lognormal_median_and_skew():
+    values = samples(think.human_like())
+    assert abs(statistics.median(values) - 1.6487) < 0.03
+    assert statistics.mean(values) > statistics.median(values)  # right-skewed
+
+
+def test_choice_only_yields_its_options():
+    assert set(samples(think.choice(0.2, 2.0), 1000)) == {0.2, 2.0}
