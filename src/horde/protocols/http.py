@@ -1,0 +1,285 @@
+"""HTTP/1.1 client side without I/O: request bytes out, response bytes in, a Response out.
+
+:class:`HttpProtocol` owns one connection's parsing state. The asyncio driver
+(:mod:`horde.transports.http`) calls ``send_request`` and writes what it returns, feeds
+every chunk it reads to ``receive_data`` (which returns the :class:`Response` once its last
+byte arrived) and tells ``receive_eof`` when the peer closes, which either completes a
+close-delimited body or means the response was cut short. One request at a time: horde
+never pipelines, so anything that arrives while no request is outstanding is an error.
+
+Parsing is httptools (llhttp) driven by callbacks on this object; this module only adds
+what llhttp cannot know: the request method (a HEAD response has no body whatever its
+Content-Length says) and the end of a body delimited by the connection closing.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
+from horde.errors import ClosedByPeer, ProtocolError, UsageError
+
+USER_AGENT = "horde/0.1"
+
+# Receiving states.
+_IDLE, _HEAD, _BODY, _DONE = range(4)
+
+
+class Headers(dict[str, str]):
+    """Case-insensitive header mapping; keys are stored lower-case.
+
+    A plain dict underneath so lookups stay C-speed. A field repeated in a response is
+    joined with ", " (RFC 9110 §5.3); ``getall`` keeps the separate values, which matters
+    for Set-Cookie whose Expires dates contain commas.
+    """
+
+    __slots__ = ("_multi",)
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__()
+        self._multi: dict[str, list[str]] | None = None
+        pairs = items.items() if isinstance(items, Mapping) else items
+        for key, value in pairs:
+            self.add(key, value)
+
+    def add(self, key: str, value: str) -> None:
+        """Append one field, keeping earlier values of the same name."""
+        key = key.lower()
+        old = dict.get(self, key)
+        if old is None:
+            dict.__setitem__(self, key, value)
+            return
+        if self._multi is None:
+            self._multi = {}
+        values = self._multi.setdefault(key, [old])
+        values.append(value)
+        dict.__setitem__(self, key, ", ".join(values))
+
+    def getall(self, key: str) -> list[str]:
+        """Every value of a field, in the order received."""
+        key = key.lower()
+        if self._multi is not None and key in self._multi:
+            return list(self._multi[key])
+        value = dict.get(self, key)
+        return [] if value is None else [value]
+
+    def __getitem__(self, key: str) -> str:
+        return dict.__getitem__(self, key.lower())
+
+    def __setitem__(self, key: str, value: str) -> None:
+        key = key.lower()
+        if self._multi is not None:
+            self._multi.pop(key, None)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        key = key.lower()
+        if self._multi is not None:
+            self._multi.pop(key, None)
+        dict.__delitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and dict.__contains__(self, key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, key.lower(), default)
+
+
+class Response:
+    """One HTTP response. ``url``, ``elapsed_ms`` and ``ok`` are filled in by the client."""
+
+    __slots__ = ("body", "elapsed_ms", "headers", "ok", "status", "url")
+
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.url = ""
+        self.elapsed_ms = 0.0
+        self.ok = status < 400
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the Content-Type charset (UTF-8 if none), never raising."""
+        charset = "utf-8"
+        ctype = self.headers.get("content-type")
+        if ctype and "charset=" in ctype:
+            charset = ctype.split("charset=", 1)[1].split(";", 1)[0].strip().strip('"') or charset
+        try:
+            return self.body.decode(charset, "replace")
+        except LookupError:
+            return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (raises ``ValueError`` if it is not JSON)."""
+        return _json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.url} {len(self.body)}B>"
+
+
+def format_headers(headers: Mapping[str, str]) -> str:
+    """``Name: value\\r\\n`` lines for user-supplied headers; refuses CR/LF injection."""
+    lines = []
+    for name, value in headers.items():
+        value = str(value)
+        if "\r" in name or "\n" in name or ":" in name or "\r" in value or "\n" in value:
+            raise UsageError(f"invalid HTTP header {name!r}: {value!r}")
+        lines.append(f"{name}: {value}\r\n")
+    return "".join(lines)
+
+
+def encode_request(method: str, target: str, header_block: str, body: bytes | None) -> bytes:
+    """The request as one bytes object, so the driver can send it with one write.
+
+    ``header_block`` is preformatted ``Name: value\\r\\n`` lines (Host included); the
+    caller adds Content-Length when it sends a body. UTF-8 with surrogateescape so header
+    values decoded from a response (e.g. cookies) go back out byte for byte.
+    """
+    head = f"{method} {target} HTTP/1.1\r\n{header_block}\r\n".encode("utf-8", "surrogateescape")
+    return head + body if body else head
+
+
+class HttpProtocol:
+    """Response parsing state of one client connection (see the module docstring)."""
+
+    __slots__ = (
+        "_body",
+        "_framed",
+        "_head_request",
+        "_headers",
+        "_parser",
+        "_response",
+        "_state",
+        "keep_alive",
+    )
+
+    def __init__(self) -> None:
+        self._parser = HttpResponseParser(self)
+        self._state = _IDLE
+        self._head_request = False
+        self._headers = Headers()
+        self._body: list[bytes] = []
+        self._framed = True
+        self._response: Response | None = None
+        self.keep_alive = True  # whether the connection may carry another request
+
+    # -- driver API --------------------------------------------------------------------
+
+    @property
+    def expecting(self) -> bool:
+        """True while a request is outstanding and its response is not complete."""
+        return self._state != _IDLE
+
+    def send_request(
+        self, method: str, target: str, header_block: str, body: bytes | None = None
+    ) -> bytes:
+        """Arm the parser for the reply to this request and return the request's bytes."""
+        self.expect_response(method)
+        return encode_request(method, target, header_block, body)
+
+    def expect_response(self, method: str) -> None:
+        """Arm the parser for the reply to a request the caller encoded itself."""
+        if self._state != _IDLE:
+            raise RuntimeError("HttpProtocol: a request is already outstanding")
+        if self._head_request:
+            # The previous HEAD reply left llhttp expecting a body that never came.
+            self._parser = HttpResponseParser(self)
+        self._head_request = method == "HEAD"
+        self._state = _HEAD
+        self._headers = Headers()
+        self._body = []
+
+    def receive_data(self, data: bytes) -> Response | None:
+        """Feed bytes read from the socket; return the Response once it is complete.
+
+        Raises :class:`ProtocolError` for bytes that are not a valid HTTP/1.x response or
+        that arrive while no request is outstanding.
+        """
+        if self._state == _IDLE:
+            raise ProtocolError("response data received while no request was outstanding")
+        try:
+            self._parser.feed_data(data)
+        except HttpParserUpgrade as exc:
+            raise ProtocolError("unexpected protocol upgrade in response") from exc
+        except HttpParserError as exc:
+            raise ProtocolError(f"malformed HTTP response: {exc}") from exc
+        if self._state == _DONE:
+            return self._take()
+        return None
+
+    def receive_eof(self) -> Response | None:
+        """The peer closed. Returns the Response if that ended a close-delimited body,
+        ``None`` if no request was outstanding; raises :class:`ClosedByPeer` otherwise."""
+        state = self._state
+        if state == _IDLE:
+            return None
+        if state == _DONE:
+            return self._take()
+        if state == _BODY and not self._framed:
+            self.keep_alive = False
+            self._finish()
+            return self._take()
+        self._state = _IDLE
+        if state == _HEAD:
+            raise ClosedByPeer("connection closed before the response headers were complete")
+        raise ClosedByPeer("connection closed before the response body was complete")
+
+    # -- httptools callbacks -------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._state == _HEAD:  # later calls are chunked trailers: ignored
+            self._headers.add(name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:
+            return  # interim response (100 Continue): its headers are reset on completion
+        headers = self._headers
+        te = headers.get("transfer-encoding")
+        self._framed = (
+            te.rstrip().lower().endswith("chunked") if te else "content-length" in headers
+        )
+        self._state = _BODY
+        if self._head_request:
+            self.keep_alive = _keeps_alive(self._parser, headers)
+            self._finish()
+
+    def on_body(self, body: bytes) -> None:
+        if self._state == _BODY:
+            self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._state == _HEAD:  # the end of an interim 1xx response
+            self._headers = Headers()
+            return
+        if self._state == _BODY:
+            self.keep_alive = self._parser.should_keep_alive()
+            self._finish()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        body = self._body
+        data = body[0] if len(body) == 1 else b"".join(body)
+        self._response = Response(self._parser.get_status_code(), self._headers, data)
+        self._body = []
+        self._state = _DONE
+
+    def _take(self) -> Response:
+        response = self._response
+        assert response is not None
+        self._response = None
+        self._state = _IDLE
+        return response
+
+
+def _keeps_alive(parser: HttpResponseParser, headers: Headers) -> bool:
+    """Keep-alive decided from version and Connection alone (llhttp would wait for a body)."""
+    connection = (headers.get("connection") or "").lower()
+    if parser.get_http_version() == "1.0":
+        return "keep-alive" in connection
+    return "close" not in connection
