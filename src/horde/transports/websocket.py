@@ -1,0 +1,397 @@
+"""The WebSocket client transport: one :class:`WebSocketConnection` per virtual user socket.
+
+Built on picows because its C frame parser costs about two thirds of aiohttp's CPU per
+message. picows owns framing, masking and auto-pong; this module owns what picows leaves
+to its user: assembling fragmented messages, rejecting frames no extension was negotiated
+for, the close handshake, and turning all of it into samples on the :class:`Recorder`.
+
+Hot path (per message): the picows callback ``_Listener.on_ws_frame`` decodes the payload
+and hands it to a waiting future or the bounded inbox. No task, no log line, no timer per
+message (timeouts share one lazily re-armed timer, see :mod:`horde.transports.inbox`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import re
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from time import perf_counter_ns
+from typing import Any
+
+from picows import WSHandshakeError, WSInvalidURL, WSTransport, ws_connect
+from picows.url import parse_url
+
+from horde.errors import (
+    ClosedByPeer,
+    ConfigError,
+    ConnectionRefusedError_,
+    HandshakeRejected,
+    OperationTimeout,
+    ProtocolError,
+    TargetError,
+    classify,
+)
+from horde.metrics.names import WS_CONNECT, WS_MSG_OUT, WS_REPLY
+from horde.metrics.recorder import Recorder
+from horde.protocols.codec import RAW, Codec, RawCodec
+from horde.transports.inbox import EMPTY, Inbox, Predicate
+from horde.transports.ws_listener import BINARY, TEXT, Listener
+
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "WebSocketConnection"]
+
+DEFAULT_TIMEOUT = 30.0  # receive / wait_for / request
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+READ_BUFFER_SIZE = 2048  # picows grows it on demand; small keeps idle connections cheap
+
+# A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
+_PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("horde.transports.picows"), {})
+_REFUSED = re.compile(r"\[Errno (\d+)\]")
+_default_tls: ssl.SSLContext | None = None
+
+
+def _default_ssl_context() -> ssl.SSLContext:
+    """One shared default context: building one loads the CA store, far too slow per socket."""
+    global _default_tls
+    if _default_tls is None:
+        _default_tls = ssl.create_default_context()
+    return _default_tls
+
+
+class _SubprotocolMismatch(Exception):
+    """The server picked a subprotocol we did not offer (RFC 6455 §4.1 says: fail)."""
+
+
+class WebSocketConnection:
+    """A client WebSocket whose every send, reply, close and failure lands in a Recorder.
+
+    Make one with :meth:`connect`. Received messages go, in order of preference, to a
+    pending ``receive``/``wait_for``/``request`` whose predicate matches, then to the
+    ``on_message`` handler if one is set, else into the bounded inbox.
+    """
+
+    __slots__ = (
+        "_close_exc",
+        "_close_timeout",
+        "_closing",
+        "_connected",
+        "_default_timeout_ns",
+        "_encode",
+        "_inbox",
+        "_listener",
+        "_recorder",
+        "_started_ns",
+        "_transport",
+        "_write_paused",
+        "close_code",
+        "closed",
+        "subprotocol",
+    )
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        *,
+        codec: Codec | None = None,
+        event_key: Callable[[Any], str | None] | None = None,
+        inbox_limit: int = 10_000,
+        default_timeout: float = DEFAULT_TIMEOUT,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
+        """Set up an unconnected connection; only :meth:`connect` opens the socket."""
+        codec = codec if codec is not None else RAW
+        raw = type(codec) is RawCodec  # skip the identity decode call on the hot path
+        self._recorder = recorder
+        self._encode: Callable[[Any], str | bytes] | None = None if raw else codec.encode
+        self._inbox = Inbox(inbox_limit, lambda: recorder.count("ws_inbox_overflow"))
+        self._listener = Listener(
+            self, recorder, None if raw else codec.decode, event_key, self._inbox, max_message_size
+        )
+        self._default_timeout_ns = int(default_timeout * 1e9)
+        self._close_timeout = 10.0
+        self._transport: WSTransport | None = None
+        self._write_paused: asyncio.Future[None] | None = None
+        self._connected = False
+        self._closing = False
+        self._close_exc: TargetError | None = None
+        self._started_ns = 0
+        self.subprotocol: str | None = None
+        self.closed = False
+        self.close_code: int | None = None
+
+    # -- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        recorder: Recorder,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] = (),
+        codec: Codec | None = None,
+        timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        event_key: Callable[[Any], str | None] | None = None,
+        inbox_limit: int = 10_000,
+        default_timeout: float = DEFAULT_TIMEOUT,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> WebSocketConnection:
+        """Open ``url`` (ws:// or wss://) within ``timeout`` s, recording the attempt.
+
+        Raises the classified :class:`TargetError` (already recorded) when it fails, and
+        :class:`ConfigError` (not recorded: the user's fault) for a malformed URL.
+        """
+        try:
+            secure = parse_url(url).is_secure
+        except WSInvalidURL as exc:
+            raise ConfigError(f"invalid WebSocket URL {url!r}: {exc}") from None
+        conn = cls(
+            recorder,
+            codec=codec,
+            event_key=event_key,
+            inbox_limit=inbox_limit,
+            default_timeout=default_timeout,
+            max_message_size=max_message_size,
+        )
+        conn._close_timeout = timeout
+        if secure and ssl_context is None:
+            ssl_context = _default_ssl_context()
+        await conn._open(url, headers, tuple(subprotocols), timeout, ssl_context, max_message_size)
+        return conn
+
+    async def _open(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        subprotocols: tuple[str, ...],
+        timeout: float,
+        ssl_context: ssl.SSLContext | None,
+        max_message_size: int,
+    ) -> None:
+        recorder = self._recorder
+        recorder.connect_attempted()
+        extra = list(headers.items()) if headers else []
+        if subprotocols:
+            extra.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
+        abandoned = False
+
+        def listener_factory(_request: Any, response: Any) -> Listener:
+            # Runs when the 101 arrives. Raising here makes picows drop the socket, so a
+            # handshake finishing after we gave up cannot leak a connection.
+            if abandoned:
+                raise ConnectionAbortedError("connect abandoned")
+            chosen = response.headers.get("Sec-WebSocket-Protocol")
+            if chosen is not None and chosen not in subprotocols:
+                raise _SubprotocolMismatch(f"server chose subprotocol {chosen!r}")
+            self.subprotocol = chosen
+            return self._listener
+
+        self._started_ns = perf_counter_ns()
+        try:
+            async with asyncio.timeout(timeout):
+                await ws_connect(
+                    listener_factory,
+                    url,
+                    ssl_context=ssl_context,
+                    websocket_handshake_timeout=timeout,
+                    logger_name=_PICOWS_LOG,
+                    enable_auto_pong=True,
+                    max_frame_size=max_message_size,
+                    extra_headers=extra,
+                    max_redirects=0,  # browsers fail a redirected WebSocket; so do we
+                    read_buffer_init_size=READ_BUFFER_SIZE,
+                )
+        except asyncio.CancelledError:
+            abandoned = True
+            raise
+        except Exception as exc:
+            abandoned = True
+            if self._connected:  # the timeout struck between the 101 and our resumption
+                return
+            err = _classify_connect(exc, timeout)
+            recorder.connect_failed(err)
+            raise err from exc
+
+    def _on_connected(self, transport: WSTransport) -> None:
+        """picows calls this (via the listener) right after the 101: the handshake's end."""
+        self._transport = transport
+        self._connected = True
+        recorder = self._recorder
+        recorder.latency(WS_CONNECT, None, (perf_counter_ns() - self._started_ns) // 1000)
+        recorder.connect_succeeded()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send(self, message: Any) -> None:
+        """Encode and send one message: ``str`` → TEXT frame, ``bytes`` → BINARY frame."""
+        self._send_now(message)
+        if self._write_paused is not None:
+            await self._write_paused
+
+    def _send_now(self, message: Any) -> None:
+        if self.closed:
+            raise self._closed_error()
+        encode = self._encode
+        if encode is not None:
+            data = encode(message)
+        elif isinstance(message, str | bytes):
+            data = message
+        else:
+            data = RAW.encode(message)
+        if isinstance(data, str):
+            data = data.encode()
+            self._transport.send(TEXT, data)  # type: ignore[union-attr]
+        else:
+            self._transport.send(BINARY, data)  # type: ignore[union-attr]
+        recorder = self._recorder
+        recorder.count(WS_MSG_OUT, None)
+        recorder.add_bytes(sent=len(data))
+
+    # -- receiving --------------------------------------------------------------------------
+
+    async def receive(self, timeout: float | None = None) -> Any:
+        """The next decoded message: the oldest queued one, or the next to arrive."""
+        message = self._inbox.pop()
+        if message is not EMPTY:
+            return message
+        return await self._wait(None, timeout, "receive", perf_counter_ns())
+
+    async def wait_for(self, predicate: Predicate, timeout: float | None = None) -> Any:
+        """The next message matching ``predicate``; the others stay queued for receive()."""
+        message = self._inbox.pop_match(predicate)
+        if message is not EMPTY:
+            return message
+        return await self._wait(predicate, timeout, "wait_for", perf_counter_ns())
+
+    async def request(
+        self,
+        message: Any,
+        *,
+        name: str,
+        match: Predicate | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send ``message`` and return its reply, recording the latency as WS_REPLY ``name``.
+
+        The reply is the first message *arriving after the send* that ``match`` accepts
+        (``None``: any). Queued messages are not considered: they predate the send.
+        """
+        recorder = self._recorder
+        recorder.request_started()
+        try:
+            start = perf_counter_ns()
+            self._send_now(message)
+            if self._write_paused is not None:
+                await self._write_paused
+            reply = await self._wait(match, timeout, name, start)
+            recorder.latency(WS_REPLY, name, (perf_counter_ns() - start) // 1000)
+            return reply
+        finally:
+            recorder.request_finished()
+
+    async def _wait(
+        self, predicate: Predicate | None, timeout: float | None, label: str, start_ns: int
+    ) -> Any:
+        if self._close_exc is not None:
+            raise self._close_exc
+        timeout_ns = self._default_timeout_ns if timeout is None else int(timeout * 1e9)
+        inbox = self._inbox
+        fut = inbox.wait(predicate, start_ns + timeout_ns, label)
+        try:
+            return await fut
+        except OperationTimeout as exc:
+            self._recorder.target_error(exc)
+            raise
+        except asyncio.CancelledError:
+            inbox.discard(fut)
+            raise
+
+    def on_message(self, handler: Callable[[Any], None] | None) -> None:
+        """Consume messages listen-only: each one nobody waits for goes to ``handler``.
+
+        Messages already queued are handed over at once. ``None`` goes back to queueing.
+        A handler that raises is counted as a scenario exception; delivery goes on.
+        """
+        self._listener.handler = handler
+        if handler is not None:
+            for message in self._inbox.drain():
+                self._listener.call_handler(message)
+
+    # -- closing ----------------------------------------------------------------------------
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the handshake way: send CLOSE, wait for the server's CLOSE or the TCP end."""
+        transport = self._transport
+        if self.closed or transport is None:
+            return
+        self.closed = True
+        self._closing = True
+        self.close_code = code  # ours, whatever the server answers with
+        transport.send_close(code, reason.encode())  # type: ignore[arg-type]
+        try:
+            async with asyncio.timeout(self._close_timeout):
+                await transport.wait_disconnected()
+        except TimeoutError:
+            transport.disconnect(graceful=False)
+        except Exception:  # picows re-raises a past parser error: already counted
+            pass
+        self._finish(None, code, dropped=False)
+
+    def _finish(self, exc: TargetError | None, code: int, *, dropped: bool) -> None:
+        """The connection is over: record it once, fail the waiters, wake blocked senders.
+
+        ``exc`` is the error to count (None when we closed it ourselves). Called by the
+        listener for peer closes, lost connections and protocol errors, and by close().
+        """
+        if self._close_exc is not None:
+            return
+        self.closed = True
+        if not self._closing:
+            self.close_code = code
+        recorder = self._recorder
+        if self._connected:
+            recorder.connection_closed(dropped=dropped)
+        if exc is None:
+            exc = ClosedByPeer("connection closed by this client", code=code)
+        else:
+            recorder.target_error(exc)
+        self._close_exc = exc
+        self._inbox.fail_all(exc)
+        self._resume_writing()
+
+    def _closed_error(self) -> TargetError:
+        return self._close_exc or ClosedByPeer("connection is closing", code=self.close_code)
+
+    # -- flow control (picows → listener → here) --------------------------------------------
+
+    def _pause_writing(self) -> None:
+        if self._write_paused is None:
+            self._write_paused = asyncio.get_running_loop().create_future()
+
+    def _resume_writing(self) -> None:
+        paused, self._write_paused = self._write_paused, None
+        if paused is not None and not paused.done():
+            paused.set_result(None)
+
+
+def _classify_connect(exc: BaseException, timeout: float) -> TargetError:
+    """Map what ws_connect raised to the most specific TargetError."""
+    if isinstance(exc, WSHandshakeError):
+        response = exc.response
+        if response is not None and int(response.status) != 101:
+            status = int(response.status)
+            return HandshakeRejected(f"server answered the upgrade with {status}", status=status)
+        return ProtocolError(f"invalid handshake response: {exc}", detail="handshake")
+    if isinstance(exc, _SubprotocolMismatch):
+        return ProtocolError(str(exc), detail="subprotocol")
+    if isinstance(exc, TimeoutError):
+        return OperationTimeout(f"connect: no handshake within {timeout}s", detail="connect")
+    if type(exc) is OSError and exc.errno is None:
+        # Several addresses (::1 and 127.0.0.1) all refusing: asyncio joins them in one text.
+        codes = _REFUSED.findall(str(exc))
+        if codes and all(int(c) == errno.ECONNREFUSED for c in codes):
+            return ConnectionRefusedError_(f"{type(exc).__name__}: {exc}")
+    return classify(exc)

@@ -1,0 +1,442 @@
+"""WebSocketConnection against real servers on 127.0.0.1: what it does and what it records."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import ssl
+from pathlib import Path
+
+import pytest
+import uvloop
+
+from horde.errors import (
+    ClosedByPeer,
+    ConfigError,
+    ConnectionRefusedError_,
+    DnsError,
+    HandshakeRejected,
+    OperationTimeout,
+    ProtocolError,
+    TlsError,
+)
+from horde.metrics.names import WS_CONNECT, WS_MSG_IN, WS_MSG_OUT, WS_REPLY
+from horde.metrics.recorder import Recorder, Window
+from horde.protocols.codec import Chain, FunctionCodec, JsonCodec
+from horde.transports.websocket import WebSocketConnection
+
+from .ws_servers import (
+    AiohttpWsServer,
+    RawWsServer,
+    drain_until_eof,
+    frame,
+    read_client_frame,
+    self_signed_cert,
+)
+
+pytestmark = pytest.mark.timeout(10)
+
+
+@pytest.fixture
+async def server():
+    async with AiohttpWsServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def rec() -> Recorder:
+    return Recorder()
+
+
+def count(window: Window, metric: str, name: str | None = None) -> int:
+    return window.counters.get((metric, name), 0)
+
+
+def samples(window: Window, metric: str, name: str | None = None) -> int:
+    hist = window.latencies.get((metric, name))
+    return 0 if hist is None else hist.get_total_count()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- happy paths ---------------------------------------------------------------------------
+
+
+async def test_echo_request_records_latency_messages_and_bytes(server, rec):
+    conn = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec)
+    for i in range(10):
+        assert await conn.request(f"hello-{i}", name="echo") == f"hello-{i}"
+    await conn.close()
+
+    w = rec.take_window()
+    assert samples(w, WS_CONNECT) == 1
+    assert samples(w, WS_REPLY, "echo") == 10
+    assert count(w, WS_MSG_OUT) == count(w, WS_MSG_IN) == server.received == 10
+    assert w.bytes_sent == w.bytes_received == sum(len(f"hello-{i}") for i in range(10))
+    assert w.errors == {}
+    assert w.peak_in_flight == 1 and rec.in_flight == 0
+    c = rec.connections
+    assert (c.attempted, c.succeeded, c.failed, c.dropped) == (1, 1, 0, 0)
+    assert rec.open_connections == 0
+    assert conn.closed and conn.close_code == 1000
+
+
+async def test_subprotocol_negotiated(server, rec):
+    conn = await WebSocketConnection.connect(
+        f"{server.url}/echo", recorder=rec, subprotocols=["chat.v1", "other"]
+    )
+    plain = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec)
+    assert conn.subprotocol == "chat.v1"
+    assert plain.subprotocol is None
+    await conn.close()
+    await plain.close()
+    assert rec.take_window().errors == {}
+
+
+async def test_headers_reach_the_server(server, rec):
+    conn = await WebSocketConnection.connect(
+        f"{server.url}/headers", recorder=rec, headers={"X-Token": "abc", "Cookie": "sid=1"}
+    )
+    seen = json.loads(await conn.receive())
+    assert seen["X-Token"] == "abc" and seen["Cookie"] == "sid=1"
+    await conn.close()
+
+
+async def test_wait_for_leaves_other_messages_queued(server, rec):
+    conn = await WebSocketConnection.connect(f"{server.url}/push/4", recorder=rec)
+    assert await conn.wait_for(lambda m: m == "msg-2") == "msg-2"
+    assert [await conn.receive() for _ in range(3)] == ["msg-0", "msg-1", "msg-3"]
+    # request() ignores what was queued before its send: the reply is the echo.
+    conn2 = await WebSocketConnection.connect(f"{server.url}/push/2", recorder=rec)
+    await conn2.wait_for(lambda m: m == "msg-1")
+    assert await conn2.request("ping", name="p", match=lambda m: m == "ping") == "ping"
+    assert await conn2.receive() == "msg-0"
+    await conn.close()
+    await conn2.close()
+    w = rec.take_window()
+    assert count(w, WS_MSG_IN) == 4 + 2 + 1 and samples(w, WS_REPLY, "p") == 1
+
+
+async def test_on_message_is_listen_only(server, rec):
+    seen: list[str] = []
+    conn = await WebSocketConnection.connect(
+        f"{server.url}/push/5", recorder=rec, event_key=lambda m: m.split("-")[0]
+    )
+    await asyncio.sleep(0.05)  # some arrive before the handler exists: handed over too
+    conn.on_message(seen.append)
+    await conn.send("last")
+    for _ in range(100):
+        if len(seen) == 6:
+            break
+        await asyncio.sleep(0.01)
+    assert seen == [*(f"msg-{i}" for i in range(5)), "last"]
+    with pytest.raises(OperationTimeout):
+        await conn.receive(timeout=0.05)  # nothing was queued
+    await conn.close()
+    w = rec.take_window()
+    assert count(w, WS_MSG_IN, "msg") == 5 and count(w, WS_MSG_IN, "last") == 1
+    assert w.errors == {("timeout", "receive"): 1}
+
+
+async def test_binary_frames_round_trip(server, rec):
+    conn = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec)
+    payload = bytes(range(256)) * 40
+    assert await conn.request(payload, name="bin") == payload
+    await conn.close()
+    w = rec.take_window()
+    assert w.bytes_sent == w.bytes_received == len(payload)
+    assert server.last_received == payload
+
+
+async def test_fragmented_messages_are_assembled(rec):
+    text = "Hello wörld".encode()  # 'ö' is split across two fragments below
+
+    async def script(reader, writer):
+        writer.write(
+            frame(0x1, text[:7], fin=False)
+            + frame(0x9, b"hb")  # a PING between fragments: allowed, auto-ponged
+            + frame(0x0, text[7:8], fin=False)
+            + frame(0x0, text[8:])
+            + frame(0x2, b"\x00\x01", fin=False)
+            + frame(0x0, b"\x02")
+        )
+        opcode, payload = await read_client_frame(reader)
+        assert (opcode, payload) == (0xA, b"hb")
+        await drain_until_eof(reader)
+
+    async with RawWsServer(script) as srv:
+        conn = await WebSocketConnection.connect(srv.url, recorder=rec)
+        assert await conn.receive() == "Hello wörld"
+        assert await conn.receive() == b"\x00\x01\x02"
+        await conn.close()
+    w = rec.take_window()
+    assert count(w, WS_MSG_IN) == 2
+    assert w.bytes_received == len(text) + 3
+    assert w.errors == {}
+
+
+async def test_json_codec(server, rec):
+    conn = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec, codec=JsonCodec())
+    reply = await conn.request({"op": "add", "id": 7}, name="add", match=lambda m: m["id"] == 7)
+    assert reply == {"op": "add", "id": 7}
+    assert server.last_received == '{"op":"add","id":7}'
+    await conn.close()
+
+
+async def test_chained_codec_transforms_both_ways(server, rec):
+    b64 = FunctionCodec(
+        encode=lambda s: base64.b64encode(s.encode()).decode(),
+        decode=lambda d: base64.b64decode(d).decode(),
+    )
+    conn = await WebSocketConnection.connect(
+        f"{server.url}/echo", recorder=rec, codec=Chain(JsonCodec(), b64)
+    )
+    assert await conn.request({"n": 1}, name="enc") == {"n": 1}
+    assert server.last_received == base64.b64encode(b'{"n":1}').decode()
+    await conn.close()
+
+
+# -- failures to connect -------------------------------------------------------------------
+
+
+async def test_connection_refused(rec):
+    with pytest.raises(ConnectionRefusedError_):
+        await WebSocketConnection.connect(f"ws://127.0.0.1:{free_port()}/", recorder=rec)
+    w = rec.take_window()
+    assert w.errors == {("connection_refused", None): 1}
+    c = rec.connections
+    assert (c.attempted, c.succeeded, c.failed) == (1, 0, 1)
+    assert rec.open_connections == 0
+
+
+async def test_dns_failure(rec):
+    with pytest.raises(DnsError):
+        await WebSocketConnection.connect("ws://nonexistent.invalid/", recorder=rec)
+    assert rec.take_window().errors == {("dns_failure", None): 1}
+    assert rec.connections.failed == 1
+
+
+async def test_handshake_rejected_keeps_status(server, rec):
+    with pytest.raises(HandshakeRejected) as info:
+        await WebSocketConnection.connect(f"{server.url}/reject/403", recorder=rec)
+    assert info.value.status == 403
+    assert rec.take_window().errors == {("handshake_rejected", "403"): 1}
+    assert rec.connections.failed == 1
+
+
+async def test_connect_timeout(rec):
+    async def never_answers(reader, writer):
+        await asyncio.sleep(5)
+
+    server = await asyncio.start_server(never_answers, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    with pytest.raises(OperationTimeout):
+        await WebSocketConnection.connect(f"ws://127.0.0.1:{port}/", recorder=rec, timeout=0.2)
+    server.close()
+    assert rec.take_window().errors == {("timeout", "connect"): 1}
+    assert rec.connections.failed == 1 and rec.open_connections == 0
+
+
+async def test_bad_url_is_the_users_fault(rec):
+    with pytest.raises(ConfigError):
+        await WebSocketConnection.connect("http://example.com/", recorder=rec)
+    assert rec.connections.attempted == 0
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory) -> tuple[Path, Path]:
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+async def test_tls_untrusted_certificate_then_trusted(cert, rec):
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(*cert)
+    async with AiohttpWsServer(ssl_context=server_ctx) as srv:
+        with pytest.raises(TlsError):
+            await WebSocketConnection.connect(f"{srv.url}/echo", recorder=rec)
+        trusting = ssl.create_default_context(cafile=str(cert[0]))
+        conn = await WebSocketConnection.connect(
+            f"{srv.url}/echo", recorder=rec, ssl_context=trusting
+        )
+        assert await conn.request("secret", name="tls") == "secret"
+        await conn.close()
+    w = rec.take_window()
+    assert w.errors == {("tls_error", None): 1}
+    assert (rec.connections.failed, rec.connections.succeeded) == (1, 1)
+
+
+async def test_wss_to_plain_tcp_is_a_tls_error(server, rec):
+    with pytest.raises(TlsError):
+        await WebSocketConnection.connect(f"wss://127.0.0.1:{server.port}/echo", recorder=rec)
+    assert rec.take_window().errors == {("tls_error", None): 1}
+
+
+# -- failures once connected ---------------------------------------------------------------
+
+
+async def test_request_timeout_is_counted_once(server, rec):
+    conn = await WebSocketConnection.connect(f"{server.url}/silent", recorder=rec)
+    with pytest.raises(OperationTimeout):
+        await conn.request("anyone?", name="ask", timeout=0.1)
+    conn2 = await WebSocketConnection.connect(
+        f"{server.url}/silent", recorder=rec, default_timeout=0.1
+    )
+    with pytest.raises(OperationTimeout):
+        await conn2.receive()
+    await conn.close()
+    await conn2.close()
+    w = rec.take_window()
+    assert w.errors == {("timeout", "ask"): 1, ("timeout", "receive"): 1}
+    assert samples(w, WS_REPLY, "ask") == 0 and rec.in_flight == 0
+    assert rec.connections.dropped == 0
+
+
+@pytest.mark.parametrize("code", [1001, 1011, 4000])
+async def test_server_close_codes_count_as_closed_by_peer(server, rec, code):
+    conn = await WebSocketConnection.connect(f"{server.url}/close/{code}", recorder=rec)
+    waiter = asyncio.ensure_future(conn.receive())
+    with pytest.raises(ClosedByPeer) as info:
+        await conn.request("bye?", name="bye")
+    assert info.value.code == code
+    with pytest.raises(ClosedByPeer):
+        await waiter
+    with pytest.raises(ClosedByPeer):  # later calls fail the same way, not counted again
+        await conn.send("more")
+    await conn.close()  # a no-op now
+    w = rec.take_window()
+    assert w.errors == {("closed_by_peer", str(code)): 1}
+    assert conn.closed and conn.close_code == code
+    assert rec.connections.dropped == 1 and rec.open_connections == 0 and rec.in_flight == 0
+
+
+async def test_server_dropping_tcp_mid_reply(rec):
+    async def script(reader, writer):
+        await read_client_frame(reader)
+        writer.write(frame(0x1, b"half of this reply")[:8])
+        await writer.drain()
+        writer.transport.abort()
+
+    async with RawWsServer(script) as srv:
+        conn = await WebSocketConnection.connect(srv.url, recorder=rec)
+        with pytest.raises(ClosedByPeer) as info:
+            await conn.request("q", name="q")
+    assert info.value.code == 1006 and conn.close_code == 1006
+    w = rec.take_window()
+    assert w.errors == {("closed_by_peer", "1006"): 1}
+    assert count(w, WS_MSG_IN) == 0 and samples(w, WS_REPLY, "q") == 0
+    assert rec.connections.dropped == 1 and rec.open_connections == 0
+
+
+MALFORMED = {
+    "bad_opcode": (frame(0x3, b"x"), "bad_frame", 1002),
+    "reserved_bits": (frame(0x1, b"x", rsv=4), "reserved_bits", 1002),
+    "invalid_utf8": (frame(0x1, b"\xff\xfe"), "invalid_utf8", 1007),
+    "oversize": (frame(0x2, b"x" * 2000), "too_big", 1009),
+    "fragmented_oversize": (
+        frame(0x2, b"x" * 800, fin=False) + frame(0x0, b"x" * 800),
+        "too_big",
+        1009,
+    ),
+    "stray_continuation": (frame(0x0, b"x"), "bad_fragment", 1002),
+    "masked_by_server": (b"\x81\x81abcd\x00", "bad_frame", 1002),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+async def test_malformed_frame_is_a_protocol_error(rec, case):
+    data, detail, code = MALFORMED[case]
+    client_close: list[tuple[int, bytes]] = []
+
+    async def script(reader, writer):
+        writer.write(frame(0x1, b"fine"))
+        await writer.drain()
+        await asyncio.sleep(0.05)  # a separate read: picows drops a frame parsed with a bad one
+        writer.write(data)
+        client_close.append(await read_client_frame(reader))
+        await drain_until_eof(reader)
+
+    async with RawWsServer(script) as srv:
+        conn = await WebSocketConnection.connect(srv.url, recorder=rec, max_message_size=1024)
+        assert await conn.receive() == "fine"
+        with pytest.raises(ProtocolError):
+            await conn.receive(timeout=2)
+        for _ in range(100):
+            if client_close:
+                break
+            await asyncio.sleep(0.01)
+    assert client_close[0][0] == 0x8 and int.from_bytes(client_close[0][1][:2]) == code
+    assert conn.close_code == code
+    w = rec.take_window()
+    assert list(w.errors) == [("protocol_error", detail)]
+    assert count(w, WS_MSG_IN) == 1
+    assert rec.connections.dropped == 1 and rec.open_connections == 0
+
+
+async def test_inbox_overflow_drops_oldest(server, rec):
+    conn = await WebSocketConnection.connect(f"{server.url}/push/5", recorder=rec, inbox_limit=3)
+    assert await conn.request("x", name="x", match=lambda m: m == "x") == "x"
+    assert [await conn.receive() for _ in range(3)] == ["msg-2", "msg-3", "msg-4"]
+    await conn.close()
+    assert count(rec.take_window(), "ws_inbox_overflow") == 2
+
+
+async def test_own_close_is_not_an_error(server, rec):
+    conn = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec)
+    pending = asyncio.ensure_future(conn.receive())
+    await asyncio.sleep(0)
+    await conn.close(4001, "done")
+    assert conn.closed and conn.close_code == 4001
+    with pytest.raises(ClosedByPeer):
+        await pending
+    with pytest.raises(ClosedByPeer):
+        await conn.request("late", name="late")
+    w = rec.take_window()
+    assert w.errors == {} and count(w, WS_MSG_OUT) == 0
+    assert rec.connections.dropped == 0 and rec.open_connections == 0
+
+
+# -- scale and loops -------------------------------------------------------------------------
+
+
+async def test_500_connections_5_requests_each(server, rec):
+    async def user(i: int) -> None:
+        conn = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec)
+        for j in range(5):
+            assert await conn.request(f"{i}:{j}", name="echo") == f"{i}:{j}"
+        await conn.close()
+
+    await asyncio.gather(*(user(i) for i in range(500)))
+    w = rec.take_window()
+    assert w.errors == {}
+    assert server.received == count(w, WS_MSG_OUT) == count(w, WS_MSG_IN) == 2500
+    assert samples(w, WS_REPLY, "echo") == 2500 and samples(w, WS_CONNECT) == 500
+    c = rec.connections
+    assert (c.attempted, c.succeeded, c.failed, c.dropped) == (500, 500, 0, 0)
+    assert rec.open_connections == 0 and rec.in_flight == 0
+
+
+def test_timeouts_and_replies_under_uvloop():
+    """uvloop's clock ticks in milliseconds; the shared deadline timer must still work."""
+
+    async def main() -> Window:
+        rec = Recorder()
+        async with AiohttpWsServer() as srv:
+            conn = await WebSocketConnection.connect(f"{srv.url}/echo", recorder=rec)
+            assert await conn.request("a", name="a", timeout=5) == "a"
+            with pytest.raises(OperationTimeout):
+                await conn.wait_for(lambda m: False, timeout=0.05)
+            with pytest.raises(OperationTimeout):
+                await conn.request("b", name="b", match=lambda m: m == "never", timeout=0.05)
+            await conn.close()
+        return rec.take_window()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        w = runner.run(main())
+    assert w.errors == {("timeout", "wait_for"): 1, ("timeout", "b"): 1}
+    assert samples(w, WS_REPLY, "a") == 1
