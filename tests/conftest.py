@@ -1,17 +1,18 @@
-"""Shared fixtures: write scenario files, find free ports."""
+"""Shared fixtures: scenario files written on the fly, the echo demo server."""
 
 from __future__ import annotations
 
-import socket
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from horde.demo.launcher import demo_server
+
 
 @pytest.fixture
-def write_scenario(tmp_path: Path) -> Callable[[str, str], Path]:
+def write_scenario(tmp_path: Path) -> Callable[..., Path]:
     def write(source: str, name: str = "scenario.py") -> Path:
         path = tmp_path / name
         path.write_text(textwrap.dedent(source))
@@ -20,7 +21,8 @@ def write_scenario(tmp_path: Path) -> Callable[[str, str], Path]:
     return write
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="session")
+def echo_server() -> Iterator[str]:
+    """The built-in echo server, in its own process, for the whole session."""
+    with demo_server("echo") as url:
+        yield url

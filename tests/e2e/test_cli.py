@@ -1,0 +1,121 @@
+"""The command line as a user meets it: exit codes, one-line errors, Ctrl-C, the demo."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support import free_port
+from tests.support import ROOT, horde_cli, read_results
+
+QUIET_SCENARIO = """
+import horde
+
+@horde.behaviour
+async def tick(user):
+    user.record("tick", 1)
+    await user.think(0.1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.py", "--target", "http://127.0.0.1:1"], "missing.py: scenario file not found"),
+        (["run", "{scenario}", "--target", "ftp://example"], "bad target URL 'ftp://example'"),
+        (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--users", "0"], "users:"),
+        (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--duration", "soon"], "bad duration"),
+        (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--users", "many"], "invalid int"),
+        (["run", "{scenario}"], "required: --target"),
+        (["demo", "nope"], "unknown demo 'nope'"),
+        (["serve", "nope"], "unknown demo server 'nope'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(write_scenario, args, message):
+    scenario = write_scenario(QUIET_SCENARIO)
+    result = horde_cli(*[a.format(scenario=scenario) for a in args])
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("horde: error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_broken_scenario_names_file_and_line(write_scenario):
+    scenario = write_scenario("import horde\n\n\nundefined_name + 1\n")
+    result = horde_cli("run", str(scenario), "--target", "http://127.0.0.1:1")
+    assert result.returncode == 2
+    assert f"{scenario}:4: NameError" in result.stderr.strip()
+
+
+def test_unreachable_target_completes_with_classified_errors(write_scenario, tmp_path):
+    scenario = write_scenario(
+        """
+        import horde
+
+        @horde.behaviour
+        async def get(user):
+            await user.http.get("/")
+        """
+    )
+    port = free_port()
+    out = tmp_path / "out"
+    result = horde_cli(
+        "run", str(scenario), "--target", f"http://127.0.0.1:{port}", "--users", "3",
+        "--iterations", "2", "--out", str(out), "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    results = read_results(out)
+    assert results["errors"] == {"connection_refused": 6}
+    assert results["connections"]["failed"] == 6 and results["connections"]["succeeded"] == 0
+
+
+def test_sigint_mid_run_still_writes_complete_results(write_scenario, tmp_path):
+    scenario = write_scenario(QUIET_SCENARIO)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "horde", "run", str(scenario), "--target", "http://127.0.0.1:1",
+         "--users", "5", "--duration", "60s", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    results = read_results(out)
+    assert results["status"] == "interrupted"
+    assert 2.0 < results["duration_s"] < 6.0
+    assert results["metrics"]["timer:tick"]["count"] >= 5 * 15
+    assert len(results["timeseries"]) >= 2
+    assert "SIGINT received" in stderr
+    assert "PASSED" in stdout
+
+
+def test_sigterm_also_writes_results(write_scenario, tmp_path):
+    scenario = write_scenario(QUIET_SCENARIO)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "horde", "run", str(scenario), "--target", "http://127.0.0.1:1",
+         "--users", "2", "--duration", "60s", "--out", str(out), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(2.0)
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert read_results(out)["status"] == "interrupted"
+
+
+def test_demo_echo_runs_and_reports(tmp_path):
+    out = tmp_path / "out"
+    result = horde_cli("demo", "echo", "--users", "20", "--duration", "4s", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    results = read_results(out)
+    assert results["errors"] == {}
+    assert results["connections"]["succeeded"] == 40  # a WebSocket and a Socket.IO each
+    for key in ("ws_reply:echo", "sio_ack:echo", "http_req:/echo"):
+        assert results["metrics"][key]["count"] > 20, key
+    assert "latency (ms)" in result.stdout
+    assert str(ROOT / "examples" / "echo.py") in result.stderr

@@ -1,0 +1,54 @@
+"""Latency is measured, not guessed: a server with known delays must be reported exactly."""
+
+from horde.config.model import RunConfig
+from horde.engine.runner import run
+from horde.scenario.loader import load_scenario
+
+
+async def run_scenario(path, url, **kw):
+    config = RunConfig(scenario=path, target=url, progress=False, spawn_rate=1000, **kw)
+    return await run(config, load_scenario(path))
+
+
+async def test_a_200ms_reply_is_reported_at_200ms_over_every_protocol(write_scenario, echo_server):
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.on_start
+        async def connect(user):
+            user.state.ws = await user.websocket("/ws", codec=horde.JSON)
+            user.state.sio = await user.socketio()
+
+        @horde.behaviour
+        async def delayed(user):
+            await user.http.get("/delay/200", name="delay")
+            await user.state.ws.request({"delay_ms": 200}, name="delay")
+            await user.state.sio.call("delay", {"ms": 200}, name="delay")
+        """
+    )
+    results = await run_scenario(path, echo_server, users=10, iterations=5)
+    assert results["errors"] == {}
+    for key in ("http_req:delay", "ws_reply:delay", "sio_ack:delay"):
+        stats = results["metrics"][key]
+        assert stats["count"] == 50, key
+        assert 200.0 <= stats["p50_ms"] <= 202.0, (key, stats)
+        assert 200.0 <= stats["p99_ms"] <= 202.0, (key, stats)
+
+
+async def test_bimodal_delays_give_the_two_modes(write_scenario, echo_server):
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.behaviour
+        async def mixed(user):
+            ms = 100 if user.rng.random() < 0.1 else 10
+            await user.http.get(f"/delay/{ms}", name="bimodal")
+        """
+    )
+    results = await run_scenario(path, echo_server, users=20, iterations=60, seed=11)
+    stats = results["metrics"]["http_req:bimodal"]
+    assert stats["count"] == 1200
+    assert 10.0 <= stats["p50_ms"] <= 12.0, stats
+    assert 100.0 <= stats["p99_ms"] <= 103.0, stats

@@ -1,0 +1,43 @@
+"""Helpers shared by tests: free ports, the echo server's own counters, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_stats(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{url}/stats", timeout=5) as response:
+        return json.load(response)
+
+
+def reset_stats(url: str) -> None:
+    request = urllib.request.Request(f"{url}/stats/reset", method="POST", data=b"")
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def horde_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real ``horde`` command line in a child process."""
+    env = {**os.environ, "HORDE_EXAMPLES": str(ROOT / "examples")}
+    return subprocess.run(
+        [sys.executable, "-m", "horde", *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+
+
+def read_results(out_dir: Path) -> dict[str, Any]:
+    return json.loads((out_dir / "results.json").read_text())
