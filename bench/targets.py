@@ -1,0 +1,149 @@
+"""Benchmark targets, each pinned to CPU 0, each counting what it served.
+
+A target is a context manager; ``stats()`` (called once, at the end) returns at least
+``ops``: the operations the server itself handled during the generator's run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("HORDE_BENCH_SHARED", ROOT.parent / "shared" / "bench"))
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+NODE_DIR = Path(os.environ.get("HORDE_BENCH_NODE", "/tmp/peers/node"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"target did not open port {port}")
+
+
+class Target:
+    scheme = "http"
+    proc: subprocess.Popen[str]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def stats(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class PicowsEcho(Target):
+    """The shared picows echo server; SIGUSR1 makes it write its counters."""
+
+    scheme = "ws"
+
+    def __enter__(self) -> PicowsEcho:
+        self.port = free_port()
+        self.stats_file = Path(tempfile.mkstemp(suffix=".jsonl")[1])
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", "0", PYTHON, str(SHARED / "servers" / "picows_echo.py"),
+             str(self.port), str(self.stats_file)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+        )
+        wait_port(self.port)
+        return self
+
+    def stats(self) -> dict[str, Any]:
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not self.stats_file.read_text().strip():
+            time.sleep(0.05)
+        raw = json.loads(self.stats_file.read_text().strip().splitlines()[-1])
+        self.stats_file.unlink()
+        accepted = raw.get("accepted", 0)
+        span = (raw.get("last_accept") or 0) - (raw.get("first_accept") or 0)
+        return {
+            "ops": raw.get("msgs", 0),
+            "connected": max(accepted - 1, 0),  # minus the port probe
+            "opens_per_s": round(accepted / span, 1) if span > 0 else None,
+        }
+
+
+class NginxTarget(Target):
+    """nginx, one worker, serving a ~100-byte JSON body; counts from stub_status."""
+
+    def __enter__(self) -> NginxTarget:
+        self.dir = Path(tempfile.mkdtemp())
+        shutil.copytree(SHARED / "servers", self.dir, dirs_exist_ok=True)
+        self.port = 18080
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", "0", "nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+        )
+        wait_port(self.port)
+        self.before = self._requests()
+        return self
+
+    def _requests(self) -> int:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/nginx_status") as r:
+            text = r.read().decode()
+        return int(text.splitlines()[2].split()[2])
+
+    def stats(self) -> dict[str, Any]:
+        return {"ops": self._requests() - self.before - 1}
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SocketIOEcho(Target):
+    """Node's socket.io 4 echo server; SIGTERM makes it print its final counters."""
+
+    def __enter__(self) -> SocketIOEcho:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", "0", "node", str(SHARED / "servers" / "socketio_echo.js"),
+             str(self.port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "NODE_PATH": str(NODE_DIR / "node_modules")},
+        )
+        wait_port(self.port)
+        return self
+
+    def stats(self) -> dict[str, Any]:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=10)
+        found = re.search(r"final conns=(-?\d+) acks=(\d+) echoes=(\d+)", out)
+        if not found:
+            return {"ops": 0}
+        return {"ops": int(found.group(2)) + int(found.group(3))}

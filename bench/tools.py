@@ -1,0 +1,150 @@
+"""How each tool is asked to do each workload: a command line, an environment, a parser.
+
+A builder returns ``None`` when its tool is not installed, and the harness skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from targets import NODE_DIR, PYTHON, ROOT, SHARED, Target
+
+HORDE = str(ROOT / ".venv" / "bin" / "horde")
+SCENARIOS = ROOT / "bench" / "scenarios"
+LOCUST = os.environ.get("HORDE_BENCH_LOCUST", "/tmp/peers/locust-venv/bin/locust")
+ARTILLERY = NODE_DIR / "node_modules" / ".bin" / "artillery"
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    parse: Callable[[str], dict[str, Any]] | None = None
+
+
+def _result_line(output: str) -> dict[str, Any]:
+    """The RESULT {...} line the raw reference clients print."""
+    for line in output.splitlines():
+        if line.startswith("RESULT "):
+            data = json.loads(line[7:])
+            return {"connected": data.get("connected"), "opens_per_s": data.get("open_rate")}
+    return {}
+
+
+def horde(workload: Any, target: Target, conns: int, duration: float) -> Command:
+    scenario = {"w1": "ws_pingpong", "w2": "ws_idle", "w3": "http_get",
+                "sio_ack": "sio_ack", "sio_idle": "sio_idle"}[_family(workload.name)]
+    return _horde(scenario, target, conns, duration)
+
+
+def horde_json(workload: Any, target: Target, conns: int, duration: float) -> Command:
+    return _horde("ws_pingpong_json", target, conns, duration)
+
+
+def _horde(scenario: str, target: Target, conns: int, duration: float) -> Command:
+    out = tempfile.mkdtemp(prefix="horde-bench-")
+
+    def parse(_output: str) -> dict[str, Any]:
+        results = json.loads((Path(out) / "results.json").read_text())
+        shutil.rmtree(out, ignore_errors=True)
+        rows = results["timeseries"]
+        full = next((r["t"] for r in rows if r["connections_open"] >= conns), None)
+        return {
+            "connected": results["connections"]["succeeded"],
+            "errors": results["errors_total"],
+            "saturated": results["generator"]["saturated"],
+            "horde_opens_per_s": round(conns / full, 1) if full else None,
+        }
+
+    return Command(
+        [HORDE, "run", str(SCENARIOS / f"{scenario}.py"), "--target", target.url,
+         "--users", str(conns), "--spawn-rate", str(conns), "--duration", f"{duration}s",
+         "--quiet", "--out", out],
+        parse=parse,
+    )
+
+
+def locust(workload: Any, target: Target, conns: int, duration: float) -> Command | None:
+    if not Path(LOCUST).exists():
+        return None
+    family = _family(workload.name)
+    file, user = {"w1": ("ws_users.py", "WsEchoUser"), "w2": ("ws_users.py", "WsIdleUser"),
+                  "w3": ("http_user.py", "Get")}[family]
+    host = target.url + ("/" if family != "w3" else "")
+    return Command([LOCUST, "-f", str(SHARED / "peers" / "locust" / file), "--headless",
+                    "-u", str(conns), "-r", str(conns), "-t", f"{int(duration)}s", "-H", host,
+                    "--only-summary", "--loglevel", "WARNING", user])
+
+
+def artillery(workload: Any, target: Target, conns: int, duration: float) -> Command | None:
+    if not ARTILLERY.exists():
+        return None
+    family = _family(workload.name)
+    peers = SHARED / "peers" / "artillery"
+    env = {"TARGET": target.url, "CONNS": str(conns), "DURATION": str(int(duration)),
+           "HOLD": str(int(duration)), "ARTILLERY_DISABLE_TELEMETRY": "1",
+           "ACK_COUNT": str(int(duration * 110))}  # ~20 s of acks at Artillery's ~11k/s
+    file = {"w1": "ws_pingpong.yml", "w2": "ws_idle.yml", "w3": "http.yml",
+            "sio_ack": "artillery_ack.yml"}[family]
+    argv = [str(ARTILLERY), "run", str(peers / file)]
+    if family == "sio_ack":
+        argv += ["-t", target.url]
+    return Command(argv, env=env, cwd=str(peers))
+
+
+def tsung(workload: Any, target: Target, conns: int, duration: float) -> Command | None:
+    if shutil.which("tsung") is None:
+        return None
+    family = _family(workload.name)
+    file = {"w1": "ws_pingpong.xml", "w2": "ws_idle.xml", "w3": "http.xml"}[family]
+    text = Template((SHARED / "peers" / "tsung" / file).read_text()).safe_substitute(
+        PORT=str(target.port), CONNS=str(conns), DURATION=str(int(duration)),
+        HOLD=str(int(duration)),
+    )
+    work = Path(tempfile.mkdtemp(prefix="tsung-"))
+    (work / "load.xml").write_text(text)
+    return Command(["tsung", "-f", str(work / "load.xml"), "-l", str(work / "log"), "start"],
+                   cwd=str(work))
+
+
+def wrk(workload: Any, target: Target, conns: int, duration: float) -> Command | None:
+    if shutil.which("wrk") is None:
+        return None
+    return Command(["wrk", "-t1", f"-c{conns}", f"-d{int(duration)}s", target.url + "/"])
+
+
+def node_sio(workload: Any, target: Target, conns: int, duration: float) -> Command | None:
+    if not (NODE_DIR / "node_modules" / "socket.io-client").exists():
+        return None
+    args = (["idle", str(conns)] if _family(workload.name) == "sio_idle"
+            else ["ack", str(conns), str(int(duration * 200))])
+    return Command(["node", str(SHARED / "raw" / "node_client.js"), target.url, *args],
+                   env={"NODE_PATH": str(NODE_DIR / "node_modules"), "HOLD": str(int(duration))},
+                   parse=_result_line)
+
+
+def python_sio(workload: Any, target: Target, conns: int, duration: float) -> Command:
+    args = (["idle", str(conns)] if _family(workload.name) == "sio_idle"
+            else ["ack", str(conns), str(int(duration * 110))])
+    return Command([PYTHON, str(SHARED / "raw" / "py_client.py"), target.url, *args],
+                   env={"UVLOOP": "1", "HOLD": str(int(duration))}, parse=_result_line)
+
+
+def _family(name: str) -> str:
+    return re.sub(r"_(\d+k?|http)$", "", name)
+
+
+TOOLS: dict[str, Callable[..., Command | None]] = {
+    "horde": horde, "horde_json": horde_json, "locust": locust, "artillery": artillery,
+    "tsung": tsung, "wrk": wrk, "node_sio": node_sio, "python_sio": python_sio,
+}
