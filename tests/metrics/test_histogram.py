@@ -32,3 +32,22 @@ def test_out_of_range_values_are_clamped_not_lost():
 
 def test_empty_histogram_summary():
     assert summarize(new_histogram()) == {"count": 0, "rate_per_s": 0.0}
+
+
+def test_fast_record_lands_in_the_same_buckets_as_hdrh():
+    from hdrh.histogram import HdrHistogram
+
+    from horde.metrics.histogram import HIGHEST_US, LOWEST_US, SIGNIFICANT_DIGITS
+
+    rng = random.Random(5)
+    values = [1, 2, 1023, 1024, 2047, 2048, 4095, 4096, 65_535, HIGHEST_US]
+    values += [int(10 ** rng.uniform(0, 9.5)) for _ in range(20_000)]
+    fast, reference = new_histogram(), HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+    for v in values:
+        fast.record_value(v)
+        HdrHistogram.record_value(reference, v)
+    assert list(fast.counts) == list(reference.counts)
+    assert fast.get_total_count() == reference.get_total_count()
+    assert fast.get_min_value() == reference.get_min_value()
+    assert fast.get_max_value() == reference.get_max_value()
+    assert fast.get_value_at_percentile(99.0) == reference.get_value_at_percentile(99.0)

@@ -15,8 +15,37 @@ SIGNIFICANT_DIGITS = 3
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 
 
-def new_histogram() -> HdrHistogram:
-    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+class Histogram(HdrHistogram):
+    """hdrh's HdrHistogram with a faster ``record_value``: same buckets, same answers.
+
+    hdrh finds a value's bucket through four method calls and a hand-written
+    count-leading-zeros; ``int.bit_length`` does it in one expression. Measured here:
+    1.3 µs → 0.35 µs per sample, on a path taken once or twice per request
+    (see docs/benchmarks.md). Values must already be ints within [LOWEST_US, HIGHEST_US].
+    """
+
+    def __init__(self) -> None:
+        super().__init__(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+        self._mask = self.sub_bucket_mask
+        self._unit = self.unit_magnitude
+        self._bucket_shift = self.unit_magnitude + self.sub_bucket_half_count_magnitude + 1
+        self._half_magnitude = self.sub_bucket_half_count_magnitude
+        self._half_count = self.sub_bucket_half_count
+
+    def record_value(self, value: int, count: int = 1) -> bool:
+        bucket = (value | self._mask).bit_length() - self._bucket_shift
+        index = ((bucket + 1) << self._half_magnitude) + (value >> (bucket + self._unit))
+        self.counts[index - self._half_count] += count
+        self.total_count += count
+        if value < self.min_value:
+            self.min_value = value
+        if value > self.max_value:
+            self.max_value = value
+        return True
+
+
+def new_histogram() -> Histogram:
+    return Histogram()
 
 
 def record_us(hist: HdrHistogram, micros: int) -> None:
