@@ -115,7 +115,7 @@ async def test_stop_event_interrupts_and_results_are_complete(write_scenario):
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.5, stop.set)
-    results = await run(config(path, users=2, duration_s=60), load_scenario(path), stop=stop)
+    results = await run(config(path, users=2, spawn_rate=100, duration_s=60), load_scenario(path), stop=stop)
     assert results["status"] == "interrupted"
     assert results["duration_s"] < 1.0
     assert results["metrics"]["timer:beat"]["count"] >= 10
