@@ -27,20 +27,23 @@ USER_AGENT = "horde/0.1"
 # Receiving states.
 _IDLE, _HEAD, _BODY, _DONE = range(4)
 
+_dict_get = dict.get
+_dict_set = dict.__setitem__
+
 
 class Headers(dict[str, str]):
     """Case-insensitive header mapping; keys are stored lower-case.
 
-    A plain dict underneath so lookups stay C-speed. A field repeated in a response is
-    joined with ", " (RFC 9110 §5.3); ``getall`` keeps the separate values, which matters
-    for Set-Cookie whose Expires dates contain commas.
+    A plain dict underneath so lookups stay C-speed (the parser fills it with
+    ``dict.__setitem__``). A field repeated in a response is joined with ", " (RFC 9110
+    §5.3); ``getall`` keeps the separate values, which matters for Set-Cookie whose Expires
+    dates contain commas.
     """
 
-    __slots__ = ("_multi",)
+    _multi: dict[str, list[str]] | None = None  # repeated fields only; rare, so lazy
 
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         super().__init__()
-        self._multi: dict[str, list[str]] | None = None
         pairs = items.items() if isinstance(items, Mapping) else items
         for key, value in pairs:
             self.add(key, value)
@@ -190,7 +193,7 @@ class HttpProtocol:
             self._parser = HttpResponseParser(self)
         self._head_request = method == "HEAD"
         self._state = _HEAD
-        self._headers = Headers()
+        self._headers = Headers.__new__(Headers)  # skips __init__: this is per response
         self._body = []
 
     def receive_data(self, data: bytes) -> Response | None:
@@ -232,17 +235,24 @@ class HttpProtocol:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._state == _HEAD:  # later calls are chunked trailers: ignored
-            self._headers.add(name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
+            key = name.lower().decode("latin-1")
+            text = value.decode("utf-8", "surrogateescape")
+            headers = self._headers
+            if _dict_get(headers, key) is None:
+                _dict_set(headers, key, text)
+            else:
+                headers.add(key, text)
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
         if 100 <= status < 200:
             return  # interim response (100 Continue): its headers are reset on completion
         headers = self._headers
-        te = headers.get("transfer-encoding")
-        self._framed = (
-            te.rstrip().lower().endswith("chunked") if te else "content-length" in headers
-        )
+        te = _dict_get(headers, "transfer-encoding")
+        if te is None:
+            self._framed = _dict_get(headers, "content-length") is not None
+        else:
+            self._framed = te.rstrip().lower().endswith("chunked")
         self._state = _BODY
         if self._head_request:
             self.keep_alive = _keeps_alive(self._parser, headers)
@@ -254,7 +264,7 @@ class HttpProtocol:
 
     def on_message_complete(self) -> None:
         if self._state == _HEAD:  # the end of an interim 1xx response
-            self._headers = Headers()
+            self._headers = Headers.__new__(Headers)
             return
         if self._state == _BODY:
             self.keep_alive = self._parser.should_keep_alive()

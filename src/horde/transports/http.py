@@ -120,8 +120,10 @@ class HttpClient:
 
         ``url`` is absolute or relative to ``base_url``; ``params`` are added to its query.
         ``json`` (not None) or ``data`` is the body. ``timeout`` bounds the whole request,
-        connecting and waiting for a pooled connection included.
+        connecting and waiting for a pooled connection included. With
+        ``follow_redirects`` up to 5 redirects are followed, each recorded as a request.
         """
+        # One coroutine does the whole exchange: every extra await level costs CPU here.
         method = method.upper()
         target = self._urls.resolve(url)
         if params:
@@ -135,84 +137,42 @@ class HttpClient:
         elif data is not None:
             body = data.encode() if isinstance(data, str) else data
             ctype = "text/plain; charset=utf-8" if isinstance(data, str) else None
-        extra = format_headers(headers) if headers else ""
-        response = await self._send(
-            method, target, name, headers, extra, body, ctype, timeout, ok_status
-        )
-        hops = 0
-        while follow_redirects and response.status in REDIRECTS:
-            location = response.headers.get("location")
-            if not location:
-                break
-            hops += 1
-            if hops > MAX_REDIRECTS:
-                error = ProtocolError(
-                    f"more than {MAX_REDIRECTS} redirects", detail="too_many_redirects"
-                )
-                self.recorder.target_error(error)
-                raise error
-            target = resolve_url(location, response.url)
-            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
-                method = "GET" if method != "HEAD" else method
-                body = ctype = None
-            response = await self._send(
-                method, target, name, headers, extra, body, ctype, timeout, ok_status
-            )
-        return response
-
-    async def close(self) -> None:
-        """Close every connection (recorded as clean closes) and forget the pools."""
-        closing: list[HttpConnection] = []
-        for pool in self._pools.values():
-            closing.extend(pool.close_idle())
-        self._pools.clear()
-        for conn in closing:
-            await conn.wait_closed(1.0)
-
-    # -- one exchange ----------------------------------------------------------------------
-
-    async def _send(
-        self,
-        method: str,
-        url: Url,
-        name: str | None,
-        headers: Mapping[str, str] | None,
-        extra: str,
-        body: bytes | None,
-        ctype: str | None,
-        timeout: float | None,
-        ok_status: Container[int] | None,
-    ) -> Response:
+        data_out = self._encode(method, target, headers, body, ctype)
         rec = self.recorder
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
-        timeout = self.timeout if timeout is None else timeout
-        deadline = loop.time() + timeout
-        pool = self._pools.get(url.key)
+        if timeout is None:
+            timeout = self.timeout
+        pool = self._pools.get(target.key)
         if pool is None:
-            pool = self._pools[url.key] = self._new_pool(loop, url)
-        data = self._encode(method, url, headers, extra, body, ctype)
+            pool = self._pools[target.key] = self._new_pool(loop, target)
         rec.request_started()
         try:
             retried = False
+            conn = pool.take_idle()
+            deadline = 0.0
             while True:
-                conn = None if retried else pool.take_idle()
                 if conn is None:
+                    deadline = deadline or loop.time() + timeout
                     conn = await pool.acquire(deadline, retried)
-                waiter = conn.send(data, method)
-                timer = loop.call_at(deadline, _expire, waiter, timeout)
+                waiter = conn.send(data_out, method)
+                if deadline:
+                    timer = loop.call_at(deadline, _expire, waiter, timeout)
+                else:
+                    timer = loop.call_later(timeout, _expire, waiter, timeout)
                 try:
                     response = await waiter
                 except ClosedByPeer as exc:
-                    rec.add_bytes(len(data), conn.received)
+                    rec.add_bytes(len(data_out), conn.received)
                     if not retried and conn.received == 0 and (method in IDEMPOTENT or conn.reused):
                         retried = True  # a stale keep-alive: once more on a new connection
+                        conn = None
                         continue
                     rec.target_error(exc)
                     raise
                 except TargetError as exc:
-                    rec.add_bytes(len(data), conn.received)
+                    rec.add_bytes(len(data_out), conn.received)
                     conn.close()
                     rec.target_error(exc)
                     raise
@@ -223,27 +183,84 @@ class HttpClient:
                     timer.cancel()
                 break
             sent_at = conn.sent_at
-            label = name or url.path
-            rec.latency(HTTP_REQ, label, int((conn.done_at - sent_at) * 1e6))
+            done_at = conn.done_at
+            label = name or target.path
+            rec.latency(HTTP_REQ, label, int((done_at - sent_at) * 1e6))
             rec.latency(HTTP_TTFB, label, int((conn.first_byte_at - sent_at) * 1e6))
-            rec.add_bytes(len(data), conn.received)
+            rec.add_bytes(len(data_out), conn.received)
             pool.release(conn)
         finally:
             rec.request_finished()
-        response.url = url.url
-        response.elapsed_ms = (conn.done_at - sent_at) * 1e3
+        response.url = target.url
+        response.elapsed_ms = (done_at - sent_at) * 1e3
         status = response.status
         if status >= 400 and (ok_status is None or status not in ok_status):
             response.ok = False
             category = f"http_{status}"
             example = None
             if category not in rec.error_examples:
-                example = f"{method} {url.url} -> {status}: {response.body[:200]!r}"
+                example = f"{method} {target.url} -> {status}: {response.body[:200]!r}"
             rec.error(category, None, example)
         elif ok_status is not None and status in ok_status:
             response.ok = True
-        if "set-cookie" in response.headers:
-            self.cookies.update(url.host, url.path, response.headers.getall("set-cookie"))
+        if dict.get(response.headers, "set-cookie") is not None:
+            self.cookies.update(target.host, target.path, response.headers.getall("set-cookie"))
+        if follow_redirects and status in REDIRECTS:
+            return await self._follow(
+                response, method, name, headers, body, ctype, timeout, ok_status
+            )
+        return response
+
+    async def close(self) -> None:
+        """Close every connection (recorded as clean closes) and forget the pools."""
+        closing: list[HttpConnection] = []
+        for pool in self._pools.values():
+            closing.extend(pool.close())
+        self._pools.clear()
+        for conn in closing:
+            await conn.wait_closed(1.0)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def _follow(
+        self,
+        response: Response,
+        method: str,
+        name: str | None,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+        ctype: str | None,
+        timeout: float | None,
+        ok_status: Container[int] | None,
+    ) -> Response:
+        """Follow up to MAX_REDIRECTS Location headers, each hop a request of its own."""
+        for _ in range(MAX_REDIRECTS):
+            location = response.headers.get("location")
+            if response.status not in REDIRECTS or not location:
+                return response
+            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                method = "GET" if method != "HEAD" else method
+                body = ctype = None
+            if ctype is not None:  # re-sent as bytes: keep the JSON/text content type
+                merged = Headers({"Content-Type": ctype})
+                for key, value in (headers or {}).items():
+                    merged[key] = value
+                headers = merged
+            response = await self.request(
+                method,
+                resolve_url(location, response.url).url,
+                name=name,
+                headers=headers,
+                data=body,
+                timeout=timeout,
+                ok_status=ok_status,
+            )
+        if response.status in REDIRECTS and response.headers.get("location"):
+            error = ProtocolError(
+                f"more than {MAX_REDIRECTS} redirects", detail="too_many_redirects"
+            )
+            self.recorder.target_error(error)
+            raise error
         return response
 
     def _encode(
@@ -251,7 +268,6 @@ class HttpClient:
         method: str,
         url: Url,
         headers: Mapping[str, str] | None,
-        extra: str,
         body: bytes | None,
         ctype: str | None,
     ) -> bytes:
@@ -265,7 +281,7 @@ class HttpClient:
                 lines.append(f"Host: {url.authority}\r\n")
             defaults = {k: v for k, v in self._headers.items() if k not in given}
             lines.append(format_headers(defaults))
-            lines.append(extra)
+            lines.append(format_headers(headers))  # type: ignore[arg-type]
         cookie = self.cookies.header_for(url.host, url.path, url.scheme == "https")
         if cookie is not None and not (given and "cookie" in given):
             lines.append(f"Cookie: {cookie}\r\n")

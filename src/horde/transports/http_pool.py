@@ -30,6 +30,8 @@ class HttpConnection(asyncio.Protocol):
     """One TCP (or TLS) connection carrying one request at a time."""
 
     __slots__ = (
+        "_gone",
+        "_loop",
         "_lost",
         "_pool",
         "_proto",
@@ -45,9 +47,11 @@ class HttpConnection(asyncio.Protocol):
 
     def __init__(self, pool: HostPool) -> None:
         self._pool = pool
+        self._loop = pool.loop
         self._proto = HttpProtocol()
         self._waiter: asyncio.Future[Response] | None = None
-        self._lost: asyncio.Future[None] | None = None
+        self._lost: asyncio.Future[None] | None = None  # only made if someone waits
+        self._gone = False  # connection_lost has run
         self.transport: asyncio.Transport | None = None
         self.closed = True  # until the pool has counted it open; then once more at the end
         self.reused = False  # carried a request before the current one
@@ -58,7 +62,7 @@ class HttpConnection(asyncio.Protocol):
 
     def send(self, data: bytes, method: str) -> asyncio.Future[Response]:
         """Write one encoded request; the future resolves to its Response or a TargetError."""
-        waiter = self._pool.loop.create_future()
+        waiter = self._loop.create_future()
         self._waiter = waiter
         self._proto.expect_response(method)
         self.received = 0
@@ -79,7 +83,7 @@ class HttpConnection(asyncio.Protocol):
 
     async def wait_closed(self, timeout: float) -> None:
         """Wait until the transport has let go of the socket (bounded), then abort."""
-        if self.transport is None:
+        if self.transport is None or self._gone:
             return
         if self._lost is None:
             self._lost = self._pool.loop.create_future()
@@ -126,6 +130,7 @@ class HttpConnection(asyncio.Protocol):
         return None  # let the transport close; connection_lost settles the response
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._gone = True
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         waiter, self._waiter = self._waiter, None
@@ -162,7 +167,18 @@ class HttpConnection(asyncio.Protocol):
 class HostPool:
     """Connections to one (scheme, host, port): idle LIFO, a cap, and a queue beyond it."""
 
-    __slots__ = ("host", "idle", "limit", "loop", "port", "recorder", "size", "ssl", "waiters")
+    __slots__ = (
+        "closed",
+        "host",
+        "idle",
+        "limit",
+        "loop",
+        "port",
+        "recorder",
+        "size",
+        "ssl",
+        "waiters",
+    )
 
     def __init__(
         self,
@@ -182,6 +198,7 @@ class HostPool:
         self.idle: list[HttpConnection] = []
         self.size = 0  # open or opening connections
         self.waiters: deque[asyncio.Future[HttpConnection | None]] = deque()
+        self.closed = False  # the client closed: connections still in use close on release
 
     def take_idle(self) -> HttpConnection | None:
         """The most recently used idle connection that is still open (no await: hot path)."""
@@ -233,7 +250,7 @@ class HostPool:
 
     def release(self, conn: HttpConnection) -> None:
         """A request finished on ``conn``: keep it for the next one, or close it."""
-        if not conn.keep_alive:
+        if self.closed or not conn.keep_alive:
             conn.close()
             return
         while self.waiters:
@@ -250,7 +267,9 @@ class HostPool:
             self.idle.remove(conn)
         self._wake_one(None)
 
-    def close_idle(self) -> list[HttpConnection]:
+    def close(self) -> list[HttpConnection]:
+        """Close the idle connections now and the busy ones when they are released."""
+        self.closed = True
         closing = self.idle[:]
         for conn in closing:
             conn.close()
