@@ -144,6 +144,29 @@ async def test_on_message_is_listen_only(server, rec):
     assert w.errors == {("timeout", "receive"): 1}
 
 
+async def test_handler_errors_are_scenario_exceptions(server, rec):
+    def handler(message: str) -> None:
+        raise ValueError(message)
+
+    conn = await WebSocketConnection.connect(f"{server.url}/push/2", recorder=rec)
+    conn.on_message(handler)
+    assert await conn.request("x", name="x") == "x"  # a pending request still gets its reply
+    await conn.close()
+    w = rec.take_window()
+    assert w.errors == {("scenario_exception", "ValueError"): 2}
+    assert count(w, WS_MSG_IN) == 3
+
+
+async def test_cancelled_receive_does_not_swallow_a_message(server, rec):
+    conn = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec)
+    stray = asyncio.ensure_future(conn.receive())
+    await asyncio.sleep(0)
+    stray.cancel()
+    assert await conn.request("mine", name="m") == "mine"
+    await conn.close()
+    assert rec.take_window().errors == {}
+
+
 async def test_binary_frames_round_trip(server, rec):
     conn = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec)
     payload = bytes(range(256)) * 40
@@ -205,9 +228,10 @@ async def test_chained_codec_transforms_both_ways(server, rec):
 # -- failures to connect -------------------------------------------------------------------
 
 
-async def test_connection_refused(rec):
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_connection_refused(rec, host):
     with pytest.raises(ConnectionRefusedError_):
-        await WebSocketConnection.connect(f"ws://127.0.0.1:{free_port()}/", recorder=rec)
+        await WebSocketConnection.connect(f"ws://{host}:{free_port()}/", recorder=rec)
     w = rec.take_window()
     assert w.errors == {("connection_refused", None): 1}
     c = rec.connections
@@ -231,15 +255,30 @@ async def test_handshake_rejected_keeps_status(server, rec):
 
 
 async def test_connect_timeout(rec):
+    hung_up = asyncio.Event()
+
     async def never_answers(reader, writer):
-        await asyncio.sleep(5)
+        await drain_until_eof(reader)
+        hung_up.set()
 
     server = await asyncio.start_server(never_answers, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     with pytest.raises(OperationTimeout):
         await WebSocketConnection.connect(f"ws://127.0.0.1:{port}/", recorder=rec, timeout=0.2)
+    await asyncio.wait_for(hung_up.wait(), 2)  # the abandoned socket does not linger
     server.close()
     assert rec.take_window().errors == {("timeout", "connect"): 1}
+    assert rec.connections.failed == 1 and rec.open_connections == 0
+
+
+async def test_subprotocol_we_did_not_offer_fails_the_connect(rec):
+    async def script(reader, writer):
+        await drain_until_eof(reader)
+
+    async with RawWsServer(script, b"Sec-WebSocket-Protocol: evil\r\n") as srv:
+        with pytest.raises(ProtocolError):
+            await WebSocketConnection.connect(srv.url, recorder=rec, subprotocols=["chat.v1"])
+    assert rec.take_window().errors == {("protocol_error", "subprotocol"): 1}
     assert rec.connections.failed == 1 and rec.open_connections == 0
 
 
@@ -421,11 +460,16 @@ async def test_500_connections_5_requests_each(server, rec):
     assert rec.open_connections == 0 and rec.in_flight == 0
 
 
-def test_timeouts_and_replies_under_uvloop():
-    """uvloop's clock ticks in milliseconds; the shared deadline timer must still work."""
+def test_timeouts_tls_and_replies_under_uvloop(cert):
+    """uvloop's clock ticks in milliseconds and it has its own TLS: both must still work."""
 
     async def main() -> Window:
         rec = Recorder()
+        server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_ctx.load_cert_chain(*cert)
+        async with AiohttpWsServer(ssl_context=server_ctx) as srv:
+            with pytest.raises(TlsError):
+                await WebSocketConnection.connect(f"{srv.url}/echo", recorder=rec)
         async with AiohttpWsServer() as srv:
             conn = await WebSocketConnection.connect(f"{srv.url}/echo", recorder=rec)
             assert await conn.request("a", name="a", timeout=5) == "a"
@@ -438,5 +482,5 @@ def test_timeouts_and_replies_under_uvloop():
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         w = runner.run(main())
-    assert w.errors == {("timeout", "wait_for"): 1, ("timeout", "b"): 1}
+    assert w.errors == {("tls_error", None): 1, ("timeout", "wait_for"): 1, ("timeout", "b"): 1}
     assert samples(w, WS_REPLY, "a") == 1

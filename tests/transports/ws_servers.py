@@ -118,8 +118,9 @@ Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 class RawWsServer:
     """Answers the upgrade with a correct 101, then hands the socket to ``script``."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, extra_headers: bytes = b"") -> None:
         self.script = script
+        self.extra_headers = extra_headers
         self.port = 0
         self._server: asyncio.Server | None = None
 
@@ -143,7 +144,9 @@ class RawWsServer:
         accept = base64.b64encode(hashlib.sha1(match.group(1) + GUID).digest())
         writer.write(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n"
+            + self.extra_headers
+            + b"\r\n"
         )
         try:
             await self.script(reader, writer)

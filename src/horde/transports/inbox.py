@@ -20,6 +20,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from horde.errors import OperationTimeout, TargetError
+from horde.metrics.recorder import Recorder
 
 Predicate = Callable[[Any], bool]
 
@@ -37,38 +38,46 @@ class Inbox:
     a ``None`` predicate matches anything. The first waiter that matches a message gets it.
     """
 
-    __slots__ = ("_limit", "_loop", "_on_overflow", "_queue", "_timer", "_timer_at", "waiters")
+    __slots__ = ("_limit", "_loop", "_queue", "_recorder", "_timer", "_timer_at", "waiters")
 
-    def __init__(self, limit: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(self, limit: int, recorder: Recorder) -> None:
+        """``recorder`` counts ``ws_inbox_overflow`` per dropped message and each timeout."""
         if limit < 1:
             raise ValueError("inbox limit must be at least 1")
         self._limit = limit
-        self._on_overflow = on_overflow
-        self._queue: deque[Any] = deque()
+        self._recorder = recorder
+        # Made on first use: an empty deque is ~600 bytes and most connections whose
+        # replies go straight to waiters never need one.
+        self._queue: deque[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0
         self.waiters: list[tuple[asyncio.Future[Any], Predicate | None, int, str]] = []
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self._queue) if self._queue is not None else 0
 
     # -- producer side (the frame callback) -----------------------------------------------
 
     def offer(self, message: Any) -> bool:
         """Give ``message`` to the first waiter that wants it; ``False`` if none does."""
-        for i, (fut, predicate, _, _) in enumerate(self.waiters):
-            if fut.done():  # cancelled by its caller; the caller removes it too
+        waiters = self.waiters
+        i = 0
+        while i < len(waiters):
+            fut, predicate, _, _ = waiters[i]
+            if fut.done():  # its caller was cancelled: forget it
+                del waiters[i]
                 continue
             if predicate is not None:
                 try:
                     if not predicate(message):
+                        i += 1
                         continue
                 except Exception as exc:  # the scenario's predicate is broken: tell its caller
-                    del self.waiters[i]
+                    del waiters[i]
                     fut.set_exception(exc)
-                    return False
-            del self.waiters[i]
+                    continue
+            del waiters[i]
             fut.set_result(message)
             return True
         return False
@@ -76,30 +85,34 @@ class Inbox:
     def append(self, message: Any) -> None:
         """Queue a message nobody waited for; past the limit the oldest one is dropped."""
         queue = self._queue
-        if len(queue) >= self._limit:
+        if queue is None:
+            queue = self._queue = deque()
+        elif len(queue) >= self._limit:
             queue.popleft()
-            self._on_overflow()
+            self._recorder.count("ws_inbox_overflow")
         queue.append(message)
 
     # -- consumer side ----------------------------------------------------------------------
 
     def pop(self) -> Any:
         """The oldest queued message, or :data:`EMPTY`."""
-        return self._queue.popleft() if self._queue else EMPTY
+        queue = self._queue
+        return queue.popleft() if queue else EMPTY
 
     def pop_match(self, predicate: Predicate) -> Any:
         """The oldest queued message matching ``predicate`` (removed), or :data:`EMPTY`."""
-        for i, message in enumerate(self._queue):
-            if predicate(message):
-                del self._queue[i]
-                return message
+        queue = self._queue
+        if queue:
+            for i, message in enumerate(queue):
+                if predicate(message):
+                    del queue[i]
+                    return message
         return EMPTY
 
     def drain(self) -> list[Any]:
         """Take every queued message at once (when a listen-only handler is installed)."""
-        messages = list(self._queue)
-        self._queue.clear()
-        return messages
+        queue, self._queue = self._queue, None
+        return list(queue) if queue else []
 
     def wait(
         self, predicate: Predicate | None, deadline_ns: int, label: str
@@ -117,13 +130,6 @@ class Inbox:
         if self._timer is None or deadline_ns < self._timer_at:
             self._arm(deadline_ns)
         return fut
-
-    def discard(self, fut: asyncio.Future[Any]) -> None:
-        """Forget a waiter whose caller gave up (cancelled)."""
-        for i, waiter in enumerate(self.waiters):
-            if waiter[0] is fut:
-                del self.waiters[i]
-                return
 
     def fail_all(self, exc: TargetError) -> None:
         """The connection is gone: every waiter fails with ``exc``; the queue is kept."""
@@ -155,7 +161,9 @@ class Inbox:
             if fut.done():
                 continue
             if deadline <= now:
-                fut.set_exception(OperationTimeout(f"{label}: no message in time", detail=label))
+                exc = OperationTimeout(f"{label}: no message in time", detail=label)
+                self._recorder.target_error(exc)
+                fut.set_exception(exc)
             else:
                 alive.append(waiter)
         self.waiters = alive

@@ -168,8 +168,15 @@ class Listener(WSListener):
                 recorder.count(WS_MSG_IN, None)
                 recorder.scenario_exception(exc)
         inbox = self.inbox
-        if inbox.waiters and inbox.offer(message):
-            return
+        waiters = inbox.waiters
+        if waiters:
+            fut, predicate, _, _ = waiters[0]
+            if predicate is None and not fut.done():  # a receive()/request(): the usual case
+                del waiters[0]
+                fut.set_result(message)
+                return
+            if inbox.offer(message):
+                return
         if self.handler is None:
             inbox.append(message)
         else:
