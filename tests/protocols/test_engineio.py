@@ -125,6 +125,18 @@ def test_payload_framing_roundtrip() -> None:
     assert len(EngineIOSession.decode_payload(many)) == 40
 
 
+def test_take_payload_respects_packet_and_size_limits() -> None:
+    s = EngineIOSession("polling")
+    s.receive_packet(OPEN.replace("1000000", "10"))
+    pending: list[str | bytes] = ["4" + "x" * 20, "41", "42"]
+    assert s.take_payload(pending) == "4" + "x" * 20  # first always goes, even if too big
+    assert s.take_payload(pending) == "41\x1e42"
+    assert pending == []
+    pending = ["6"] * 40
+    s.handshake.max_payload = 10**6  # type: ignore[union-attr]
+    assert s.take_payload(pending).count("6") == 16 and len(pending) == 24
+
+
 @pytest.mark.parametrize("bad", ["4a\x1e\x1e4b", "b!!!notbase64"])
 def test_bad_payload(bad: str) -> None:
     with pytest.raises(EngineIOProtocolError):

@@ -31,6 +31,8 @@ from engineio import packet as eio_packet
 
 PROTOCOL = 4
 SEPARATOR = "\x1e"  # between packets of a long-polling payload (v4)
+# python-engineio servers refuse a POST of more than 16 packets ("Too many packets").
+MAX_POST_PACKETS = 16
 
 
 class EngineIOProtocolError(ValueError):
@@ -186,6 +188,20 @@ class EngineIOSession:
             else:
                 out.append(part)
         return out
+
+    def take_payload(self, pending: list[str | bytes]) -> str:
+        """Remove from ``pending`` what one POST may carry and return it encoded: at most
+        :data:`MAX_POST_PACKETS` packets and, past the first, ``maxPayload`` characters."""
+        limit = self.handshake.max_payload if self.handshake is not None else 1_000_000
+        count, size = 0, 0
+        for pkt in pending[:MAX_POST_PACKETS]:
+            size += len(pkt) + 1
+            if count and size > limit:
+                break
+            count += 1
+        batch = pending[:count]
+        del pending[:count]
+        return self.encode_payload(batch)
 
     @staticmethod
     def encode_payload(packets: Iterable[str | bytes]) -> str:

@@ -1,0 +1,123 @@
+"""Received Socket.IO events nobody has claimed yet, and the ``wait_for`` calls waiting.
+
+Keyed by (namespace, event): each key has a bounded FIFO of event data (past the limit the
+oldest is dropped and the owner's ``on_overflow`` runs) and a list of waiters, each a future
+with an optional predicate and a deadline. Deadlines are not timers: the owning
+connection's single lazily re-armed timer calls :meth:`EventInbox.expire`, which also tells
+it when to wake next. No task, no timer and no allocation per event beyond the deque slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from horde.errors import OperationTimeout, TargetError
+
+Key = tuple[str, str]  # (namespace, event)
+Predicate = Callable[[Any], bool]
+# future, predicate, deadline (perf_counter_ns), label
+Waiter = tuple[asyncio.Future[Any], Predicate | None, int, str]
+
+EMPTY: Any = object()
+"""What :meth:`EventInbox.take` returns when nothing queued matches."""
+
+
+class EventInbox:
+    """Queues and waiters for every (namespace, event) of one connection."""
+
+    __slots__ = ("_limit", "_on_overflow", "queues", "waiters")
+
+    def __init__(self, limit: int, on_overflow: Callable[[], None]) -> None:
+        if limit < 1:
+            raise ValueError("inbox limit must be at least 1")
+        self._limit = limit
+        self._on_overflow = on_overflow
+        self.queues: dict[Key, deque[Any]] = {}
+        self.waiters: dict[Key, list[Waiter]] = {}
+
+    def offer(self, key: Key, value: Any) -> bool:
+        """Hand ``value`` to the first waiter on ``key`` that wants it; ``False`` if none.
+        A predicate that raises fails its own waiter (the scenario's bug reaches its caller)."""
+        waiters = self.waiters.get(key)
+        if not waiters:
+            return False
+        for i, (fut, predicate, _, _) in enumerate(waiters):
+            if fut.done():
+                continue
+            if predicate is not None:
+                try:
+                    if not predicate(value):
+                        continue
+                except Exception as exc:
+                    del waiters[i]
+                    fut.set_exception(exc)
+                    return False
+            del waiters[i]
+            fut.set_result(value)
+            return True
+        return False
+
+    def put(self, key: Key, value: Any) -> None:
+        """Queue an unclaimed event; past the limit the oldest one goes."""
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = deque()
+        elif len(queue) >= self._limit:
+            queue.popleft()
+            self._on_overflow()
+        queue.append(value)
+
+    def take(self, key: Key, predicate: Predicate | None) -> Any:
+        """The oldest queued value on ``key`` matching ``predicate`` (removed), or EMPTY."""
+        queue = self.queues.get(key)
+        if not queue:
+            return EMPTY
+        if predicate is None:
+            return queue.popleft()
+        for i, value in enumerate(queue):
+            if predicate(value):
+                del queue[i]
+                return value
+        return EMPTY
+
+    def wait(self, key: Key, fut: asyncio.Future[Any], predicate: Predicate | None,
+             deadline_ns: int, label: str) -> None:
+        self.waiters.setdefault(key, []).append((fut, predicate, deadline_ns, label))
+
+    def discard(self, key: Key, fut: asyncio.Future[Any]) -> None:
+        """Forget a waiter whose caller gave up."""
+        waiters = self.waiters.get(key, [])
+        for i, waiter in enumerate(waiters):
+            if waiter[0] is fut:
+                del waiters[i]
+                return
+
+    def expire(self, now_ns: int) -> int:
+        """Fail waiters past their deadline; return the earliest deadline left (0: none)."""
+        earliest = 0
+        for waiters in self.waiters.values():
+            alive = []
+            for waiter in waiters:
+                fut, _, deadline, label = waiter
+                if fut.done():
+                    continue
+                if deadline <= now_ns:
+                    fut.set_exception(OperationTimeout(f"{label}: nothing in time", detail=label))
+                else:
+                    alive.append(waiter)
+                    if not earliest or deadline < earliest:
+                        earliest = deadline
+            waiters[:] = alive
+        return earliest
+
+    def fail(self, exc: TargetError, namespace: str | None = None) -> None:
+        """The connection (or one namespace) is gone: its waiters fail; queues are kept."""
+        for (nsp, _), waiters in self.waiters.items():
+            if namespace is None or nsp == namespace:
+                for fut, _, _, _ in waiters:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                waiters.clear()

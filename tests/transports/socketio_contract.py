@@ -1,0 +1,180 @@
+"""What every Socket.IO server must see our client do, over each transport mode.
+
+:class:`SocketIOContract` is inherited by one test class per real server (python-socketio
+in ``test_socketio.py``, Node's socket.io in ``test_socketio_interop.py``); that class
+provides the ``server`` fixture (``.url`` and ``async stats()``). Every test runs over
+WebSocket only, polling upgraded to WebSocket, and polling only, and checks both what the
+server got and what the :class:`Recorder` holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from horde.errors import AppError, ClosedByPeer, OperationTimeout
+from horde.metrics.names import SIO_ACK, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN
+from horde.metrics.recorder import ConnectionCounts, Recorder, Window
+from horde.transports.socketio import SocketIOConnection
+
+MODES: dict[str, tuple[str, ...]] = {
+    "websocket": ("websocket",),
+    "upgrade": ("polling", "websocket"),
+    "polling": ("polling",),
+}
+
+
+def count(window: Window, metric: str, name: str | None = None) -> int:
+    return window.counters.get((metric, name), 0)
+
+
+def samples(window: Window, metric: str, name: str | None = None) -> int:
+    hist = window.latencies.get((metric, name))
+    return 0 if hist is None else hist.get_total_count()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> None:
+    """Poll a condition the server or the network makes true a little later."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+class SocketIOContract:
+    server: Any  # provided by the subclass as a fixture
+
+    @pytest.fixture(params=list(MODES))
+    def mode(self, request: pytest.FixtureRequest) -> str:
+        return request.param
+
+    async def open(self, server: Any, rec: Recorder, mode: str, **kw: Any) -> SocketIOConnection:
+        return await SocketIOConnection.connect(server.url, recorder=rec,
+                                                transports=MODES[mode], **kw)
+
+    async def test_connect_two_namespaces_and_disconnect_cleanly(self, server, mode) -> None:
+        rec = Recorder()
+        before = (await server.stats()).get("disconnect", 0)
+        c = await self.open(server, rec, mode, namespaces=("/", "/chat"))
+        assert c.connected
+        assert c.transport == ("polling" if mode == "polling" else "websocket")
+        assert c.sid and set(c.sids) == {"/", "/chat"} and c.sid == c.sids["/"]
+        assert rec.open_connections == 1
+        await c.disconnect()
+        assert not c.connected
+        w = rec.take_window()
+        assert samples(w, SIO_CONNECT) == 1
+        assert rec.connections == ConnectionCounts(attempted=1, succeeded=1)
+        assert rec.open_connections == 0
+        assert w.errors == {}
+        assert w.bytes_sent > 0 and w.bytes_received > 0
+        await eventually(lambda: self._disconnects(server, before + 2))
+
+    @staticmethod
+    async def _disconnects(server: Any, n: int) -> bool:
+        return (await server.stats()).get("disconnect", 0) >= n
+
+    async def test_emit_and_call_with_acks(self, server, mode) -> None:
+        rec = Recorder()
+        before = await server.stats()
+        c = await self.open(server, rec, mode, namespaces=("/", "/chat"))
+        await c.emit("note", "hello", namespace="/chat")
+        assert await c.wait_for("noted", namespace="/chat", timeout=5) == ["hello"]
+        assert await c.call("echo", {"a": 1}) == {"a": 1}
+        assert await c.call("echo", {"a": 1}, [1, 2], "x", namespace="/chat", name="echo3") == (
+            {"a": 1}, [1, 2], "x")
+        assert await c.call("echo") is None
+        await c.disconnect()
+        w = rec.take_window()
+        assert samples(w, SIO_ACK, "echo") == 2 and samples(w, SIO_ACK, "echo3") == 1
+        assert count(w, SIO_EMIT, "echo") == 3 and count(w, SIO_EMIT, "note") == 1
+        assert count(w, SIO_EVENT_IN, "noted") == 1
+        assert w.errors == {} and rec.in_flight == 0 and w.peak_in_flight == 1
+        after = await server.stats()
+        assert after.get("echo", 0) - before.get("echo", 0) == 3
+        assert after.get("note", 0) - before.get("note", 0) == 1
+
+    async def test_server_events_reach_on_and_wait_for(self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode, namespaces=("/", "/chat"))
+        got: list[int] = []
+        c.on("tick", lambda d: got.append(d["i"]), namespace="/chat")
+        await c.emit("push", {"n": 5}, namespace="/chat")
+        await c.emit("push", {"n": 5})  # "/" has no handler: the inbox keeps them
+        assert await c.wait_for("tick", lambda d: d["i"] == 3, timeout=5) == {"i": 3}
+        assert await c.wait_for("tick", timeout=5) == {"i": 0}  # skipped ones stay queued
+        await eventually(lambda: len(got) == 5)
+        assert got == [0, 1, 2, 3, 4]
+
+        async def answer(q: int) -> int:  # the server asks, our async handler acks
+            await asyncio.sleep(0)
+            return q * 2
+
+        c.on("question", answer)
+        assert await c.call("ask", 21) == 42
+        await c.disconnect()
+        w = rec.take_window()
+        assert count(w, SIO_EVENT_IN, "tick") == 10
+        assert count(w, SIO_EVENT_IN, "question") == 1
+        assert w.errors == {}
+
+    async def test_binary_payloads(self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode)
+        blob = bytes(range(256)) * 4
+        assert await c.call("echo", blob, {"k": b"\x00\x01"}, "text") == (
+            blob, {"k": b"\x00\x01"}, "text")
+        await c.emit("note", b"\xff\xfe")
+        assert await c.wait_for("noted", timeout=5) == [b"\xff\xfe"]
+        await c.disconnect()
+        w = rec.take_window()
+        assert samples(w, SIO_ACK, "echo") == 1 and count(w, SIO_EVENT_IN, "noted") == 1
+        assert w.bytes_sent > 1024 and w.bytes_received > 1024 and w.errors == {}
+
+    async def test_server_disconnect_counts_as_dropped(self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode)
+        waiting = asyncio.ensure_future(c.wait_for("never", timeout=5))
+        await c.emit("bye")
+        with pytest.raises(ClosedByPeer):
+            await waiting
+        assert not c.connected
+        with pytest.raises(ClosedByPeer):
+            await c.call("echo", 1)
+        await c.disconnect()  # a no-op now: must not count a second close
+        w = rec.take_window()
+        assert rec.connections == ConnectionCounts(attempted=1, succeeded=1, dropped=1)
+        assert rec.open_connections == 0
+        assert w.errors == {("closed_by_peer", None): 1}
+
+    async def test_connect_error_is_app_error(self, server, mode) -> None:
+        rec = Recorder()
+        with pytest.raises(AppError, match="bad auth"):
+            await self.open(server, rec, mode, namespaces=("/chat",), auth={"token": "bad"})
+        w = rec.take_window()
+        assert rec.connections == ConnectionCounts(attempted=1, failed=1)
+        assert rec.open_connections == 0
+        assert w.errors == {("app_error", None): 1}
+        assert samples(w, SIO_CONNECT) == 0
+
+    async def test_ack_timeout(self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode)
+        with pytest.raises(OperationTimeout):
+            await c.call("slow", timeout=0.3)
+        assert await c.call("echo", 7) == 7  # the connection is still fine
+        await c.disconnect()
+        w = rec.take_window()
+        assert w.errors == {("timeout", "slow"): 1}
+        assert samples(w, SIO_ACK, "slow") == 0 and samples(w, SIO_ACK, "echo") == 1
+        assert rec.in_flight == 0
+        assert rec.connections == ConnectionCounts(attempted=1, succeeded=1)
