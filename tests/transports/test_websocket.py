@@ -26,10 +26,12 @@ from horde.metrics.names import WS_CONNECT, WS_MSG_IN, WS_MSG_OUT, WS_REPLY
 from horde.metrics.recorder import Recorder, Window
 from horde.protocols.codec import Chain, FunctionCodec, JsonCodec
 from horde.transports.websocket import WebSocketConnection
+from horde.transports.ws_listener import classify_connect
 
 from .ws_servers import (
     AiohttpWsServer,
     RawWsServer,
+    answer_close,
     drain_until_eof,
     frame,
     read_client_frame,
@@ -191,7 +193,7 @@ async def test_fragmented_messages_are_assembled(rec):
         )
         opcode, payload = await read_client_frame(reader)
         assert (opcode, payload) == (0xA, b"hb")
-        await drain_until_eof(reader)
+        await answer_close(reader, writer)
 
     async with RawWsServer(script) as srv:
         conn = await WebSocketConnection.connect(srv.url, recorder=rec)
@@ -280,6 +282,16 @@ async def test_subprotocol_we_did_not_offer_fails_the_connect(rec):
             await WebSocketConnection.connect(srv.url, recorder=rec, subprotocols=["chat.v1"])
     assert rec.take_window().errors == {("protocol_error", "subprotocol"): 1}
     assert rec.connections.failed == 1 and rec.open_connections == 0
+
+
+def test_several_refusing_addresses_still_count_as_refused():
+    joined = OSError(
+        "Multiple exceptions: [Errno 111] Connect call failed ('::1', 9, 0, 0), "
+        "[Errno 111] Connect call failed ('127.0.0.1', 9)"
+    )
+    assert type(classify_connect(joined, 1.0)) is ConnectionRefusedError_
+    mixed = OSError("Multiple exceptions: [Errno 111] refused, [Errno 101] unreachable")
+    assert type(classify_connect(mixed, 1.0)) is not ConnectionRefusedError_
 
 
 async def test_bad_url_is_the_users_fault(rec):

@@ -180,6 +180,16 @@ async def read_client_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return first & 0x0F, bytes(b ^ mask[i % 4] for i, b in enumerate(data))
 
 
+async def answer_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Skip client frames until its CLOSE, echo that CLOSE, and hang up."""
+    while True:
+        opcode, payload = await read_client_frame(reader)
+        if opcode == 0x8:
+            writer.write(frame(0x8, payload))
+            await writer.drain()
+            return
+
+
 async def drain_until_eof(reader: asyncio.StreamReader, timeout: float = 3.0) -> None:
     """Keep reading (the client's CLOSE, pongs) until the client hangs up."""
     try:

@@ -5,40 +5,36 @@ message. picows owns framing, masking and auto-pong; this module owns what picow
 to its user: assembling fragmented messages, rejecting frames no extension was negotiated
 for, the close handshake, and turning all of it into samples on the :class:`Recorder`.
 
-Hot path (per message): the picows callback ``_Listener.on_ws_frame`` decodes the payload
-and hands it to a waiting future or the bounded inbox. No task, no log line, no timer per
-message (timeouts share one lazily re-armed timer, see :mod:`horde.transports.inbox`).
+Frames are handled in :mod:`horde.transports.ws_listener`, messages wait in
+:mod:`horde.transports.inbox`. Per round trip there is no task, no log line and no timer
+(timeouts share one lazily re-armed timer per connection); bench on 2 cores: ~2.5 µs of
+CPU over bare picows per request→reply, plus the Recorder's own cost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import re
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter_ns
 from typing import Any
 
-from picows import WSHandshakeError, WSInvalidURL, WSTransport, ws_connect
+from picows import WSInvalidURL, WSTransport, ws_connect
 from picows.url import parse_url
 
-from horde.errors import (
-    ClosedByPeer,
-    ConfigError,
-    ConnectionRefusedError_,
-    HandshakeRejected,
-    OperationTimeout,
-    ProtocolError,
-    TargetError,
-    classify,
-)
+from horde.errors import ClosedByPeer, ConfigError, TargetError
 from horde.metrics.names import WS_CONNECT, WS_MSG_OUT, WS_REPLY
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
 from horde.transports.inbox import EMPTY, Inbox, Predicate
-from horde.transports.ws_listener import BINARY, TEXT, Listener
+from horde.transports.ws_listener import (
+    BINARY,
+    TEXT,
+    Listener,
+    SubprotocolMismatch,
+    classify_connect,
+)
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "WebSocketConnection"]
 
@@ -51,7 +47,6 @@ USE_AIOFASTNET = False
 
 # A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
 _PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("horde.transports.picows"), {})
-_REFUSED = re.compile(r"\[Errno (\d+)\]")
 _default_tls: ssl.SSLContext | None = None
 
 
@@ -63,10 +58,6 @@ def _default_ssl_context() -> ssl.SSLContext:
     return _default_tls
 
 
-class _SubprotocolMismatch(Exception):
-    """The server picked a subprotocol we did not offer (RFC 6455 §4.1 says: fail)."""
-
-
 class WebSocketConnection:
     """A client WebSocket whose every send, reply, close and failure lands in a Recorder.
 
@@ -76,22 +67,10 @@ class WebSocketConnection:
     """
 
     __slots__ = (
-        "_close_exc",
-        "_close_timeout",
-        "_closing",
-        "_connected",
-        "_default_timeout_ns",
-        "_encode",
-        "_inbox",
-        "_listener",
-        "_recorder",
-        "_started_ns",
-        "_transport",
-        "_write_paused",
-        "close_code",
-        "closed",
-        "subprotocol",
-    )
+        "_close_exc", "_close_timeout", "_closing", "_connected", "_default_timeout_ns",
+        "_encode", "_inbox", "_listener", "_recorder", "_started_ns", "_transport",
+        "_write_paused", "close_code", "closed", "subprotocol",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -166,14 +145,9 @@ class WebSocketConnection:
         return conn
 
     async def _open(
-        self,
-        url: str,
-        headers: Mapping[str, str] | None,
-        subprotocols: tuple[str, ...],
-        timeout: float,
-        ssl_context: ssl.SSLContext | None,
-        max_message_size: int,
-    ) -> None:
+        self, url: str, headers: Mapping[str, str] | None, subprotocols: tuple[str, ...],
+        timeout: float, ssl_context: ssl.SSLContext | None, max_message_size: int,
+    ) -> None:  # fmt: skip
         recorder = self._recorder
         recorder.connect_attempted()
         extra = list(headers.items()) if headers else []  # picows keeps it: None if empty
@@ -188,7 +162,7 @@ class WebSocketConnection:
                 raise ConnectionAbortedError("connect abandoned")
             chosen = response.headers.get("Sec-WebSocket-Protocol")
             if chosen is not None and chosen not in subprotocols:
-                raise _SubprotocolMismatch(f"server chose subprotocol {chosen!r}")
+                raise SubprotocolMismatch(f"server chose subprotocol {chosen!r}")
             self.subprotocol = chosen
             return self._listener
 
@@ -215,7 +189,7 @@ class WebSocketConnection:
             abandoned = True
             if self._connected:  # the timeout struck between the 101 and our resumption
                 return
-            err = _classify_connect(exc, timeout)
+            err = classify_connect(exc, timeout)
             recorder.connect_failed(err)
             raise err from exc
 
@@ -378,23 +352,3 @@ class WebSocketConnection:
         paused, self._write_paused = self._write_paused, None
         if paused is not None and not paused.done():
             paused.set_result(None)
-
-
-def _classify_connect(exc: BaseException, timeout: float) -> TargetError:
-    """Map what ws_connect raised to the most specific TargetError."""
-    if isinstance(exc, WSHandshakeError):
-        response = exc.response
-        if response is not None and int(response.status) != 101:
-            status = int(response.status)
-            return HandshakeRejected(f"server answered the upgrade with {status}", status=status)
-        return ProtocolError(f"invalid handshake response: {exc}", detail="handshake")
-    if isinstance(exc, _SubprotocolMismatch):
-        return ProtocolError(str(exc), detail="subprotocol")
-    if isinstance(exc, TimeoutError):
-        return OperationTimeout(f"connect: no handshake within {timeout}s", detail="connect")
-    if type(exc) is OSError and exc.errno is None:
-        # Several addresses (::1 and 127.0.0.1) all refusing: asyncio joins them in one text.
-        codes = _REFUSED.findall(str(exc))
-        if codes and all(int(c) == errno.ECONNREFUSED for c in codes):
-            return ConnectionRefusedError_(f"{type(exc).__name__}: {exc}")
-    return classify(exc)

@@ -1,4 +1,4 @@
-"""The picows listener behind a WebSocketConnection: frames in, decoded messages out.
+"""The picows side of a WebSocketConnection: frames in, decoded messages out, errors mapped.
 
 picows parses frames (and rejects bad opcodes, masked server frames, oversize frames and
 bad close codes itself), answers PINGs, and calls :meth:`Listener.on_ws_frame` for the
@@ -9,18 +9,29 @@ connection; a peer's CLOSE or a lost socket is ``closed_by_peer``.
 
 The fast path (a whole TEXT/BINARY frame, no fragment pending) is kept to a few attribute
 reads and calls, because it runs once per received message for every simulated user.
+:func:`classify_connect` maps what ``ws_connect`` raises to the error tree.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+from picows import WSCloseCode, WSFrame, WSHandshakeError, WSListener, WSMsgType, WSTransport
 
-from horde.errors import ClosedByPeer, ProtocolError
+from horde.errors import (
+    ClosedByPeer,
+    ConnectionRefusedError_,
+    HandshakeRejected,
+    OperationTimeout,
+    ProtocolError,
+    TargetError,
+    classify,
+)
 from horde.metrics.names import WS_MSG_IN
 from horde.metrics.recorder import Recorder
 from horde.transports.inbox import Inbox
@@ -41,6 +52,7 @@ ABNORMAL = 1006  # RFC 6455 §7.4.1: connection lost without a CLOSE
 _UNSENDABLE = frozenset({0, 1004, 1005, 1006, 1015})
 # picows closes with these codes on a parser error; the detail names the problem.
 _PICOWS_ERRORS = {1007: "invalid_utf8", 1009: "too_big"}
+_ERRNO = re.compile(r"\[Errno (\d+)\]")
 
 
 _reaping: set[asyncio.Task[None]] = set()
@@ -103,7 +115,7 @@ class Listener(WSListener):
             self.frag_type is None
             and frame.fin
             and not (frame.rsv1 or frame.rsv2 or frame.rsv3)
-            and not transport.is_close_frame_sent
+            and not transport.is_close_frame_sent  # after picows's own CLOSE: see slow path
         ):
             if msg_type is TEXT:
                 try:
@@ -257,3 +269,30 @@ class Listener(WSListener):
         self.conn._finish(ProtocolError(text, detail=detail), code, dropped=True)
         transport.send_close(WSCloseCode(code), text.encode())
         transport.disconnect()
+
+
+# -- the connect boundary: what ws_connect raised → a TargetError -------------------------
+
+
+class SubprotocolMismatch(Exception):
+    """The server picked a subprotocol we did not offer (RFC 6455 §4.1 says: fail)."""
+
+
+def classify_connect(exc: BaseException, timeout: float) -> TargetError:
+    """Map what ws_connect raised to the most specific TargetError."""
+    if isinstance(exc, WSHandshakeError):
+        response = exc.response
+        if response is not None and int(response.status) != 101:
+            status = int(response.status)
+            return HandshakeRejected(f"server answered the upgrade with {status}", status=status)
+        return ProtocolError(f"invalid handshake response: {exc}", detail="handshake")
+    if isinstance(exc, SubprotocolMismatch):
+        return ProtocolError(str(exc), detail="subprotocol")
+    if isinstance(exc, TimeoutError):
+        return OperationTimeout(f"connect: no handshake within {timeout}s", detail="connect")
+    if type(exc) is OSError and exc.errno is None:
+        # Several addresses (::1 and 127.0.0.1) all refusing: asyncio joins them in one text.
+        codes = _ERRNO.findall(str(exc))
+        if codes and all(int(c) == errno.ECONNREFUSED for c in codes):
+            return ConnectionRefusedError_(f"{type(exc).__name__}: {exc}")
+    return classify(exc)
