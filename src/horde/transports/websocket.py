@@ -332,15 +332,17 @@ class WebSocketConnection:
         if self._connected:
             recorder.connection_closed(dropped=dropped)
         if exc is None:
-            exc = ClosedByPeer("connection closed by this client", code=code)
+            exc = _uncounted(ClosedByPeer("connection closed by this client", code=code))
         else:
-            recorder.target_error(exc)
+            recorder.target_error(exc)  # marks it recorded: the engine won't count it again
         self._close_exc = exc
         self._inbox.fail_all(exc)
         self._resume_writing()
 
     def _closed_error(self) -> TargetError:
-        return self._close_exc or ClosedByPeer("connection is closing", code=self.close_code)
+        if self._close_exc is not None:
+            return self._close_exc
+        return _uncounted(ClosedByPeer("connection is closing", code=self.close_code))
 
     # -- flow control (picows → listener → here) --------------------------------------------
 
@@ -352,3 +354,9 @@ class WebSocketConnection:
         paused, self._write_paused = self._write_paused, None
         if paused is not None and not paused.done():
             paused.set_result(None)
+
+
+def _uncounted(exc: TargetError) -> TargetError:
+    """An error from using a connection we closed ourselves: never counted as the target's."""
+    exc.recorded = True
+    return exc
