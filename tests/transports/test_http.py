@@ -91,6 +91,7 @@ async def test_headers_params_and_text_body(server: AiohttpServer, recorder: Rec
         )
         echo = response.json()
         assert echo["query"] == [["z", "0"], ["a", "1"], ["b", "x"], ["b", "y"]]
+        assert response.url == f"{server.url}/echo?z=0&a=1&b=x&b=y"
         assert echo["headers"]["X-Test"] == "yes" and echo["headers"]["Authorization"] == "t0"
         assert echo["headers"]["User-Agent"].startswith("horde/")
         override = (await http.get("/echo", headers={"authorization": "t1"})).json()
@@ -284,6 +285,34 @@ async def test_stale_keep_alive_is_retried_once(recorder: Recorder) -> None:
     assert recorder.take_window().errors == {} and recorder.connections.dropped == 0
 
 
+async def test_idle_connection_closed_by_server_is_a_clean_close(recorder: Recorder) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(ok())  # a keep-alive reply, then the server hangs up on the idle connection
+
+    async with RawServer(script) as srv:
+        http = HttpClient(recorder=recorder, base_url=srv.url)
+        for _ in range(3):
+            assert (await http.get("/")).ok
+            await asyncio.sleep(0.1)
+        await http.close()
+    assert srv.connections == 3 and recorder.take_window().errors == {}
+    assert recorder.connections.dropped == 0 and recorder.open_connections == 0
+
+
+async def test_cancelled_request_drops_its_connection(
+    client: HttpClient, recorder: Recorder
+) -> None:
+    task = asyncio.create_task(client.get("/delay/1000"))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert recorder.in_flight == 0 and recorder.open_connections == 0
+    assert recorder.take_window().errors == {}
+    assert (await client.get("/json")).ok
+
+
 async def test_fresh_connection_closed_before_reply_is_not_retried_for_post(
     recorder: Recorder,
 ) -> None:
@@ -347,9 +376,10 @@ async def test_many_concurrent_clients(server: AiohttpServer) -> None:
     assert recorder.open_connections == 0 and recorder.in_flight == 0
 
 
-def test_works_on_uvloop() -> None:
-    """The same client on uvloop's transports: keep-alive, close-delimited, refused."""
+def test_works_on_uvloop(tmp_path: Path) -> None:
+    """The same client on uvloop's transports: keep-alive, close-delimited, TLS, failures."""
     recorder = Recorder()
+    cert, key = self_signed_cert(tmp_path)
 
     async def scenario() -> None:
         async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -363,11 +393,24 @@ def test_works_on_uvloop() -> None:
             assert (await http.get(raw.url)).body == b"closed"
             await http.close()
             assert len(srv.peers) == 1
+        async with AiohttpServer(server_ssl_context(cert, key)) as tls:
+            with pytest.raises(TlsError):
+                await HttpClient(recorder=recorder).get(f"{tls.url}/json")
+            trusting = ssl.create_default_context(cafile=str(cert))
+            http = HttpClient(recorder=recorder, base_url=tls.url, ssl_context=trusting)
+            assert (await http.get("/json")).status == 200
+            await http.close()
         with pytest.raises(ConnectionRefusedError_):
             await HttpClient(recorder=recorder).get(f"http://127.0.0.1:{free_port()}/")
+        with pytest.raises(DnsError):
+            await HttpClient(recorder=recorder).get("http://nonexistent.invalid/")
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
     w = recorder.take_window()
-    assert w.errors == {("connection_refused", None): 1}
-    assert count(w, HTTP_REQ, "/json") == 10 and recorder.open_connections == 0
+    assert w.errors == {
+        ("connection_refused", None): 1,
+        ("tls_error", None): 1,
+        ("dns_failure", None): 1,
+    }
+    assert count(w, HTTP_REQ, "/json") == 11 and recorder.open_connections == 0

@@ -26,7 +26,8 @@ from horde.metrics.recorder import Recorder
 from horde.protocols.cookies import CookieJar
 from horde.protocols.http import USER_AGENT, Headers, Response, encode_request, format_headers
 from horde.protocols.urls import Url, UrlCache, resolve_url
-from horde.transports.http_pool import HostPool, HttpConnection
+from horde.transports.http_connection import HttpConnection
+from horde.transports.http_pool import HostPool
 
 __all__ = ["HttpClient", "Response"]
 
@@ -128,7 +129,9 @@ class HttpClient:
         target = self._urls.resolve(url)
         if params:
             query = urlencode(params, doseq=True)
-            target = target._replace(query=f"{target.query}&{query}" if target.query else query)
+            joined = f"{target.query}&{query}" if target.query else query
+            base = target.url.split("#", 1)[0].split("?", 1)[0]
+            target = target._replace(query=joined, url=f"{base}?{joined}")
         body: bytes | None = None
         ctype: str | None = None
         if json is not None:

@@ -1,14 +1,9 @@
-"""Keep-alive HTTP connections: one asyncio Protocol per TCP connection, a pool per host.
+"""The keep-alive pool of one HTTP client for one (scheme, host, port).
 
-:class:`HttpConnection` is the thin driver of :class:`~horde.protocols.http.HttpProtocol`:
-it writes a request with one ``transport.write``, feeds what it reads to the parser and
-resolves one future per response. No task per request: the caller's own task awaits the
-future, and timestamps are taken in the callbacks themselves (first byte, last byte) so
-the event loop's scheduling delay is not counted as server time.
-
-:class:`HostPool` keeps the idle connections to one (scheme, host, port), most recently
-used first, opens new ones up to a cap and queues callers beyond it. Opening records the
-connect samples; connections record their own closing.
+:class:`HostPool` keeps the idle connections, most recently used first (the likeliest to
+be still open), opens new ones up to a cap and queues callers beyond it. Opening is where
+connect samples are recorded and foreign connect errors are mapped to the precise
+TargetError (refused, DNS, TLS, timeout); connections record their own closing.
 """
 
 from __future__ import annotations
@@ -20,148 +15,10 @@ import ssl
 from collections import deque
 from time import perf_counter
 
-from horde.errors import ClosedByPeer, DnsError, OperationTimeout, ProtocolError, classify
+from horde.errors import ClosedByPeer, DnsError, OperationTimeout, classify
 from horde.metrics.names import HTTP_CONNECT
 from horde.metrics.recorder import Recorder
-from horde.protocols.http import HttpProtocol, Response
-
-
-class HttpConnection(asyncio.Protocol):
-    """One TCP (or TLS) connection carrying one request at a time."""
-
-    __slots__ = (
-        "_gone",
-        "_loop",
-        "_lost",
-        "_pool",
-        "_proto",
-        "_waiter",
-        "closed",
-        "done_at",
-        "first_byte_at",
-        "received",
-        "reused",
-        "sent_at",
-        "transport",
-    )
-
-    def __init__(self, pool: HostPool) -> None:
-        self._pool = pool
-        self._loop = pool.loop
-        self._proto = HttpProtocol()
-        self._waiter: asyncio.Future[Response] | None = None
-        self._lost: asyncio.Future[None] | None = None  # only made if someone waits
-        self._gone = False  # connection_lost has run
-        self.transport: asyncio.Transport | None = None
-        self.closed = True  # until the pool has counted it open; then once more at the end
-        self.reused = False  # carried a request before the current one
-        self.received = 0  # bytes of the current response
-        self.sent_at = self.first_byte_at = self.done_at = 0.0
-
-    # -- used by the client ----------------------------------------------------------------
-
-    def send(self, data: bytes, method: str) -> asyncio.Future[Response]:
-        """Write one encoded request; the future resolves to its Response or a TargetError."""
-        waiter = self._loop.create_future()
-        self._waiter = waiter
-        self._proto.expect_response(method)
-        self.received = 0
-        self.first_byte_at = 0.0
-        self.sent_at = perf_counter()
-        self.transport.write(data)  # type: ignore[union-attr]
-        return waiter
-
-    @property
-    def keep_alive(self) -> bool:
-        return self._proto.keep_alive and not self.closed
-
-    def close(self) -> None:
-        """Close it ourselves: a clean close (``dropped=False``), recorded right away."""
-        if not self.closed:
-            self._forget(dropped=False)
-            self.transport.close()  # type: ignore[union-attr]
-
-    async def wait_closed(self, timeout: float) -> None:
-        """Wait until the transport has let go of the socket (bounded), then abort."""
-        if self.transport is None or self._gone:
-            return
-        if self._lost is None:
-            self._lost = self._pool.loop.create_future()
-        if not self._lost.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._lost), timeout)
-            except TimeoutError:
-                self.transport.abort()
-
-    # -- asyncio.Protocol ----------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        now = perf_counter()
-        if self.received == 0:
-            self.first_byte_at = now
-        self.received += len(data)
-        waiter = self._waiter
-        if waiter is None:
-            # Nothing outstanding (e.g. a server's "408" on an idle connection): not a
-            # response to anything, so not an error; the connection is simply unusable.
-            if self.closed:
-                self.transport.close()  # type: ignore[union-attr]
-            else:
-                self.close()
-            return
-        try:
-            response = self._proto.receive_data(data)
-        except ProtocolError as exc:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_exception(exc)
-            self.close()
-            return
-        if response is not None:
-            self.done_at = now
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(response)
-
-    def eof_received(self) -> bool | None:
-        return None  # let the transport close; connection_lost settles the response
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._gone = True
-        if self._lost is not None and not self._lost.done():
-            self._lost.set_result(None)
-        waiter, self._waiter = self._waiter, None
-        if self.closed:  # closed by us (already recorded), or never counted open
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(ClosedByPeer("connection closed"))
-            return
-        if waiter is None or waiter.done():
-            self._forget(dropped=False)  # an idle connection closed by the server
-            return
-        try:
-            response = self._proto.receive_eof()
-        except ClosedByPeer as error:
-            if exc is not None:
-                error = ClosedByPeer(f"{error}: {type(exc).__name__}: {exc}")
-            # Nothing received on a reused connection: the server closed it as idle just
-            # as we wrote; the client retries, so this is not a drop.
-            self._forget(dropped=not (self.received == 0 and self.reused))
-            waiter.set_exception(error)
-            return
-        self._forget(dropped=False)  # the close ended a close-delimited body
-        self.done_at = perf_counter()
-        if response is None:  # pragma: no cover - expecting was true
-            waiter.set_exception(ClosedByPeer("connection closed"))
-        else:
-            waiter.set_result(response)
-
-    def _forget(self, *, dropped: bool) -> None:
-        self.closed = True
-        self._pool.discard(self)
-        self._pool.recorder.connection_closed(dropped=dropped)
+from horde.transports.http_connection import HttpConnection
 
 
 class HostPool:
