@@ -231,6 +231,18 @@ async def test_tls_untrusted_then_trusted(tmp_path: Path, recorder: Recorder) ->
     assert recorder.open_connections == 0
 
 
+async def test_connect_timeout_during_a_stalled_tls_handshake(recorder: Recorder) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(2)  # accepts TCP, never answers the ClientHello
+
+    async with RawServer(script) as srv:
+        http = HttpClient(recorder=recorder, timeout=0.2)
+        with pytest.raises(OperationTimeout):
+            await http.get(f"https://127.0.0.1:{srv.port}/")
+    assert recorder.take_window().errors == {("timeout", None): 1}
+    assert recorder.connections.failed == 1 and recorder.open_connections == 0
+
+
 async def test_response_timeout(client: HttpClient, recorder: Recorder) -> None:
     with pytest.raises(OperationTimeout):
         await client.get("/delay/1000", timeout=0.2)
