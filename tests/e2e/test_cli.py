@@ -114,7 +114,7 @@ def test_demo_echo_runs_and_reports(tmp_path):
     assert result.returncode == 0, result.stderr
     results = read_results(out)
     assert results["errors"] == {}
-    assert results["connections"]["succeeded"] == 40  # a WebSocket and a Socket.IO each
+    assert results["connections"]["succeeded"] == 60  # a WebSocket, a Socket.IO, an HTTP each
     for key in ("ws_reply:echo", "sio_ack:echo", "http_req:/echo"):
         assert results["metrics"][key]["count"] > 20, key
     assert "latency (ms)" in result.stdout
