@@ -6,7 +6,7 @@ from horde.scenario.loader import load_scenario
 
 
 async def run_scenario(path, url, **kw):
-    config = RunConfig(scenario=path, target=url, progress=False, spawn_rate=1000, **kw)
+    config = RunConfig(scenario=path, target=url, progress=False, **kw)
     return await run(config, load_scenario(path))
 
 
@@ -27,7 +27,9 @@ async def test_a_200ms_reply_is_reported_at_200ms_over_every_protocol(write_scen
             await user.state.sio.call("delay", {"ms": 200}, name="delay")
         """
     )
-    results = await run_scenario(path, echo_server, users=10, iterations=5)
+    # Users start 100 ms apart so their replies never leave the server at the same instant:
+    # queueing there is real latency, but not what this test is about.
+    results = await run_scenario(path, echo_server, users=10, spawn_rate=10, iterations=5)
     assert results["errors"] == {}
     for key in ("http_req:delay", "ws_reply:delay", "sio_ack:delay"):
         stats = results["metrics"][key]
@@ -47,8 +49,10 @@ async def test_bimodal_delays_give_the_two_modes(write_scenario, echo_server):
             await user.http.get(f"/delay/{ms}", name="bimodal")
         """
     )
-    results = await run_scenario(path, echo_server, users=20, iterations=60, seed=11)
+    results = await run_scenario(
+        path, echo_server, users=4, spawn_rate=200, iterations=200, seed=11
+    )
     stats = results["metrics"]["http_req:bimodal"]
-    assert stats["count"] == 1200
-    assert 10.0 <= stats["p50_ms"] <= 12.0, stats
-    assert 100.0 <= stats["p99_ms"] <= 103.0, stats
+    assert stats["count"] == 800
+    assert 10.0 <= stats["p50_ms"] <= 11.0, stats
+    assert 100.0 <= stats["p99_ms"] <= 102.0, stats
