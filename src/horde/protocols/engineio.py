@@ -67,8 +67,8 @@ class EngineIOSession:
     a fake one and the hot path (MESSAGE packets) never reads it.
     """
 
-    __slots__ = ("_clock", "_outgoing", "handshake", "last_ping", "state", "transport",
-                 "upgrading")
+    __slots__ = ("_clock", "_outgoing", "expires_at", "handshake", "last_ping", "state",
+                 "transport", "upgrading")
 
     def __init__(self, transport: str = "websocket", *, clock: Callable[[], float] = time.monotonic
                  ) -> None:
@@ -79,6 +79,7 @@ class EngineIOSession:
         self.upgrading = False
         self.handshake: Handshake | None = None
         self.last_ping = 0.0
+        self.expires_at = float("inf")  # clock time past which the server is overdue
         self._clock = clock
         self._outgoing: list[str | bytes] = []
 
@@ -105,12 +106,12 @@ class EngineIOSession:
                 raise EngineIOProtocolError(f"expected an OPEN packet, got {pkt[:40]!r}")
             self.handshake = parse_open(pkt)
             self.state = "open"
-            self.last_ping = self._clock()
+            self._pinged()
             return Signal.OPENED
         if self.state == "closed":
             return Signal.NOOP  # late packets after close are harmless
         if kind == "2":
-            self.last_ping = self._clock()
+            self._pinged()
             self._outgoing.append("3" + pkt[1:])
             return Signal.PING
         if kind == "6":
@@ -124,12 +125,16 @@ class EngineIOSession:
             return Signal.NOOP
         raise EngineIOProtocolError(f"invalid Engine.IO packet {pkt[:40]!r}")
 
-    def is_expired(self, now: float) -> bool:
-        """True once the server is overdue with its PING: it is gone (checked lazily)."""
+    def _pinged(self) -> None:
         hs = self.handshake
-        if hs is None or self.state != "open":
-            return False
-        return now - self.last_ping > hs.ping_interval + hs.ping_timeout
+        assert hs is not None
+        self.last_ping = self._clock()
+        self.expires_at = self.last_ping + hs.ping_interval + hs.ping_timeout
+
+    def is_expired(self, now: float) -> bool:
+        """True once the server is overdue with its PING: it is gone (checked lazily, by
+        comparing ``now`` with :attr:`expires_at`; no timer)."""
+        return self.state == "open" and now > self.expires_at
 
     def now(self) -> float:
         return self._clock()

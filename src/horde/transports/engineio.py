@@ -4,8 +4,8 @@
 :class:`~horde.protocols.engineio.EngineIOSession`. Each MESSAGE payload goes to the
 ``on_message`` callback *from the picows frame callback* — no task, no queue — because the
 Socket.IO layer resolves ack futures right there (the hot path). PINGs are answered from the
-same callback, so an idle WebSocket client owns no task and no timer. Polling is not a hot
-path: it runs one GET loop task plus a POST task while there is something to write.
+same callback, so an idle WebSocket client owns no task and no timer. Long-polling (not a
+hot path) lives in :mod:`horde.transports.engineio_polling`; the upgrade from it is here.
 
 Foreign exceptions are mapped to :mod:`horde.errors` here (:func:`classify_io`), so the
 Socket.IO layer only ever sees a ``TargetError``.
@@ -14,7 +14,6 @@ Socket.IO layer only ever sees a ``TargetError``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Mapping
@@ -34,6 +33,7 @@ from horde.errors import (
 )
 from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Signal
+from horde.transports.engineio_polling import LongPoll
 
 # picows's minimum; it grows on demand. Its 16 KiB default is most of an idle client's RSS.
 # aiofastnet's transport (picows's default when installed) costs ~5 KB more per idle client
@@ -41,8 +41,6 @@ from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Sig
 WS_READ_BUFFER = 2048
 TEXT, BINARY, CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CLOSE
 CONT = WSMsgType.CONTINUATION
-_POST_HEADERS = {"Content-Type": "text/plain;charset=UTF-8"}
-_BACKGROUND: set[asyncio.Task[None]] = set()  # keeps fire-and-forget cleanups referenced
 # A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
 _PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("horde.transports.picows"), {})
 _default_tls: ssl.SSLContext | None = None
@@ -134,9 +132,8 @@ class EngineIOConnection:
     """One Engine.IO session over the wire. ``on_message`` gets MESSAGE payloads and
     ``on_lost`` gets the error when the session ends without us asking."""
 
-    __slots__ = ("_http", "_lost", "_on_lost", "_on_message", "_opened", "_pause", "_poll_task",
-                 "_poll_url", "_post_task", "_probe", "_recorder", "_ssl", "_timeout", "_wbuf",
-                 "_ws", "closed", "session")
+    __slots__ = ("_on_lost", "_on_message", "_opened", "_poll", "_probe", "_recorder", "_ssl",
+                 "_timeout", "_ws", "closed", "lost", "session")
 
     def __init__(self, session: EngineIOSession, *, recorder: Recorder,
                  on_message: Callable[[str | bytes], None],
@@ -149,16 +146,11 @@ class EngineIOConnection:
         self._ssl = ssl_context
         self._timeout = timeout
         self._ws: WSTransport | None = None
-        self._http: aiohttp.ClientSession | None = None
-        self._poll_url = ""
-        self._poll_task: asyncio.Task[None] | None = None
-        self._post_task: asyncio.Task[None] | None = None
-        self._wbuf: list[str | bytes] = []
-        self._pause = False
+        self._poll: LongPoll | None = None
         self._opened: asyncio.Future[None] | None = None
         self._probe: asyncio.Future[None] | None = None
-        self._lost = False
-        self.closed = False
+        self.lost = False  # ended without us asking (on_lost has run)
+        self.closed = False  # ended either way
 
     # -- receiving (called from picows callbacks and the poll loop) ------------------------
 
@@ -176,9 +168,9 @@ class EngineIOConnection:
             for pong in self.session.data_to_send():
                 self.write(pong)
         elif result is Signal.OPENED:
-            _resolve(self._opened)
+            _settle(self._opened)
         elif result is Signal.PROBED:
-            _resolve(self._probe)
+            _settle(self._probe)
         elif result is Signal.CLOSED:
             self.lose(ClosedByPeer("server closed the Engine.IO session"))
 
@@ -186,19 +178,26 @@ class EngineIOConnection:
         if primary:
             if not self.closed:
                 self.lose(ClosedByPeer("WebSocket connection lost"))
-        elif self._probe is not None and not self._probe.done():
-            self._probe.set_exception(ClosedByPeer("upgrade WebSocket lost during the probe"))
-        _fail(self._opened, ClosedByPeer("connection closed during the Engine.IO handshake"))
+        else:
+            _settle(self._probe, ClosedByPeer("upgrade WebSocket lost during the probe"))
+        _settle(self._opened, ClosedByPeer("connection closed during the Engine.IO handshake"))
+
+    def fail(self, exc: BaseException) -> None:
+        """A transport failure (foreign exception or TargetError): lose the session."""
+        if not self.closed:
+            self.lose(classify_io(exc))
 
     def lose(self, err: TargetError) -> None:
         """The session ended without us asking: tear down, then tell the owner once."""
-        if self._lost or self.closed:
+        if self.closed:
             return
-        self._lost = True
-        self.closed = True
-        _fail(self._opened, err)
-        _fail(self._probe, err)
-        self._teardown()
+        self.lost = self.closed = True
+        _settle(self._opened, err)
+        _settle(self._probe, err)
+        if self._ws is not None:
+            self._ws.disconnect()
+        if self._poll is not None:
+            self._poll.abort()
         self._on_lost(err)
 
     # -- sending ---------------------------------------------------------------------------
@@ -222,19 +221,24 @@ class EngineIOConnection:
             data = pkt.encode() if isinstance(pkt, str) else pkt
             ws.send(TEXT if isinstance(pkt, str) else BINARY, data)
             self._recorder.add_bytes(sent=len(data))
-        else:
-            self._queue(pkt)
+        elif self._poll is not None:
+            self._poll.send(pkt)
 
     # -- opening ---------------------------------------------------------------------------
 
-    async def open(self, base: str, path: str, headers: Mapping[str, str]) -> None:
+    async def open(self, base: str, path: str, headers: dict[str, str]) -> None:
         """Handshake on the session's transport; return once the OPEN packet is in."""
         self._opened = asyncio.get_running_loop().create_future()
         if self.session.transport == "websocket":
             self._ws, _ = await self._ws_connect(engineio_url(base, path, "websocket"), headers,
                                                  primary=True)
         else:
-            await self._poll_open(engineio_url(base, path, "polling"), headers)
+            url = engineio_url(base, path, "polling")
+            self._poll = LongPoll(self, self._recorder, _tls(self._ssl), headers)
+            await self._poll.handshake(url)
+            await self._opened
+            self._poll.start(f"{url}&sid={self.session.handshake.sid}")  # type: ignore[union-attr]
+            return
         await self._opened
 
     async def _ws_connect(self, url: str, headers: Mapping[str, str], *, primary: bool
@@ -246,130 +250,40 @@ class EngineIOConnection:
             enable_auto_ping=False, read_buffer_init_size=WS_READ_BUFFER,
             use_aiofastnet=False, max_redirects=0)
 
-    async def _poll_open(self, url: str, headers: Mapping[str, str]) -> None:
-        self._http = aiohttp.ClientSession(headers=headers)
-        async with self._http.get(url, ssl=_tls(self._ssl)) as resp:
-            if resp.status != 200:
-                raise HandshakeRejected(f"polling handshake answered HTTP {resp.status}",
-                                        status=resp.status)
-            body = await resp.read()
-        self._receive_payload(body)
-        hs = self.session.handshake
-        if hs is None or self.closed:
-            _fail(self._opened, ProtocolError(f"polling handshake had no OPEN: {body[:80]!r}"))
-            await self._opened  # raises the first error
-        assert hs is not None
-        self._poll_url = f"{url}&sid={hs.sid}"
-        self._poll_task = asyncio.get_running_loop().create_task(self._poll_loop())
-
-    # -- long-polling ----------------------------------------------------------------------
-
-    def _receive_payload(self, body: bytes) -> None:
-        try:
-            packets = self.session.decode_payload(body.decode())
-        except (UnicodeDecodeError, EngineIOProtocolError) as exc:
-            self.lose(ProtocolError(f"bad polling payload: {exc}"))
-            return
-        for pkt in packets:
-            if self.closed:
-                return
-            self.receive(pkt, 0)
-        self._recorder.add_bytes(received=len(body))
-
-    async def _poll_loop(self) -> None:
-        hs = self.session.handshake
-        assert hs is not None and self._http is not None
-        # The server holds a GET for up to pingInterval; give it pingTimeout on top.
-        timeout = aiohttp.ClientTimeout(total=hs.ping_interval + hs.ping_timeout + 5)
-        try:
-            while not self.closed and not self._pause:
-                async with self._http.get(self._poll_url, ssl=_tls(self._ssl),
-                                          timeout=timeout) as resp:
-                    body = await resp.read()
-                    if resp.status != 200:
-                        raise ClosedByPeer(f"poll answered HTTP {resp.status}: {body[:80]!r}")
-                self._receive_payload(body)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if not self.closed:
-                self.lose(classify_io(exc))
-
-    def _queue(self, pkt: str | bytes) -> None:
-        if self.closed:
-            return
-        self._wbuf.append(pkt)
-        self._kick_post()
-
-    def _kick_post(self) -> None:
-        if self._wbuf and self._post_task is None and not self._pause:
-            self._post_task = asyncio.get_running_loop().create_task(self._post_loop())
-
-    async def _post_loop(self) -> None:
-        """One POST at a time (Engine.IO servers reject overlapping ones), batching."""
-        assert self._http is not None
-        try:
-            while self._wbuf and not self._lost:
-                body = self.session.take_payload(self._wbuf).encode()
-                async with self._http.post(self._poll_url, data=body, headers=_POST_HEADERS,
-                                           ssl=_tls(self._ssl)) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        raise ClosedByPeer(f"POST answered HTTP {resp.status}")
-                self._recorder.add_bytes(sent=len(body))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if not self.closed:
-                self.lose(classify_io(exc))
-        finally:
-            self._post_task = None
-
-    # -- upgrade ---------------------------------------------------------------------------
-
     async def upgrade(self, base: str, path: str, headers: Mapping[str, str]) -> None:
         """Polling → WebSocket: probe, drain the last poll, UPGRADE. On failure polling goes
         on and the error is raised for the caller to count."""
-        hs = self.session.handshake
-        assert hs is not None and self._http is not None
+        poll, hs = self._poll, self.session.handshake
+        assert poll is not None and hs is not None
         headers = dict(headers)
-        cookies = self._http.cookie_jar.filter_cookies(engineio_url(base, path, "polling"))
-        if cookies:
-            headers["Cookie"] = "; ".join(f"{k}={m.value}" for k, m in cookies.items())
-        url = engineio_url(base, path, "websocket", hs.sid)
+        cookie = poll.cookie_header(engineio_url(base, path, "polling"))
+        if cookie:
+            headers["Cookie"] = cookie
         self._probe = asyncio.get_running_loop().create_future()
         probe = self.session.start_upgrade()
         try:
-            ws, listener = await self._ws_connect(url, headers, primary=False)
+            ws, listener = await self._ws_connect(
+                engineio_url(base, path, "websocket", hs.sid), headers, primary=False)
+            try:
+                ws.send(TEXT, probe.encode())
+                await self._probe
+                leftover = await poll.pause()  # the server ends the pending GET with a NOOP
+                if self.closed:
+                    raise ClosedByPeer("session closed during the upgrade")
+                ws.send(TEXT, self.session.finish_upgrade().encode())
+            except BaseException:
+                ws.disconnect()
+                raise
         except BaseException:
             self.session.abort_upgrade()
+            if not self.closed:
+                poll.resume()
             raise
-        try:
-            ws.send(TEXT, probe.encode())
-            await self._probe
-            self._pause = True  # the server ends the pending GET with a NOOP
-            for task in (self._poll_task, self._post_task):
-                if task is not None:
-                    await task
-            if self.closed:
-                raise ClosedByPeer("session closed during the upgrade")
-            ws.send(TEXT, self.session.finish_upgrade().encode())
-        except BaseException:
-            self.session.abort_upgrade()
-            ws.disconnect()
-            if self._pause and not self.closed:
-                self._pause = False
-                self._poll_task = asyncio.get_running_loop().create_task(self._poll_loop())
-                self._kick_post()
-            raise
-        self._ws = ws
+        self._ws, self._poll = ws, None
         listener.primary = True
-        self._poll_task = None
-        pending, self._wbuf = self._wbuf, []
-        for pkt in pending:
+        for pkt in leftover:
             self.write(pkt)
-        http, self._http = self._http, None
-        await http.close()
+        await poll.close()
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -380,37 +294,21 @@ class EngineIOConnection:
         for pkt in packets:
             self.write(pkt)
         self.write(self.session.close())
-        if self._ws is None and self._post_task is not None:
-            with contextlib.suppress(Exception):  # a dead server must not stall our close
-                await asyncio.wait_for(asyncio.shield(self._post_task), self._timeout)
         self.closed = True
-        ws = self._ws
-        self._teardown()
+        _settle(self._opened, ClosedByPeer("closed by the client"))
+        ws, poll = self._ws, self._poll
         if ws is not None:
+            ws.send_close()
+            ws.disconnect()
             await ws.wait_disconnected()
-        if self._http is not None:
-            await self._http.close()
-
-    def _teardown(self) -> None:
-        self.closed = True
-        if self._ws is not None:
-            self._ws.send_close()
-            self._ws.disconnect()
-        for task in (self._poll_task, self._post_task):
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
-        if self._http is not None and self._lost:
-            http, self._http = self._http, None
-            task = asyncio.get_running_loop().create_task(http.close())
-            _BACKGROUND.add(task)
-            task.add_done_callback(_BACKGROUND.discard)
+        if poll is not None:
+            await poll.flush(self._timeout)
+            await poll.close()
 
 
-def _resolve(fut: asyncio.Future[None] | None) -> None:
+def _settle(fut: asyncio.Future[None] | None, exc: BaseException | None = None) -> None:
     if fut is not None and not fut.done():
-        fut.set_result(None)
-
-
-def _fail(fut: asyncio.Future[None] | None, exc: BaseException) -> None:
-    if fut is not None and not fut.done():
-        fut.set_exception(exc)
+        if exc is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(exc)

@@ -17,10 +17,9 @@ matching ``wait_for``, and otherwise into a bounded per-(namespace, event) inbox
 from __future__ import annotations
 
 import asyncio
-import inspect
 import ssl
 from collections.abc import Callable, Mapping, Sequence
-from time import perf_counter_ns
+from time import monotonic, perf_counter_ns
 from typing import Any
 
 from horde.errors import (
@@ -45,7 +44,7 @@ from horde.protocols.socketio import (
     SocketIOSession,
 )
 from horde.transports.engineio import EngineIOConnection, classify_io
-from horde.transports.socketio_inbox import EMPTY, EventInbox, Key
+from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 
 __all__ = ["INBOX_LIMIT", "SocketIOConnection"]
 
@@ -54,18 +53,12 @@ INBOX_LIMIT = 10_000
 _Pending = tuple[asyncio.Future[Any], int, str, int, str]
 
 
-def _unwrap(args: list[Any]) -> Any:
-    """An event's or ack's data as the user sees it: one value, ``None``, or a tuple."""
-    n = len(args)
-    return args[0] if n == 1 else None if n == 0 else tuple(args)
-
-
 class SocketIOConnection:
     """A Socket.IO client whose connects, emits, acks, events and failures land in a
     :class:`Recorder`. Make one with :meth:`connect`."""
 
-    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_handlers", "_inbox", "_loop", "_lost",
-                 "_namespaces", "_pending_connect", "_recorder", "_sio", "_tasks", "_timeout_ns",
+    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_inbox", "_loop", "_lost",
+                 "_namespaces", "_pending_connect", "_recorder", "_sio", "_timeout_ns",
                  "_timer", "_timer_at", "connected", "sid", "sids")
 
     def __init__(self, recorder: Recorder, *, codec: Codec | None, default_timeout: float,
@@ -83,10 +76,8 @@ class SocketIOConnection:
         self._acks: dict[int, _Pending] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0
-        self._handlers: dict[Key, Callable[..., Any]] = {}
         self._inbox: EventInbox | None = None  # made on first use: idle clients stay small
         self._pending_connect: dict[str, asyncio.Future[None]] = {}
-        self._tasks: set[asyncio.Task[Any]] | None = None
         self._lost: TargetError | None = None  # why Engine.IO ended, if it did
         self.connected = False
         self.sid: str | None = None
@@ -164,7 +155,15 @@ class SocketIOConnection:
     # -- sending ---------------------------------------------------------------------------
 
     def _check(self, namespace: str) -> EngineIOConnection:
-        """The live Engine.IO connection, or the error an operation must fail with."""
+        """The live Engine.IO connection, or the error an operation must fail with.
+        (Our sessions use the default monotonic clock, so ``expires_at`` compares directly.)"""
+        eio = self._eio
+        if (self.connected and self._sio.namespaces.get(namespace) == "connected"
+                and monotonic() <= eio.session.expires_at):  # type: ignore[union-attr]
+            return eio  # type: ignore[return-value]
+        return self._refuse(namespace)
+
+    def _refuse(self, namespace: str) -> EngineIOConnection:
         eio = self._eio
         if not self.connected or eio is None:
             raise _recorded(ClosedByPeer("the Socket.IO connection is closed"))
@@ -223,17 +222,18 @@ class SocketIOConnection:
             recorder.request_finished()
         if self._decode is not None:
             data = [self._decode(a) if isinstance(a, str | bytes) else a for a in data]
-        return _unwrap(data)
+        return unwrap(data)
 
     # -- receiving -------------------------------------------------------------------------
 
     def on(self, event: str, handler: Callable[..., Any] | None, namespace: str = "/") -> None:
         """Call ``handler(*args)`` for each ``event`` pushed from now on (``None`` removes).
         An async handler runs as a task; its exceptions count as the scenario's."""
+        handlers = self._events().handlers
         if handler is None:
-            self._handlers.pop((namespace, event), None)
+            handlers.pop((namespace, event), None)
         else:
-            self._handlers[(namespace, event)] = handler
+            handlers[(namespace, event)] = handler
 
     async def wait_for(self, event: str, predicate: Callable[[Any], bool] | None = None, *,
                        namespace: str = "/", timeout: float | None = None) -> Any:
@@ -260,8 +260,10 @@ class SocketIOConnection:
     def _events(self) -> EventInbox:
         inbox = self._inbox
         if inbox is None:
+            recorder = self._recorder
             inbox = self._inbox = EventInbox(
-                INBOX_LIMIT, lambda: self._recorder.count("sio_inbox_overflow"))
+                INBOX_LIMIT, lambda: recorder.count("sio_inbox_overflow"),
+                recorder.scenario_exception)
         return inbox
 
     def _on_message(self, data: str | bytes) -> None:
@@ -295,45 +297,16 @@ class SocketIOConnection:
         args = ev.args
         if self._decode is not None:
             args = [self._decode(a) if isinstance(a, str | bytes) else a for a in args]
-        key = (ev.namespace, ev.event)
-        reply: Any = None
-        handler = self._handlers.get(key)
-        if handler is not None:
-            try:
-                reply = handler(*args)
-            except Exception as exc:
-                self._recorder.scenario_exception(exc)
-            if inspect.isawaitable(reply):
-                self._spawn(self._await_handler(reply, ev))
-                reply = _LATER
-        value = _unwrap(args)
-        inbox = self._inbox
-        if not (inbox is not None and inbox.offer(key, value)) and handler is None:
-            self._events().put(key, value)
-        if ev.id is not None and reply is not _LATER:
-            self._ack(ev, reply)
-
-    async def _await_handler(self, awaitable: Any, ev: EventReceived) -> None:
-        try:
-            reply = await awaitable
-        except Exception as exc:
-            self._recorder.scenario_exception(exc)
-            reply = None
-        if ev.id is not None and self.connected:
-            self._ack(ev, reply)
+        ack = None if ev.id is None else lambda reply: self._ack(ev, reply)
+        self._events().deliver((ev.namespace, ev.event), args, ack)
 
     def _ack(self, ev: EventReceived, reply: Any) -> None:
         """Answer a server event that asked for an ack, with the handler's return value."""
+        if not self.connected:
+            return
         args = () if reply is None else reply if isinstance(reply, tuple) else (reply,)
-        for payload in self._sio.encode_ack(ev.namespace, ev.id, args):
-            self._eio.send(payload)
-
-    def _spawn(self, coro: Any) -> None:
-        if self._tasks is None:
-            self._tasks = set()
-        task = self._loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        for payload in self._sio.encode_ack(ev.namespace, ev.id, args):  # type: ignore[arg-type]
+            self._eio.send(payload)  # type: ignore[union-attr]
 
     # -- deadlines: one lazily re-armed timer per connection ------------------------------
 
@@ -405,14 +378,10 @@ class SocketIOConnection:
         packets: list[str | bytes] = ["4" + self._sio.disconnect(nsp)
                                       for nsp in list(self._sio.namespaces)]
         self._fail_pending(_recorded(ClosedByPeer("connection closed by the client")), None)
-        if self._tasks:
-            for task in list(self._tasks):
-                task.cancel()
+        if self._inbox is not None:
+            self._inbox.cancel_handlers()
         self._recorder.connection_closed(dropped=False)
         await self._eio.close(packets)
-
-
-_LATER: Any = object()  # an async handler will send the ack itself
 
 
 def _recorded(err: TargetError) -> TargetError:

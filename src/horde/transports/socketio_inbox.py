@@ -1,15 +1,17 @@
-"""Received Socket.IO events nobody has claimed yet, and the ``wait_for`` calls waiting.
+"""Where received Socket.IO events go: ``on`` handlers, ``wait_for`` waiters, or a queue.
 
-Keyed by (namespace, event): each key has a bounded FIFO of event data (past the limit the
-oldest is dropped and the owner's ``on_overflow`` runs) and a list of waiters, each a future
-with an optional predicate and a deadline. Deadlines are not timers: the owning
-connection's single lazily re-armed timer calls :meth:`EventInbox.expire`, which also tells
-it when to wake next. No task, no timer and no allocation per event beyond the deque slot.
+Keyed by (namespace, event): a handler, a bounded FIFO of event data nobody claimed (past
+the limit the oldest is dropped and the owner's ``on_overflow`` runs) and a list of
+waiters, each a future with an optional predicate and a deadline. Deadlines are not
+timers: the owning connection's single lazily re-armed timer calls
+:meth:`EventInbox.expire`, which also tells it when to wake next. No task, no timer and no
+allocation per event beyond the deque slot (an async handler does get a task).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -25,18 +27,61 @@ EMPTY: Any = object()
 """What :meth:`EventInbox.take` returns when nothing queued matches."""
 
 
+def unwrap(args: list[Any]) -> Any:
+    """An event's or ack's data as the user sees it: one value, ``None``, or a tuple."""
+    n = len(args)
+    return args[0] if n == 1 else None if n == 0 else tuple(args)
+
+
 class EventInbox:
     """Queues and waiters for every (namespace, event) of one connection."""
 
-    __slots__ = ("_limit", "_on_overflow", "queues", "waiters")
+    __slots__ = ("_limit", "_on_error", "_on_overflow", "_tasks", "handlers", "queues",
+                 "waiters")
 
-    def __init__(self, limit: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(self, limit: int, on_overflow: Callable[[], None],
+                 on_error: Callable[[Exception], None]) -> None:
+        """``on_error`` gets what a handler raised (the scenario's exception)."""
         if limit < 1:
             raise ValueError("inbox limit must be at least 1")
         self._limit = limit
         self._on_overflow = on_overflow
+        self._on_error = on_error
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.handlers: dict[Key, Callable[..., Any]] = {}
         self.queues: dict[Key, deque[Any]] = {}
         self.waiters: dict[Key, list[Waiter]] = {}
+
+    def deliver(self, key: Key, args: list[Any], ack: Callable[[Any], None] | None) -> None:
+        """One received event: its handler runs (and its return value answers ``ack`` when
+        the server asked for one), the first matching waiter gets its data, and with neither
+        a handler nor a taker it is queued."""
+        reply: Any = None
+        handler = self.handlers.get(key)
+        if handler is not None:
+            try:
+                reply = handler(*args)
+            except Exception as exc:
+                self._on_error(exc)
+            if inspect.isawaitable(reply):
+                task = asyncio.get_running_loop().create_task(self._finish(reply, ack))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                ack = None
+        value = unwrap(args)
+        if not self.offer(key, value) and handler is None:
+            self.put(key, value)
+        if ack is not None:
+            ack(reply)
+
+    async def _finish(self, awaitable: Any, ack: Callable[[Any], None] | None) -> None:
+        reply = None
+        try:
+            reply = await awaitable
+        except Exception as exc:
+            self._on_error(exc)
+        if ack is not None:
+            ack(reply)
 
     def offer(self, key: Key, value: Any) -> bool:
         """Hand ``value`` to the first waiter on ``key`` that wants it; ``False`` if none.
@@ -112,6 +157,11 @@ class EventInbox:
                         earliest = deadline
             waiters[:] = alive
         return earliest
+
+    def cancel_handlers(self) -> None:
+        """Our own disconnect: async handlers still running are cancelled."""
+        for task in list(self._tasks):
+            task.cancel()
 
     def fail(self, exc: TargetError, namespace: str | None = None) -> None:
         """The connection (or one namespace) is gone: its waiters fail; queues are kept."""
