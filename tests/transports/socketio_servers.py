@@ -142,13 +142,18 @@ class NodeSocketIOServer:
         return self
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
             try:
-                self._proc.wait(5)
+                proc.wait(5)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
     async def stats(self) -> dict[str, int]:
         async with aiohttp.ClientSession() as http, http.get(f"{self.url}/stats") as resp:
@@ -161,13 +166,15 @@ class NodeSocketIOServer:
 
 OPEN = '0{"sid":"fake","upgrades":[],"pingInterval":25000,"pingTimeout":20000}'
 OPEN_HASTY = '0{"sid":"fake","upgrades":[],"pingInterval":100,"pingTimeout":100}'
+OPEN_UPGRADABLE = OPEN.replace('"upgrades":[]', '"upgrades":["websocket"]')
 
 
 class FakeEngineIOServer:
     """Not a Socket.IO server: ``mode`` is ``reject`` (HTTP 403 to everything), ``garbage``
     (nonsense instead of an OPEN packet), ``bad-packet`` (a proper handshake and namespace
-    connect, then an invalid Socket.IO packet in answer to the first EVENT) or ``mute``
-    (promises a PING every 0.1 s, then never sends one)."""
+    connect, then an invalid Socket.IO packet in answer to the first EVENT), ``mute``
+    (promises a PING every 0.1 s, then never sends one) or ``no-upgrade`` (offers an upgrade
+    to WebSocket, then answers the WebSocket handshake with 403)."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -201,11 +208,13 @@ class FakeEngineIOServer:
             await ws.send_str("hello, I am not engine.io")
             await ws.receive()
             return ws
-        # bad-packet / mute: connect "/" properly, then misbehave
+        # bad-packet / mute / no-upgrade: connect "/" properly, then misbehave
         replies = {"40": '40{"sid":"x"}'}
         if self.mode == "bad-packet":
             replies["42"] = "4zz-not-socket.io"
-        opening = OPEN_HASTY if self.mode == "mute" else OPEN
+        opening = {"mute": OPEN_HASTY, "no-upgrade": OPEN_UPGRADABLE}.get(self.mode, OPEN)
+        if websocket and self.mode == "no-upgrade":
+            return web.Response(status=403)
         if not websocket:
             if request.method == "POST":
                 for pkt in (await request.text()).split("\x1e"):

@@ -16,6 +16,7 @@ from horde.errors import (
     HandshakeRejected,
     OperationTimeout,
     ProtocolError,
+    UsageError,
 )
 from horde.metrics.names import SIO_ACK, SIO_EMIT, SIO_EVENT_IN
 from horde.metrics.recorder import ConnectionCounts, Recorder
@@ -91,16 +92,41 @@ async def test_invalid_socketio_packet_drops_the_connection(first: str) -> None:
     assert rec.open_connections == 0
 
 
+async def test_failed_upgrade_stays_on_polling() -> None:
+    rec = Recorder()
+    async with FakeEngineIOServer("no-upgrade") as srv:
+        c = await SocketIOConnection.connect(srv.url, recorder=rec,
+                                             transports=("polling", "websocket"))
+        assert c.connected and c.transport == "polling"
+        await c.disconnect()
+    w = rec.take_window()
+    assert count(w, "sio_upgrade_failed") == 1 and w.errors == {}
+    assert rec.connections == ConnectionCounts(attempted=1, succeeded=1)
+
+
+async def test_unknown_namespace_is_the_scenarios_mistake(pyserver: PySocketIOServer) -> None:
+    rec = Recorder()
+    c = await SocketIOConnection.connect(pyserver.url, recorder=rec)
+    with pytest.raises(UsageError):
+        await c.emit("echo", namespace="/never-connected")
+    await c.disconnect()
+    assert rec.take_window().errors == {}
+
+
 async def test_silent_server_times_out_the_connect() -> None:
     rec = Recorder()
-    srv = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    accepted: list[asyncio.StreamWriter] = []
+    srv = await asyncio.start_server(lambda r, w: accepted.append(w), "127.0.0.1", 0)
     port = srv.sockets[0].getsockname()[1]
     try:
         with pytest.raises(OperationTimeout):
             await SocketIOConnection.connect(f"http://127.0.0.1:{port}", recorder=rec,
                                              transports=("polling",), timeout=0.3)
     finally:
+        for writer in accepted:
+            writer.close()
         srv.close()
+        await srv.wait_closed()
     assert rec.take_window().errors == {("timeout", None): 1}
     assert rec.connections == ConnectionCounts(attempted=1, failed=1)
 
