@@ -64,7 +64,9 @@ class SocketIOConnection:
     def __init__(self, recorder: Recorder, *, codec: Codec | None, default_timeout: float,
                  namespaces: Sequence[str]) -> None:
         """An unconnected client; only :meth:`connect` opens anything."""
-        raw = codec is None or type(codec) is RawCodec  # Socket.IO frames JSON itself
+        # The codec applies per argument. Socket.IO already carries JSON values and bytes, so
+        # RawCodec (the default) means "untouched" here: it must not turn dicts into text.
+        raw = codec is None or type(codec) is RawCodec
         self._encode = None if raw else codec.encode
         self._decode = None if raw else codec.decode
         self._recorder = recorder
@@ -101,7 +103,7 @@ class SocketIOConnection:
         WebSocket when both are allowed and the server offers it. Failures are recorded
         (``connect_failed``) and raised as :class:`~horde.errors.TargetError`."""
         if not transports or any(t not in ("websocket", "polling") for t in transports):
-            raise ValueError(f"transports must be 'websocket' and/or 'polling': {transports!r}")
+            raise UsageError(f"transports must be 'websocket' and/or 'polling': {transports!r}")
         self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces)
         self._loop = asyncio.get_running_loop()
         eio = self._eio = EngineIOConnection(

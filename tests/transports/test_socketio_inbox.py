@@ -1,0 +1,95 @@
+"""EventInbox: where received Socket.IO events go, without any socket."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from horde.errors import ClosedByPeer, OperationTimeout
+from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
+
+K = ("/", "tick")
+
+
+def make(limit: int = 3) -> tuple[EventInbox, list[str], list[Exception]]:
+    overflows: list[str] = []
+    errors: list[Exception] = []
+    return EventInbox(limit, lambda: overflows.append("x"), errors.append), overflows, errors
+
+
+def test_unwrap() -> None:
+    assert (unwrap([]), unwrap([1]), unwrap([1, 2])) == (None, 1, (1, 2))
+
+
+def test_queue_is_bounded_and_drops_oldest() -> None:
+    inbox, overflows, _ = make(limit=2)
+    for i in range(4):
+        inbox.put(K, i)
+    assert len(overflows) == 2
+    assert inbox.take(K, lambda v: v == 3) == 3
+    assert inbox.take(K, None) == 2
+    assert inbox.take(K, None) is EMPTY
+    assert inbox.take(("/", "other"), None) is EMPTY
+
+
+async def test_waiters_get_matching_values_first_come_first_served() -> None:
+    inbox, _, _ = make()
+    loop = asyncio.get_running_loop()
+    odd, anything = loop.create_future(), loop.create_future()
+    inbox.wait(K, odd, lambda v: v % 2 == 1, 10**18, "odd")
+    inbox.wait(K, anything, None, 10**18, "any")
+    assert inbox.offer(K, 2) and anything.result() == 2 and not odd.done()
+    assert inbox.offer(K, 3) and odd.result() == 3
+    assert not inbox.offer(K, 4)
+
+
+async def test_a_raising_predicate_fails_its_own_waiter() -> None:
+    inbox, _, _ = make()
+    fut = asyncio.get_running_loop().create_future()
+    inbox.wait(K, fut, lambda v: v["missing"], 10**18, "bad")
+    assert not inbox.offer(K, {})
+    with pytest.raises(KeyError):
+        fut.result()
+
+
+async def test_expire_fails_overdue_and_reports_the_next_deadline() -> None:
+    inbox, _, _ = make()
+    loop = asyncio.get_running_loop()
+    early, late = loop.create_future(), loop.create_future()
+    inbox.wait(K, early, None, 100, "early")
+    inbox.wait(("/", "x"), late, None, 500, "late")
+    assert inbox.expire(200) == 500
+    with pytest.raises(OperationTimeout) as info:
+        early.result()
+    assert info.value.detail == "early" and not late.done()
+    inbox.fail(ClosedByPeer("gone"), namespace="/")
+    with pytest.raises(ClosedByPeer):
+        late.result()
+    assert inbox.expire(10**18) == 0
+
+
+async def test_deliver_runs_handlers_and_acks_with_their_result() -> None:
+    inbox, _, errors = make()
+    acks: list[object] = []
+    inbox.handlers[K] = lambda *args: sum(args)
+    inbox.deliver(K, [1, 2], acks.append)
+    assert acks == [3] and inbox.take(K, None) is EMPTY  # handled: not queued
+
+    async def slow(x: int) -> int:
+        await asyncio.sleep(0)
+        return x * 10
+
+    inbox.handlers[K] = slow
+    inbox.deliver(K, [4], acks.append)
+    await asyncio.sleep(0.01)
+    assert acks == [3, 40]
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("scenario bug")
+
+    inbox.handlers[K] = broken
+    inbox.deliver(K, [1], acks.append)
+    assert acks == [3, 40, None] and isinstance(errors[0], RuntimeError)
+    inbox.deliver(("/", "unhandled"), [7, 8], None)
+    assert inbox.take(("/", "unhandled"), None) == (7, 8)
