@@ -33,8 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from targets import ROOT, SHARED, NginxTarget, PicowsEcho, SocketIOEcho, Target  # noqa: E402
-from tools import TOOLS, Command  # noqa: E402
+from targets import ROOT, SHARED, NginxTarget, PicowsEcho, SocketIOEcho, Target
+from tools import TOOLS, Command
 
 
 @dataclass
@@ -132,7 +132,8 @@ def run_workload(workload: Workload, tools: list[str], duration: float, repeat: 
             base = measure(workload, tool, duration, IDLE_BASE_CONNS)
             full = statistics.median_low([r.max_rss_kb for r in runs])
             if base is not None:
-                row["kb_per_conn"] = round((full - base.max_rss_kb) / (workload.conns - IDLE_BASE_CONNS), 2)
+                extra_conns = workload.conns - IDLE_BASE_CONNS
+                row["kb_per_conn"] = round((full - base.max_rss_kb) / extra_conns, 2)
                 row["fixed_mb"] = round(base.max_rss_kb / 1024, 1)
             row["opens_per_s"] = _median([r.extra.get("opens_per_s") for r in runs])
             row["connected"] = _median([r.extra.get("connected") for r in runs])

@@ -106,7 +106,8 @@ class NginxTarget(Target):
         shutil.copytree(SHARED / "servers", self.dir, dirs_exist_ok=True)
         self.port = 18080
         self.proc = subprocess.Popen(
-            ["taskset", "-c", "0", "nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
+            ["taskset", "-c", "0", "nginx", "-p", str(self.dir),
+             "-c", str(self.dir / "nginx.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
         )
         wait_port(self.port)

@@ -7,9 +7,7 @@ import sys
 import time
 
 import pytest
-
-from tests.support import free_port
-from tests.support import ROOT, horde_cli, read_results
+from tests.support import ROOT, free_port, horde_cli, read_results
 
 QUIET_SCENARIO = """
 import horde

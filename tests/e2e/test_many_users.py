@@ -1,10 +1,10 @@
 """Hundreds of real connections: zero errors, and horde's counts equal the server's."""
 
+from tests.support import reset_stats, server_stats
+
 from horde.config.model import RunConfig
 from horde.engine.runner import run
 from horde.scenario.loader import load_scenario
-
-from tests.support import reset_stats, server_stats
 
 MESSAGES = 4
 

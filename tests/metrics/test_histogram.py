@@ -51,3 +51,13 @@ def test_fast_record_lands_in_the_same_buckets_as_hdrh():
     assert fast.get_min_value() == reference.get_min_value()
     assert fast.get_max_value() == reference.get_max_value()
     assert fast.get_value_at_percentile(99.0) == reference.get_value_at_percentile(99.0)
+
+
+def test_fast_percentiles_and_mean_equal_hdrh():
+    rng = random.Random(9)
+    hist = new_histogram()
+    for _ in range(30_000):
+        record_us(hist, int(rng.lognormvariate(9, 1.5)))
+    wanted = [0.0, 1.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0]
+    assert hist.percentiles(wanted) == {p: hist.get_value_at_percentile(p) for p in wanted}
+    assert abs(hist.mean() - hist.get_mean_value()) < 1e-6 * hist.get_mean_value()

@@ -3,7 +3,8 @@
 One process on 127.0.0.1 (aiohttp + python-socketio):
 
 - ``GET|POST /echo`` — the request back as JSON; ``GET /delay/{ms}`` — answers after
-  exactly ``ms`` milliseconds; ``GET /status/{code}`` — answers with that status.
+  ``ms`` milliseconds, to within ~0.1 ms (:func:`precise_sleep`); ``GET /status/{code}``
+  — answers with that status.
 - ``/ws`` — WebSocket echo; a JSON message with ``"delay_ms"`` is echoed after that delay.
 - Socket.IO (``/socket.io``) — ``echo`` acks its arguments; ``delay`` ({"ms"}) acks after
   the delay; ``broadcast`` sends a ``broadcast`` event to every client.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -22,6 +24,7 @@ from aiohttp import WSMsgType, web
 
 STATS = web.AppKey("stats", Counter)
 _PENDING: set[asyncio.Future[None]] = set()  # delayed echoes in flight (kept referenced)
+SPIN_S = 0.002
 
 
 def build_app() -> web.Application:
@@ -55,10 +58,23 @@ async def _echo(request: web.Request) -> web.Response:
     )
 
 
+async def precise_sleep(seconds: float) -> None:
+    """Sleep ``seconds`` to within ~0.1 ms, so latency tests have an exact reference.
+
+    Event-loop timers fire up to a millisecond late (uvloop counts in whole ms), so sleep
+    coarsely until 2 ms before the deadline, then yield to the loop until it has passed.
+    """
+    deadline = time.perf_counter() + seconds
+    if seconds > SPIN_S:
+        await asyncio.sleep(seconds - SPIN_S)
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0)
+
+
 async def _delay(request: web.Request) -> web.Response:
     request.app[STATS]["http_requests"] += 1
     ms = float(request.match_info["ms"])
-    await asyncio.sleep(ms / 1000.0)
+    await precise_sleep(ms / 1000.0)
     return web.json_response({"delayed_ms": ms})
 
 
@@ -83,7 +99,9 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
             stats["ws_messages"] += 1
             delay = _delay_of(msg.data)
             if delay:
-                asyncio.get_running_loop().call_later(delay, _send_later, ws, msg.data)
+                task = asyncio.ensure_future(_send_later(ws, msg.data, delay))
+                _PENDING.add(task)
+                task.add_done_callback(_PENDING.discard)
             else:
                 await ws.send_str(msg.data)
         elif msg.type == WSMsgType.BINARY:
@@ -102,11 +120,10 @@ def _delay_of(text: str) -> float:
         return 0.0
 
 
-def _send_later(ws: web.WebSocketResponse, text: str) -> None:
+async def _send_later(ws: web.WebSocketResponse, text: str, delay: float) -> None:
+    await precise_sleep(delay)
     if not ws.closed:
-        task = asyncio.ensure_future(ws.send_str(text))
-        _PENDING.add(task)
-        task.add_done_callback(_PENDING.discard)
+        await ws.send_str(text)
 
 
 def _socketio_handlers(sio: socketio.AsyncServer, stats: Counter[str]) -> None:
@@ -126,7 +143,7 @@ def _socketio_handlers(sio: socketio.AsyncServer, stats: Counter[str]) -> None:
     @sio.event
     async def delay(sid: str, data: dict[str, Any]) -> Any:
         stats["sio_events"] += 1
-        await asyncio.sleep(float(data.get("ms", 0)) / 1000.0)
+        await precise_sleep(float(data.get("ms", 0)) / 1000.0)
         return data
 
     @sio.event

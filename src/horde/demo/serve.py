@@ -7,6 +7,7 @@ The first line on stdout is ``listening on http://HOST:PORT`` so a parent proces
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 from collections.abc import Callable
@@ -41,6 +42,7 @@ async def serve(name: str, host: str = "127.0.0.1", port: int = 0) -> None:
     await site.start()
     sockets = site._server.sockets if site._server else []
     real_port = sockets[0].getsockname()[1] if sockets else port
+    gc.freeze()  # startup objects out of the collector's way: fewer, shorter GC pauses
     print(f"listening on http://{host}:{real_port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ it still tears down, closes connections and hands complete results to the sinks.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ async def run(
 ) -> dict[str, Any]:
     """Run ``scenario`` as ``config`` says; returns the results dict the sinks received."""
     stop = stop or asyncio.Event()
+    gc.freeze()  # imports and the scenario are long-lived: keep GC pauses out of latencies
     recorder = Recorder()
     aggregator = Aggregator(recorder)
     monitor = GeneratorMonitor()

@@ -7,6 +7,10 @@ later, per-worker snapshots agree.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
+from itertools import accumulate
+
 from hdrh.histogram import HdrHistogram
 
 LOWEST_US = 1
@@ -44,11 +48,53 @@ class Histogram(HdrHistogram):
         return True
 
 
+    def index_of(self, value: int) -> int:
+        bucket = (value | self._mask).bit_length() - self._bucket_shift
+        return ((bucket + 1) << self._half_magnitude) + (value >> (bucket + self._unit)) - (
+            self._half_count
+        )
+
+    def percentiles(self, wanted: Sequence[float]) -> dict[float, int]:
+        """Values at several percentiles, as hdrh computes them, in one C-speed pass.
+
+        hdrh walks every bucket from zero with a method call each: ~2 ms for a 200 ms
+        latency, on the event loop, once per metric per second, which is enough to delay
+        replies and distort the very latencies being measured. Here the counts between the
+        smallest and largest recorded values are summed by ``accumulate`` and searched
+        with ``bisect``.
+        """
+        total = self.total_count
+        if not total:
+            return {p: 0 for p in wanted}
+        low = self.index_of(self.min_value)
+        cumulative = list(accumulate(self.counts[low : self.index_of(self.max_value) + 1]))
+        out = {}
+        for p in wanted:
+            target = max(int(min(p, 100.0) * total / 100 + 0.5), 1)
+            index = low + bisect_left(cumulative, target)
+            value = self.get_value_from_index(index)
+            out[p] = self.get_highest_equivalent_value(value) if p else value
+        return out
+
+    def mean(self) -> float:
+        """The mean, each count valued at its bucket's middle (as hdrh's get_mean_value)."""
+        if not self.total_count:
+            return 0.0
+        low = self.index_of(self.min_value)
+        high = self.index_of(self.max_value)
+        middle, value_at = self._hdr_median_equiv_value, self.get_value_from_index
+        total = 0
+        for offset, count in enumerate(self.counts[low : high + 1]):
+            if count:
+                total += count * middle(value_at(low + offset))
+        return total / self.total_count
+
+
 def new_histogram() -> Histogram:
     return Histogram()
 
 
-def record_us(hist: HdrHistogram, micros: int) -> None:
+def record_us(hist: Histogram, micros: int) -> None:
     """Record one value, clamped into the trackable range (hdrh drops out-of-range values)."""
     if micros < LOWEST_US:
         micros = LOWEST_US
@@ -57,17 +103,17 @@ def record_us(hist: HdrHistogram, micros: int) -> None:
     hist.record_value(micros)
 
 
-def summarize(hist: HdrHistogram, elapsed_s: float | None = None) -> dict[str, float | int]:
+def summarize(hist: Histogram, elapsed_s: float | None = None) -> dict[str, float | int]:
     """The statistics results.json shows for one latency metric, in milliseconds."""
     count = hist.get_total_count()
     if count == 0:
         return {"count": 0, "rate_per_s": 0.0}
-    p = hist.get_percentile_to_value_dict(list(PERCENTILES))
+    p = hist.percentiles(PERCENTILES)
     out: dict[str, float | int] = {
         "count": count,
         "rate_per_s": round(count / elapsed_s, 3) if elapsed_s else 0.0,
         "min_ms": _ms(hist.get_min_value()),
-        "mean_ms": _ms(hist.get_mean_value()),
+        "mean_ms": _ms(hist.mean()),
         "p50_ms": _ms(p[50.0]),
         "p90_ms": _ms(p[90.0]),
         "p95_ms": _ms(p[95.0]),
@@ -78,11 +124,11 @@ def summarize(hist: HdrHistogram, elapsed_s: float | None = None) -> dict[str, f
     return out
 
 
-def percentiles_ms(hist: HdrHistogram) -> tuple[float | None, float | None, float | None]:
+def percentiles_ms(hist: Histogram) -> tuple[float | None, float | None, float | None]:
     """p50, p95, p99 in ms, or Nones for an empty window."""
     if hist.get_total_count() == 0:
         return None, None, None
-    p = hist.get_percentile_to_value_dict([50.0, 95.0, 99.0])
+    p = hist.percentiles((50.0, 95.0, 99.0))
     return _ms(p[50.0]), _ms(p[95.0]), _ms(p[99.0])
 
 
