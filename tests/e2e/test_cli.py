@@ -112,7 +112,10 @@ def test_demo_echo_runs_and_reports(tmp_path):
     assert result.returncode == 0, result.stderr
     results = read_results(out)
     assert results["errors"] == {}
-    assert results["connections"]["succeeded"] == 60  # a WebSocket, a Socket.IO, an HTTP each
+    connections = results["connections"]
+    # every user holds a WebSocket and a Socket.IO, plus an HTTP one once it picks that behaviour
+    assert 40 < connections["succeeded"] <= 60
+    assert connections["succeeded"] == connections["attempted"]
     for key in ("ws_reply:echo", "sio_ack:echo", "http_req:/echo"):
         assert results["metrics"][key]["count"] > 20, key
     assert "latency (ms)" in result.stdout
