@@ -28,6 +28,7 @@ from horde.scenario.user import User
 from horde.sinks.base import Sink
 
 log = logging.getLogger("horde")
+STOP_CONCURRENCY = 500
 
 
 @dataclass
@@ -152,8 +153,23 @@ async def _load(
     for task in [spawner, *waiters, *tasks]:
         task.cancel()
     await asyncio.gather(spawner, *waiters, *tasks, return_exceptions=True)
-    await asyncio.gather(*(stop_user(u, scenario, config.stop_grace_s) for u in users))
+    await _stop_all(users, scenario, config.stop_grace_s)
     return status, load_s
+
+
+async def _stop_all(users: list[User], scenario: Scenario, grace_s: float) -> None:
+    """Stop every user, at most ``STOP_CONCURRENCY`` at a time.
+
+    Closing 10,000 connections at once put 25 MB of close handshakes in flight: the run's
+    peak memory came at its very end. Batches keep the shutdown flat and still quick.
+    """
+    gate = asyncio.Semaphore(STOP_CONCURRENCY)
+
+    async def stop_one(user: User) -> None:
+        async with gate:
+            await stop_user(user, scenario, grace_s)
+
+    await asyncio.gather(*(stop_one(u) for u in users))
 
 
 async def _tick(
