@@ -8,6 +8,11 @@ from rich.console import Console
 from rich.table import Table
 
 
+def _width() -> int | None:
+    probe = Console()
+    return None if probe.is_terminal else 120
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
@@ -18,7 +23,8 @@ def _int(value: int | None) -> str:
 
 class ConsoleSummary:
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=False, highlight=False)
+        # A log or a pipe is not 80 columns wide: never cut metric names there.
+        self.console = console or Console(highlight=False, width=_width())
 
     def on_row(self, row: dict[str, Any]) -> None:
         """The summary only speaks at the end."""
@@ -75,8 +81,9 @@ def _connections_line(r: dict[str, Any]) -> str:
 
 def _metrics_table(r: dict[str, Any]) -> Table:
     table = Table(title="latency (ms)", title_justify="left")
-    for col in ("metric", "count", "rate/s", "min", "p50", "p95", "p99", "max"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
+    table.add_column("metric", no_wrap=True)
+    for col in ("count", "rate/s", "min", "p50", "p95", "p99", "max"):
+        table.add_column(col, justify="right")
     for key, m in r["metrics"].items():
         table.add_row(
             key, _int(m["count"]), f"{m['rate_per_s']:,.1f}", _ms(m.get("min_ms")),
