@@ -34,6 +34,7 @@ from horde.errors import (
 from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Signal
 from horde.transports.engineio_polling import LongPoll
+from horde.transports.picows_support import forget_handshake
 
 # picows's minimum; it grows on demand. Its 16 KiB default is most of an idle client's RSS.
 # aiofastnet's transport (picows's default when installed) costs ~5 KB more per idle client
@@ -244,11 +245,13 @@ class EngineIOConnection:
     async def _ws_connect(self, url: str, headers: Mapping[str, str], *, primary: bool
                           ) -> tuple[WSTransport, _Listener]:
         tls = _tls(self._ssl) if url.startswith("wss:") else None
-        return await ws_connect(  # type: ignore[return-value]
+        transport, listener = await ws_connect(
             lambda: _Listener(self, primary), url, ssl_context=tls, logger_name=_PICOWS_LOG,
             websocket_handshake_timeout=self._timeout, extra_headers=headers or None,
             enable_auto_ping=False, read_buffer_init_size=WS_READ_BUFFER,
             use_aiofastnet=False, max_redirects=0)
+        forget_handshake(transport)
+        return transport, listener  # type: ignore[return-value]
 
     async def upgrade(self, base: str, path: str, headers: Mapping[str, str]) -> None:
         """Polling → WebSocket: probe, drain the last poll, UPGRADE. On failure polling goes

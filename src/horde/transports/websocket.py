@@ -28,6 +28,7 @@ from horde.metrics.names import WS_CONNECT, WS_MSG_OUT, WS_REPLY
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
 from horde.transports.inbox import EMPTY, Inbox, Predicate
+from horde.transports.picows_support import forget_handshake
 from horde.transports.ws_listener import (
     BINARY,
     TEXT,
@@ -197,6 +198,7 @@ class WebSocketConnection:
         """picows calls this (via the listener) right after the 101: the handshake's end."""
         self._transport = transport
         self._connected = True
+        forget_handshake(transport)
         recorder = self._recorder
         recorder.latency(WS_CONNECT, None, (perf_counter_ns() - self._started_ns) // 1000)
         recorder.connect_succeeded()
@@ -360,3 +362,4 @@ def _uncounted(exc: TargetError) -> TargetError:
     """An error from using a connection we closed ourselves: never counted as the target's."""
     exc.recorded = True
     return exc
+
