@@ -14,7 +14,6 @@ Socket.IO layer only ever sees a ``TargetError``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
 from collections.abc import Callable, Mapping
 from urllib.parse import urlencode, urlsplit
@@ -34,7 +33,7 @@ from horde.errors import (
 from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Signal
 from horde.transports.engineio_polling import LongPoll
-from horde.transports.picows_support import forget_handshake
+from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake, settle
 
 # picows's minimum; it grows on demand. Its 16 KiB default is most of an idle client's RSS.
 # aiofastnet's transport (picows's default when installed) costs ~5 KB more per idle client
@@ -43,18 +42,10 @@ WS_READ_BUFFER = 2048
 TEXT, BINARY, CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CLOSE
 CONT = WSMsgType.CONTINUATION
 # A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
-_PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("horde.transports.picows"), {})
-_default_tls: ssl.SSLContext | None = None
 
 
 def _tls(ctx: ssl.SSLContext | None) -> ssl.SSLContext:
-    """One shared default context: building one loads the CA store, far too slow per client."""
-    global _default_tls
-    if ctx is not None:
-        return ctx
-    if _default_tls is None:
-        _default_tls = ssl.create_default_context()
-    return _default_tls
+    return ctx if ctx is not None else default_ssl_context()
 
 
 def engineio_url(base: str, path: str, transport: str, sid: str | None = None) -> str:
@@ -169,9 +160,9 @@ class EngineIOConnection:
             for pong in self.session.data_to_send():
                 self.write(pong)
         elif result is Signal.OPENED:
-            _settle(self._opened)
+            settle(self._opened)
         elif result is Signal.PROBED:
-            _settle(self._probe)
+            settle(self._probe)
         elif result is Signal.CLOSED:
             self.lose(ClosedByPeer("server closed the Engine.IO session"))
 
@@ -180,8 +171,8 @@ class EngineIOConnection:
             if not self.closed:
                 self.lose(ClosedByPeer("WebSocket connection lost"))
         else:
-            _settle(self._probe, ClosedByPeer("upgrade WebSocket lost during the probe"))
-        _settle(self._opened, ClosedByPeer("connection closed during the Engine.IO handshake"))
+            settle(self._probe, ClosedByPeer("upgrade WebSocket lost during the probe"))
+        settle(self._opened, ClosedByPeer("connection closed during the Engine.IO handshake"))
 
     def fail(self, exc: BaseException) -> None:
         """A transport failure (foreign exception or TargetError): lose the session."""
@@ -193,8 +184,8 @@ class EngineIOConnection:
         if self.closed:
             return
         self.lost = self.closed = True
-        _settle(self._opened, err)
-        _settle(self._probe, err)
+        settle(self._opened, err)
+        settle(self._probe, err)
         if self._ws is not None:
             self._ws.disconnect()
         if self._poll is not None:
@@ -246,7 +237,7 @@ class EngineIOConnection:
                           ) -> tuple[WSTransport, _Listener]:
         tls = _tls(self._ssl) if url.startswith("wss:") else None
         transport, listener = await ws_connect(
-            lambda: _Listener(self, primary), url, ssl_context=tls, logger_name=_PICOWS_LOG,
+            lambda: _Listener(self, primary), url, ssl_context=tls, logger_name=PICOWS_LOG,
             websocket_handshake_timeout=self._timeout, extra_headers=headers or None,
             enable_auto_ping=False, read_buffer_init_size=WS_READ_BUFFER,
             use_aiofastnet=False, max_redirects=0)
@@ -298,7 +289,7 @@ class EngineIOConnection:
             self.write(pkt)
         self.write(self.session.close())
         self.closed = True
-        _settle(self._opened, ClosedByPeer("closed by the client"))
+        settle(self._opened, ClosedByPeer("closed by the client"))
         ws, poll = self._ws, self._poll
         if ws is not None:
             ws.send_close()
@@ -308,10 +299,3 @@ class EngineIOConnection:
             await poll.flush(self._timeout)
             await poll.close()
 
-
-def _settle(fut: asyncio.Future[None] | None, exc: BaseException | None = None) -> None:
-    if fut is not None and not fut.done():
-        if exc is None:
-            fut.set_result(None)
-        else:
-            fut.set_exception(exc)

@@ -28,6 +28,7 @@ from horde.protocols.http import USER_AGENT, Headers, Response, encode_request, 
 from horde.protocols.urls import Url, UrlCache, resolve_url
 from horde.transports.http_connection import HttpConnection
 from horde.transports.http_pool import HostPool
+from horde.transports.shared import default_ssl_context
 
 __all__ = ["HttpClient", "Response"]
 
@@ -36,15 +37,6 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # send Content-Length: 0 wit
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 
-_default_ssl: ssl.SSLContext | None = None
-
-
-def default_ssl_context() -> ssl.SSLContext:
-    """One verifying context per process: building one loads the CA store (~10 ms)."""
-    global _default_ssl
-    if _default_ssl is None:
-        _default_ssl = ssl.create_default_context()
-    return _default_ssl
 
 
 def _expire(waiter: asyncio.Future[Response], timeout: float) -> None:

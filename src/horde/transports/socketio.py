@@ -44,6 +44,7 @@ from horde.protocols.socketio import (
     SocketIOSession,
 )
 from horde.transports.engineio import EngineIOConnection, classify_io
+from horde.transports.shared import settle
 from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 
 __all__ = ["INBOX_LIMIT", "SocketIOConnection"]
@@ -287,10 +288,10 @@ class SocketIOConnection:
             self.sids[ev.namespace] = ev.sid
             if self.sid is None or ev.namespace == "/":
                 self.sid = ev.sid
-            _settle(self._pending_connect.get(ev.namespace))
+            settle(self._pending_connect.get(ev.namespace))
         elif cls is ConnectRefused:
             err = AppError(f"connect_error on {ev.namespace}: {ev.message}")
-            _settle(self._pending_connect.get(ev.namespace), err)
+            settle(self._pending_connect.get(ev.namespace), err)
         elif cls is Disconnected:
             self._on_namespace_lost(ev.namespace)
 
@@ -353,7 +354,7 @@ class SocketIOConnection:
         self._lost = err
         if not self.connected:  # still connecting: connect() records and raises it
             for fut in self._pending_connect.values():
-                _settle(fut, err)
+                settle(fut, err)
             return
         self.connected = False
         self._recorder.target_error(err)
@@ -391,10 +392,3 @@ def _recorded(err: TargetError) -> TargetError:
     err.recorded = True
     return err
 
-
-def _settle(fut: asyncio.Future[None] | None, exc: BaseException | None = None) -> None:
-    if fut is not None and not fut.done():
-        if exc is None:
-            fut.set_result(None)
-        else:
-            fut.set_exception(exc)

@@ -14,7 +14,6 @@ CPU over bare picows per request→reply, plus the Recorder's own cost.
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter_ns
@@ -28,7 +27,7 @@ from horde.metrics.names import WS_CONNECT, WS_MSG_OUT, WS_REPLY
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
 from horde.transports.inbox import EMPTY, Inbox, Predicate
-from horde.transports.picows_support import forget_handshake
+from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake
 from horde.transports.ws_listener import (
     BINARY,
     TEXT,
@@ -46,17 +45,6 @@ READ_BUFFER_SIZE = 2048  # picows grows it on demand; small keeps idle connectio
 # gain on request→reply traffic (bench, 2 cores: ~12.5 µs/round trip either way).
 USE_AIOFASTNET = False
 
-# A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
-_PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("horde.transports.picows"), {})
-_default_tls: ssl.SSLContext | None = None
-
-
-def _default_ssl_context() -> ssl.SSLContext:
-    """One shared default context: building one loads the CA store, far too slow per socket."""
-    global _default_tls
-    if _default_tls is None:
-        _default_tls = ssl.create_default_context()
-    return _default_tls
 
 
 class WebSocketConnection:
@@ -141,7 +129,7 @@ class WebSocketConnection:
         )
         conn._close_timeout = timeout
         if secure and ssl_context is None:
-            ssl_context = _default_ssl_context()
+            ssl_context = default_ssl_context()
         await conn._open(url, headers, tuple(subprotocols), timeout, ssl_context, max_message_size)
         return conn
 
@@ -175,7 +163,7 @@ class WebSocketConnection:
                     url,
                     ssl_context=ssl_context,
                     websocket_handshake_timeout=timeout,
-                    logger_name=_PICOWS_LOG,
+                    logger_name=PICOWS_LOG,
                     enable_auto_pong=True,
                     max_frame_size=max_message_size,
                     extra_headers=extra or None,
