@@ -25,12 +25,12 @@ from horde.transports.http import HttpClient
 
 from .http_servers import (
     AiohttpServer,
-    RawServer,
     ok,
     read_request,
     self_signed_cert,
     server_ssl_context,
 )
+from .raw_server import RawServer
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -17,10 +17,11 @@ import re
 import ssl
 import struct
 import subprocess
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
+
+from .raw_server import RawServer, Script
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -112,32 +113,23 @@ class AiohttpWsServer:
         return web.Response(status=int(request.match_info["status"]), text="no")
 
 
-Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-class RawWsServer:
+class RawWsServer(RawServer):
     """Answers the upgrade with a correct 101, then hands the socket to ``script``."""
 
+    scheme = "ws"
+
     def __init__(self, script: Script, extra_headers: bytes = b"") -> None:
-        self.script = script
+        super().__init__(self._upgrade_then_run)
+        self.ws_script = script
         self.extra_headers = extra_headers
-        self.port = 0
-        self._server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
+        return super().url + "/"
 
-    async def __aenter__(self) -> RawWsServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _upgrade_then_run(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         match = re.search(rb"(?i)sec-websocket-key:\s*(\S+)", head)
         assert match is not None
@@ -148,10 +140,7 @@ class RawWsServer:
             + self.extra_headers
             + b"\r\n"
         )
-        try:
-            await self.script(reader, writer)
-        finally:
-            writer.close()
+        await self.ws_script(reader, writer)
 
 
 def frame(opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0) -> bytes:
