@@ -55,6 +55,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", default=None, help="directory for results.json")
     p.add_argument("--timeout", default=None, help="default per-operation timeout (30s)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible runs")
+    p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
+                   help="pass/fail criterion, e.g. 'p95(latency) < 200ms' (repeatable)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
 
@@ -89,6 +91,7 @@ def _run_config(args: argparse.Namespace, scenario: Path, target: str) -> Any:
     if args.seed is not None:
         values["seed"] = args.seed
     values["out_dir"] = Path(args.out) if args.out else None
+    values["thresholds"] = tuple(args.threshold)
     try:
         return RunConfig(**values)
     except ValidationError as exc:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from horde.metrics.thresholds import Threshold, parse_threshold
 from horde.scenario.urls import validate_target
 
 DEFAULT_DURATION_S = 30.0
@@ -29,11 +30,23 @@ class RunConfig(BaseModel):
     stop_grace_s: float = Field(default=5.0, ge=0, description="wait for users at the end")
     seed: int | None = None
     progress: bool = True
+    thresholds: tuple[str, ...] = ()
 
     @field_validator("target")
     @classmethod
     def _target(cls, value: str) -> str:
         return validate_target(value)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            parse_threshold(text)  # a ConfigError names the expression and the problem
+        return value
+
+    @property
+    def parsed_thresholds(self) -> tuple[Threshold, ...]:
+        return tuple(parse_threshold(t) for t in self.thresholds)
 
     @model_validator(mode="after")
     def _default_duration(self) -> RunConfig:

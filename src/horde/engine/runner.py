@@ -21,6 +21,7 @@ from horde.engine.spawner import spawn
 from horde.engine.virtual_user import guarded, run_user, stop_user
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.recorder import Recorder
+from horde.metrics.thresholds import evaluate
 from horde.monitor.generator import GeneratorMonitor
 from horde.report.results import build_results
 from horde.scenario.model import Scenario
@@ -104,8 +105,12 @@ async def run(
         "out_dir": str(config.out_dir) if config.out_dir else None,
     }
     results = build_results(aggregator, run=run_facts, generator=monitor.summary())
-    if status == "setup_failed":
-        results["passed"] = False
+    results["thresholds"] = evaluate(
+        config.parsed_thresholds, results, aggregator.totals.latencies
+    )
+    results["passed"] = status != "setup_failed" and all(
+        t["passed"] for t in results["thresholds"]
+    )
     for sink in sinks:
         _safely(sink.on_finish, results)
     return results

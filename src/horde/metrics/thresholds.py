@@ -1,0 +1,190 @@
+"""Thresholds: what "passing" means, as expressions over a run's results.
+
+Two forms::
+
+    p95(http_req{name=login}) < 100ms        an aggregate of a latency metric
+    connections.success_rate > 0.95          a figure of results.json, by its path
+
+Aggregates: p50 p90 p95 p99 p999 min max mean (milliseconds; a value may say ``ms`` or
+``s``), count and rate (per second). ``latency`` selects every request→reply metric
+(``http_req``, ``ws_reply``, ``sio_ack``); ``{name=...}`` narrows to one name. When a
+selector matches several histograms they are merged, so a percentile is still exact.
+
+Paths read results.json (``requests.rate_per_s``, ``errors_total``, ``errors.http_503``,
+...) plus two derived figures: ``errors.rate`` (errors ÷ operations, where operations
+are requests plus connection attempts) and ``checks.rate`` (passed ÷ all checks). A
+missing error category counts as 0.
+
+Parsing happens when the run is configured, so a bad expression is a one-line usage
+error before any load is sent.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from horde.errors import ConfigError
+from horde.metrics import names
+from horde.metrics.histogram import new_histogram
+from horde.metrics.recorder import Key
+
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
+    "<": operator.lt, ">": operator.gt,
+}
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+AGGREGATES = (*PERCENTILES, "min", "max", "mean", "count", "rate")
+UNITS = {"ms": 1.0, "s": 1000.0}
+PATH_ROOTS = frozenset({
+    "connections", "requests", "messages", "errors", "errors_total", "iterations", "users",
+    "bytes", "duration_s", "checks", "generator", "counters",
+})
+
+_AGGREGATE = re.compile(
+    r"^(?P<agg>[a-z0-9]+)\((?P<metric>[a-z_]+)(\{(?P<tags>[^}]*)\})?\)$"
+)
+_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_:]+)*$")
+_VALUE = re.compile(r"^(?P<number>-?\d+(\.\d+)?)(?P<unit>ms|s|%)?$")
+_SPLIT = re.compile(r"\s*(<=|>=|==|!=|<|>)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    expression: str
+    op: str
+    limit: float
+    aggregate: str | None = None  # None: a results path
+    metric: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    path: str | None = None
+
+
+def parse_threshold(text: str) -> Threshold:
+    """A threshold from its expression; :class:`ConfigError` says what is wrong."""
+    parts = _SPLIT.split(text.strip())
+    if len(parts) != 3 or not parts[0] or not parts[2]:
+        raise ConfigError(
+            f"bad threshold {text!r}: expected LEFT OP VALUE, e.g. 'p95(http_req) < 200ms'"
+        )
+    left, op, right = parts
+    limit = _limit(text, right)
+    found = _AGGREGATE.match(left)
+    if found:
+        aggregate = found["agg"]
+        if aggregate not in AGGREGATES:
+            raise ConfigError(
+                f"bad threshold {text!r}: unknown aggregate {aggregate!r}; "
+                f"use one of {', '.join(AGGREGATES)}"
+            )
+        if right.endswith("s") and aggregate in ("count", "rate"):
+            raise ConfigError(f"bad threshold {text!r}: {aggregate} takes no time unit")
+        tags = _tags(text, found["tags"] or "")
+        return Threshold(text, op, limit, aggregate, found["metric"], tags)
+    if _PATH.match(left):
+        root = left.split(".")[0]
+        if root not in PATH_ROOTS:
+            raise ConfigError(
+                f"bad threshold {text!r}: unknown figure {left!r}; paths start with "
+                f"{', '.join(sorted(PATH_ROOTS))}"
+            )
+        return Threshold(text, op, limit, path=left)
+    raise ConfigError(
+        f"bad threshold {text!r}: {left!r} is neither AGGREGATE(METRIC{{name=...}}) "
+        "nor a results path like connections.success_rate"
+    )
+
+
+def _limit(text: str, value: str) -> float:
+    found = _VALUE.match(value)
+    if not found:
+        raise ConfigError(f"bad threshold {text!r}: {value!r} is not a number (units: ms, s, %)")
+    number = float(found["number"])
+    unit = found["unit"]
+    if unit == "%":
+        return number / 100.0
+    return number * UNITS.get(unit or "ms", 1.0)
+
+
+def _tags(text: str, raw: str) -> tuple[tuple[str, str], ...]:
+    tags = []
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() != "name":
+            raise ConfigError(f"bad threshold {text!r}: only {{name=...}} tags are supported")
+        tags.append((key.strip(), value.strip()))
+    return tuple(tags)
+
+
+def evaluate(
+    thresholds: tuple[Threshold, ...],
+    results: Mapping[str, Any],
+    latencies: Mapping[Key, HdrHistogram],
+) -> list[dict[str, Any]]:
+    """Each threshold with its observed value and verdict, for results.json."""
+    verdicts = []
+    for t in thresholds:
+        observed = _observe(t, results, latencies)
+        passed = observed is not None and OPERATORS[t.op](observed, t.limit)
+        verdicts.append({"expression": t.expression, "observed": observed, "passed": passed})
+    return verdicts
+
+
+def _observe(
+    t: Threshold, results: Mapping[str, Any], latencies: Mapping[Key, HdrHistogram]
+) -> float | None:
+    if t.path is not None:
+        return _path_value(t.path, results)
+    assert t.metric is not None and t.aggregate is not None
+    hist = _select(t.metric, dict(t.tags).get("name"), latencies)
+    count = hist.get_total_count()
+    if t.aggregate == "count":
+        return float(count)
+    if t.aggregate == "rate":
+        elapsed = results.get("duration_s") or 0
+        return round(count / elapsed, 3) if elapsed else 0.0
+    if count == 0:
+        return None  # no samples: nothing can be said to pass
+    if t.aggregate in PERCENTILES:
+        micros = hist.percentiles((PERCENTILES[t.aggregate],))[PERCENTILES[t.aggregate]]
+    elif t.aggregate == "min":
+        micros = hist.get_min_value()
+    elif t.aggregate == "max":
+        micros = hist.get_max_value()
+    else:
+        micros = hist.mean()
+    return round(micros / 1000.0, 3)
+
+
+def _select(metric: str, name: str | None, latencies: Mapping[Key, HdrHistogram]) -> Any:
+    wanted = names.REQUEST_METRICS if metric == "latency" else {metric}
+    merged = new_histogram()
+    for (m, n), hist in latencies.items():
+        if m in wanted and (name is None or n == name):
+            merged.add(hist)
+    return merged
+
+
+def _path_value(path: str, results: Mapping[str, Any]) -> float | None:
+    if path == "errors.rate":
+        operations = results["requests"]["total"] + results["connections"]["attempted"]
+        return round(results["errors_total"] / operations, 6) if operations else 0.0
+    if path == "checks.rate":
+        passed = sum(v for k, v in results["counters"].items() if k.startswith("checks_passed:"))
+        failed = results["errors"].get("check_failed", 0)
+        return round(passed / (passed + failed), 6) if passed + failed else None
+    node: Any = results
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif i == len(parts) - 1 and parts[0] == "errors" and i == 1:
+            return 0.0  # an error category that never happened
+        else:
+            return None
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None

@@ -1,0 +1,44 @@
+"""Thresholds decide the exit code of a real run."""
+
+import pytest
+from tests.support import horde_cli, read_results
+
+SCENARIO = """
+import horde
+
+@horde.behaviour
+async def get(user):
+    await user.http.get("/delay/20", name="slow")
+"""
+
+
+@pytest.mark.parametrize(
+    ("threshold", "code", "passed"),
+    [("p95(http_req{name=slow}) < 200ms", 0, True), ("p95(latency) < 5ms", 1, False)],
+)
+def test_exit_code_follows_the_thresholds(write_scenario, tmp_path, echo_server, threshold, code, passed):
+    out = tmp_path / "out"
+    result = horde_cli(
+        "run", str(write_scenario(SCENARIO)), "--target", echo_server, "--users", "2",
+        "--iterations", "5", "--quiet", "--out", str(out), "--threshold", threshold,
+        "--threshold", "errors.rate == 0",
+    )
+    assert result.returncode == code, result.stderr
+    results = read_results(out)
+    assert results["passed"] is passed
+    first, second = results["thresholds"]
+    assert first["expression"] == threshold and first["passed"] is passed
+    assert 20.0 <= first["observed"] < 40.0
+    assert second == {"expression": "errors.rate == 0", "observed": 0.0, "passed": True}
+    assert ("✓" if passed else "✗") in result.stdout
+
+
+def test_a_bad_threshold_is_bad_input(write_scenario):
+    result = horde_cli(
+        "run", str(write_scenario(SCENARIO)), "--target", "http://127.0.0.1:1",
+        "--threshold", "p95(http_req) <",
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "horde: error: bad threshold 'p95(http_req) <': expected LEFT OP VALUE, e.g. 'p95(http_req) < 200ms'"
+    ]

@@ -1,0 +1,91 @@
+"""Threshold expressions: parsed as tables, evaluated against real histograms."""
+
+import pytest
+
+from horde.errors import ConfigError
+from horde.metrics import names
+from horde.metrics.histogram import new_histogram
+from horde.metrics.thresholds import evaluate, parse_threshold
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("p95(http_req{name=login}) < 100ms", ("p95", "http_req", (("name", "login"),), "<", 100.0)),
+        ("p99(latency) <= 1.5s", ("p99", "latency", (), "<=", 1500.0)),
+        ("mean(ws_reply{name=echo})>=2", ("mean", "ws_reply", (("name", "echo"),), ">=", 2.0)),
+        ("count(sio_ack) == 10", ("count", "sio_ack", (), "==", 10.0)),
+        ("rate(latency) > 100", ("rate", "latency", (), ">", 100.0)),
+    ],
+)
+def test_aggregate_expressions(text, expected):
+    t = parse_threshold(text)
+    assert (t.aggregate, t.metric, t.tags, t.op, t.limit) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "limit"),
+    [
+        ("connections.success_rate > 0.95", "connections.success_rate", 0.95),
+        ("errors.rate < 1%", "errors.rate", 0.01),
+        ("errors.http_503 == 0", "errors.http_503", 0.0),
+        ("errors_total == 0", "errors_total", 0.0),
+    ],
+)
+def test_path_expressions(text, path, limit):
+    t = parse_threshold(text)
+    assert (t.path, t.limit) == (path, limit)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("p95(http_req) 100ms", "expected LEFT OP VALUE"),
+        ("p42(http_req) < 100ms", "unknown aggregate 'p42'"),
+        ("p95(http_req) < fast", "'fast' is not a number"),
+        ("p95(http_req{region=eu}) < 1", "only {name=...} tags"),
+        ("count(http_req) < 5s", "count takes no time unit"),
+        ("latency.p95 < 5", "unknown figure 'latency.p95'"),
+        ("p95 http_req < 5", "neither AGGREGATE"),
+    ],
+)
+def test_mistakes_are_named(text, message):
+    with pytest.raises(ConfigError) as info:
+        parse_threshold(text)
+    assert message in str(info.value) and repr(text) in str(info.value)
+
+
+def results(**overrides):
+    base = {
+        "duration_s": 10.0,
+        "requests": {"total": 100},
+        "connections": {"attempted": 10, "success_rate": 1.0},
+        "errors": {"http_503": 11},
+        "errors_total": 11,
+        "counters": {"checks_passed:ok": 9},
+    }
+    return base | overrides
+
+
+def test_evaluation_merges_selected_histograms_and_reads_paths():
+    http, ws = new_histogram(), new_histogram()
+    for _ in range(90):
+        http.record_value(10_000)
+    for _ in range(10):
+        ws.record_value(100_000)
+    latencies = {(names.HTTP_REQ, "a"): http, (names.WS_REPLY, "a"): ws}
+    checks = [
+        parse_threshold("p50(latency{name=a}) < 11ms"),
+        parse_threshold("p99(latency) < 50ms"),  # the WebSocket tail is merged in: fails
+        parse_threshold("count(http_req) == 90"),
+        parse_threshold("rate(latency) >= 10"),
+        parse_threshold("errors.rate < 0.05"),  # 11 / 110 = 0.1: fails
+        parse_threshold("errors.http_429 == 0"),  # never happened: 0
+        parse_threshold("checks.rate > 0.5"),
+        parse_threshold("p95(sio_ack) < 1s"),  # no samples: cannot pass
+    ]
+    verdicts = evaluate(tuple(checks), results(), latencies)
+    assert [v["passed"] for v in verdicts] == [True, False, True, True, False, True, True, False]
+    assert verdicts[1]["observed"] == pytest.approx(100.0, abs=0.1)
+    assert verdicts[4]["observed"] == 0.1
+    assert verdicts[7]["observed"] is None
