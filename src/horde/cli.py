@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
 
+    plan = commands.add_parser("plan", help="print what a load shape will do, without running")
+    plan.add_argument("shape", help="e.g. 'steps(start=10, increment=50, interval=3m, max=500)'")
+
     demo = commands.add_parser("demo", help="start a demo server and run its example scenario")
     demo.add_argument("name", help="demo: echo")
     _add_run_options(demo)
@@ -68,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "plan":
+            return _plan(args)
         return _run(args, Path(args.scenario), args.target)
     except UsageError as exc:
         print(f"horde: error: {exc}", file=sys.stderr)
@@ -135,6 +140,14 @@ def _sinks(config: Any) -> list[Any]:
         sinks.append(ResultsJson(config.out_dir))
     sinks.append(ConsoleSummary())
     return sinks
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from horde.shapes import parse_shape
+    from horde.shapes.render import render_plan
+
+    print(render_plan(parse_shape(args.shape).plan()))
+    return exitcodes.OK
 
 
 def _serve(args: argparse.Namespace) -> int:
