@@ -58,6 +58,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", default=None, help="directory for results.json")
     p.add_argument("--timeout", default=None, help="default per-operation timeout (30s)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible runs")
+    p.add_argument("--shape", default=None, metavar="SPEC",
+                   help="load shape instead of --users, e.g. 'ramp(to=100, over=1m)'; "
+                        "see 'horde plan'")
     p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
                    help="pass/fail criterion, e.g. 'p95(latency) < 200ms' (repeatable)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
@@ -97,6 +100,8 @@ def _run_config(args: argparse.Namespace, scenario: Path, target: str) -> Any:
         values["seed"] = args.seed
     values["out_dir"] = Path(args.out) if args.out else None
     values["thresholds"] = tuple(args.threshold)
+    if args.shape is not None:
+        values["shape"] = args.shape
     try:
         return RunConfig(**values)
     except ValidationError as exc:

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from horde.metrics.thresholds import Threshold, parse_threshold
 from horde.scenario.urls import validate_target
+from horde.shapes.constant import Constant
+from horde.shapes.plan import Plan
+from horde.shapes.registry import parse_shape
 
 DEFAULT_DURATION_S = 30.0
 HARD_MAX_DURATION_S = 6 * 3600.0  # a run never outlives this unless asked
@@ -31,6 +34,7 @@ class RunConfig(BaseModel):
     seed: int | None = None
     progress: bool = True
     thresholds: tuple[str, ...] = ()
+    shape: str | None = Field(default=None, description="a load shape spec; replaces users")
 
     @field_validator("target")
     @classmethod
@@ -43,6 +47,21 @@ class RunConfig(BaseModel):
         for text in value:
             parse_threshold(text)  # a ConfigError names the expression and the problem
         return value
+
+    @field_validator("shape")
+    @classmethod
+    def _shape(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_shape(value)  # a ConfigError names the spec and the problem
+        return value
+
+    @property
+    def plan(self) -> Plan:
+        """What the load does over time: the shape's plan, or ``users`` arriving at
+        ``spawn_rate`` and held until the deadline."""
+        if self.shape is not None:
+            return parse_shape(self.shape).plan()
+        return Constant(self.users, self.deadline_s, self.effective_spawn_rate).plan()
 
     @property
     def parsed_thresholds(self) -> tuple[Threshold, ...]:
@@ -62,5 +81,8 @@ class RunConfig(BaseModel):
     @property
     def deadline_s(self) -> float:
         """When the load phase ends at the latest."""
-        limit = self.duration_s if self.duration_s is not None else self.max_duration_s
+        if self.shape is not None:
+            limit = parse_shape(self.shape).plan().duration_s
+        else:
+            limit = self.duration_s if self.duration_s is not None else self.max_duration_s
         return min(limit, self.max_duration_s)

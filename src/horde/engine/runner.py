@@ -9,6 +9,7 @@ it still tears down, closes connections and hands complete results to the sinks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import Sequence
@@ -17,8 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from horde.config.model import RunConfig
-from horde.engine.spawner import spawn
-from horde.engine.virtual_user import guarded, run_user, stop_user
+from horde.engine.drivers import Progress, follow_arrivals, follow_users
+from horde.engine.user_pool import UserPool
+from horde.engine.virtual_user import guarded
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.recorder import Recorder
 from horde.metrics.thresholds import evaluate
@@ -29,7 +31,6 @@ from horde.scenario.user import User
 from horde.sinks.base import Sink
 
 log = logging.getLogger("horde")
-STOP_CONCURRENCY = 500
 
 
 @dataclass
@@ -64,9 +65,10 @@ async def run(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     loop = asyncio.get_running_loop()
     t0 = loop.time()
+    progress = Progress(config.plan)
     background = [
         asyncio.create_task(monitor.probe_loop_lag()),
-        asyncio.create_task(_tick(aggregator, monitor, sinks, t0)),
+        asyncio.create_task(_tick(aggregator, monitor, progress, sinks, t0)),
     ]
     ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None))
     status = "completed"
@@ -80,7 +82,9 @@ async def run(
                 status = "setup_failed"
             shared = holder[0] if holder else None
         if status == "completed":
-            status, load_s = await _load(config, scenario, recorder, stopping, stop, shared)
+            status, load_s = await _load(
+                config, scenario, recorder, stopping, stop, shared, progress
+            )
         if scenario.teardown is not None:
             await guarded(scenario.teardown(ctx, shared), recorder)
     finally:
@@ -88,7 +92,9 @@ async def run(
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
-    aggregator.tick(loop.time() - t0, monitor.sample())
+    now = loop.time()
+    last_tick = t0 + (aggregator.rows[-1]["t"] if aggregator.rows else 0.0)
+    aggregator.tick(now - t0, monitor.sample() | progress.snapshot(last_tick, now))
     run_facts = {
         "scenario": scenario.name,
         "scenario_file": scenario.path,
@@ -103,6 +109,7 @@ async def run(
         "duration_s": round(load_s, 3),
         "status": status,
         "out_dir": str(config.out_dir) if config.out_dir else None,
+        "load": _load_facts(config, progress, aggregator),
     }
     results = build_results(aggregator, run=run_facts, generator=monitor.summary())
     results["thresholds"] = evaluate(
@@ -123,69 +130,79 @@ async def _load(
     stopping: asyncio.Event,
     stop: asyncio.Event,
     shared: Any,
+    progress: Progress,
 ) -> tuple[str, float]:
-    """The load phase: spawn users, wait for an end condition, stop them all."""
+    """The load phase: follow the plan until it ends, the users finish, or ``stop``."""
     loop = asyncio.get_running_loop()
-    users: list[User] = []
-    tasks: list[asyncio.Task[None]] = []
-    all_started = asyncio.Event()
+    plan = config.plan
 
-    def start_user(i: int) -> None:
+    def make_user(i: int) -> User:
         seed = None if config.seed is None else config.seed + i
-        user = _new_user(i, config, recorder, stopping, shared, seed)
-        users.append(user)
-        tasks.append(asyncio.create_task(run_user(user, scenario, config.iterations)))
+        return _new_user(i, config, recorder, stopping, shared, seed)
 
-    async def spawn_all() -> None:
-        await spawn(config.users, config.effective_spawn_rate, start_user, loop.time)
-        all_started.set()
-
-    async def all_finished() -> None:
-        await all_started.wait()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
+    pool = UserPool(make_user, scenario, config.iterations, config.stop_grace_s)
+    if plan.open_model:
+        driver = follow_arrivals(plan, pool, loop.time, progress)
+    else:
+        driver = follow_users(
+            plan, pool, loop.time, progress, until_done=config.iterations is not None
+        )
     began = loop.time()
-    spawner = asyncio.create_task(spawn_all())
-    waiters = [
-        asyncio.create_task(stop.wait()),
-        asyncio.create_task(all_finished()),
-        asyncio.create_task(asyncio.sleep(config.deadline_s)),
-    ]
-    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    status = "interrupted" if waiters[0] in done else "completed"
+    driving = asyncio.create_task(driver)
+    interrupted = asyncio.create_task(stop.wait())
+    cap = asyncio.create_task(asyncio.sleep(config.max_duration_s))
+    done, _ = await asyncio.wait([driving, interrupted, cap], return_when=asyncio.FIRST_COMPLETED)
+    status = "interrupted" if interrupted in done else "completed"
+    if driving in done and plan.open_model:  # let sessions in flight finish, within grace
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(pool.wait_sessions(), config.stop_grace_s)
     load_s = loop.time() - began
     stopping.set()
-    for task in [spawner, *waiters, *tasks]:
+    for task in (driving, interrupted, cap):
         task.cancel()
-    await asyncio.gather(spawner, *waiters, *tasks, return_exceptions=True)
-    await _stop_all(users, scenario, config.stop_grace_s)
+    await asyncio.gather(driving, interrupted, cap, return_exceptions=True)
+    await pool.close()
     return status, load_s
 
 
-async def _stop_all(users: list[User], scenario: Scenario, grace_s: float) -> None:
-    """Stop every user, at most ``STOP_CONCURRENCY`` at a time.
-
-    Closing 10,000 connections at once put 25 MB of close handshakes in flight: the run's
-    peak memory came at its very end. Batches keep the shutdown flat and still quick.
-    """
-    gate = asyncio.Semaphore(STOP_CONCURRENCY)
-
-    async def stop_one(user: User) -> None:
-        async with gate:
-            await stop_user(user, scenario, grace_s)
-
-    await asyncio.gather(*(stop_one(u) for u in users))
+def _load_facts(config: RunConfig, progress: Progress, aggregator: Aggregator) -> dict[str, Any]:
+    """The plan that was followed and what each of its stages measured."""
+    plan = progress.plan
+    facts: dict[str, Any] = {
+        "shape": config.shape or "constant",
+        "unit": plan.unit,
+        "plan": [
+            {"stage": s.stage, "start_s": s.start_s, "duration_s": s.duration_s,
+             "from": s.value_from, "to": s.value_to}
+            for s in plan.segments
+        ],
+        "stages": aggregator.stage_summaries(),
+    }
+    if plan.open_model:
+        facts["sessions"] = {
+            "started": aggregator.recorder.users_started,
+            "dropped": progress.dropped_sessions,
+            "max_concurrent": plan.max_concurrent,
+        }
+    return facts
 
 
 async def _tick(
-    aggregator: Aggregator, monitor: GeneratorMonitor, sinks: Sequence[Sink], t0: float
+    aggregator: Aggregator,
+    monitor: GeneratorMonitor,
+    progress: Progress,
+    sinks: Sequence[Sink],
+    t0: float,
 ) -> None:
     """Close a window every second, on a fixed schedule so rows never drift."""
     loop = asyncio.get_running_loop()
     n = 1
+    last = t0
     while True:
         await asyncio.sleep(max(0.0, t0 + n - loop.time()))
-        row = aggregator.tick(loop.time() - t0, monitor.sample())
+        now = loop.time()
+        row = aggregator.tick(now - t0, monitor.sample() | progress.snapshot(last, now))
+        last = now
         for sink in sinks:
             _safely(sink.on_row, row)
         n += 1

@@ -32,21 +32,68 @@ class Totals:
     bytes_received: int = 0
 
 
+@dataclass(slots=True)
+class StageTotals:
+    """One stage of the load plan, summed over the seconds that fell in it."""
+
+    first_t: float
+    last_t: float
+    replies: HdrHistogram = field(default_factory=new_histogram)
+    requests: int = 0
+    messages: int = 0
+    errors: int = 0
+    peak_users: int = 0
+
+    def summary(self, name: str) -> dict[str, Any]:
+        p50, p95, p99 = percentiles_ms(self.replies)
+        seconds = max(self.last_t - self.first_t, 1e-9)
+        return {
+            "stage": name, "from_s": round(self.first_t, 3), "to_s": round(self.last_t, 3),
+            "peak_users": self.peak_users, "requests": self.requests,
+            "rate_per_s": round(self.requests / seconds, 2), "messages": self.messages,
+            "errors": self.errors, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
+        }
+
+
 class Aggregator:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.totals = Totals()
         self.rows: list[dict[str, Any]] = []
+        self.stages: dict[str, StageTotals] = {}
+        self._last_t = 0.0
+        self._users_started = 0
 
     def tick(self, elapsed_s: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Close the current window: merge it into totals and return its per-second row."""
+        """Close the current window: merge it into totals and return its per-second row.
+
+        ``extra`` adds fields to the row; its ``stage`` (if any) also credits the window
+        to that stage of the load plan.
+        """
         window = self.recorder.take_window()
         self._merge(window)
-        row = self._row(window, elapsed_s)
+        row, replies = self._row(window, elapsed_s)
         if extra:
             row.update(extra)
+            if extra.get("stage"):
+                self._credit_stage(extra["stage"], row, replies)
+        self._last_t = elapsed_s
         self.rows.append(row)
         return row
+
+    def _credit_stage(self, name: str, row: dict[str, Any], replies: HdrHistogram) -> None:
+        stage = self.stages.get(name)
+        if stage is None:
+            stage = self.stages[name] = StageTotals(self._last_t, row["t"])
+        stage.last_t = row["t"]
+        stage.replies.add(replies)
+        stage.requests += row["requests"]
+        stage.messages += row["messages"]
+        stage.errors += row["errors"]
+        stage.peak_users = max(stage.peak_users, row["users"])
+
+    def stage_summaries(self) -> list[dict[str, Any]]:
+        return [stage.summary(name) for name, stage in self.stages.items()]
 
     def _merge(self, window: Window) -> None:
         totals = self.totals
@@ -62,7 +109,7 @@ class Aggregator:
         totals.bytes_sent += window.bytes_sent
         totals.bytes_received += window.bytes_received
 
-    def _row(self, window: Window, elapsed_s: float) -> dict[str, Any]:
+    def _row(self, window: Window, elapsed_s: float) -> tuple[dict[str, Any], HdrHistogram]:
         rec = self.recorder
         replies = new_histogram()
         per_metric: dict[str, dict[str, Any]] = {}
@@ -77,9 +124,11 @@ class Aggregator:
         messages = sum(
             n for (metric, _), n in window.counters.items() if metric in names.MESSAGE_IN_COUNTERS
         )
-        return {
+        started, self._users_started = rec.users_started - self._users_started, rec.users_started
+        row = {
             "t": round(elapsed_s, 3),
             "users": rec.active_users,
+            "users_started": started,
             "connections_open": rec.open_connections,
             "in_flight": rec.in_flight,
             "peak_in_flight": window.peak_in_flight,
@@ -93,3 +142,4 @@ class Aggregator:
             "bytes_received": window.bytes_received,
             "metrics": per_metric,
         }
+        return row, replies

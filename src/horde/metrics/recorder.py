@@ -56,6 +56,7 @@ class Recorder:
         self.peak_in_flight = 0
         self.active_users = 0
         self.peak_users = 0
+        self.users_started = 0
         self.error_examples: dict[str, str] = {}
 
     # -- samples ---------------------------------------------------------------------------
@@ -106,6 +107,7 @@ class Recorder:
     # -- gauges ----------------------------------------------------------------------------
 
     def user_started(self) -> None:
+        self.users_started += 1
         self.active_users += 1
         if self.active_users > self.peak_users:
             self.peak_users = self.active_users

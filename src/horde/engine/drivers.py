@@ -1,0 +1,87 @@
+"""Drivers: make the user pool follow a plan.
+
+``follow_users`` (closed model) starts users while fewer are alive than the plan's
+target and retires the newest while more are running; ``follow_arrivals`` (open model)
+starts a session at each due arrival time unless ``max_concurrent`` are already running,
+and counts those it could not start on time. Both return when the plan is over — or,
+for a closed run with ``--iterations``, when every user the plan called for has
+finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from horde.engine.user_pool import UserPool
+from horde.shapes.plan import Plan, arrival_times
+
+TICK_S = 0.01
+
+
+@dataclass(slots=True)
+class Progress:
+    """What the drivers tell the rest of the run: when the load began (loop time), the
+    target now, the stage now, and open-model sessions that could not start on time."""
+
+    plan: Plan
+    began_at: float | None = None
+    target: float = 0.0
+    dropped_sessions: int = 0
+
+    def snapshot(self, window_start: float, now: float) -> dict[str, object]:
+        """The plan's fields of the per-second row for the window ``window_start``–``now``:
+        its stage is the one at the window's middle (a window ends as the next begins)."""
+        if self.began_at is None:
+            return {"stage": None, "target": None}
+        middle = (window_start + now) / 2 - self.began_at
+        stage = self.plan.stage_at(middle) if middle >= 0 else None
+        return {"stage": stage, "target": self.target}
+
+
+def target_users(plan: Plan, t: float) -> int:
+    """Users the plan wants at ``t``: rounded up, so user i starts as soon as it is due."""
+    return max(math.ceil(plan.value_at(t) - 1e-9), 0)
+
+
+async def follow_users(
+    plan: Plan,
+    pool: UserPool,
+    clock: Callable[[], float],
+    progress: Progress,
+    *,
+    until_done: bool,
+) -> None:
+    t0 = progress.began_at = clock()
+    peak = math.ceil(plan.peak() - 1e-9)
+    while (t := clock() - t0) < plan.duration_s:
+        target = target_users(plan, t)
+        progress.target = target
+        while pool.alive < target:
+            pool.start()
+        while pool.running > target:
+            pool.retire_newest()
+        if until_done and pool.alive >= peak and pool.all_done():
+            return
+        await asyncio.sleep(TICK_S)
+
+
+async def follow_arrivals(
+    plan: Plan, pool: UserPool, clock: Callable[[], float], progress: Progress
+) -> None:
+    cap = plan.max_concurrent or math.inf
+    t0 = progress.began_at = clock()
+    for due in arrival_times(plan):
+        wait = due - (clock() - t0)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        progress.target = plan.value_at(clock() - t0)
+        if pool.running >= cap:
+            progress.dropped_sessions += 1
+        else:
+            pool.start_session()
+    rest = plan.duration_s - (clock() - t0)
+    if rest > 0:
+        await asyncio.sleep(rest)
