@@ -61,8 +61,8 @@ async def follow_users(
         progress.target = target
         while pool.alive < target:
             pool.start()
-        while pool.running > target:
-            pool.retire_newest()
+        while pool.running > target and pool.retire_newest():
+            pass
         if until_done and pool.alive >= peak and pool.all_done():
             return
         await asyncio.sleep(TICK_S)
