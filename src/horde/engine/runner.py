@@ -104,6 +104,7 @@ async def run(
             "spawn_rate": config.effective_spawn_rate,
             "duration_s": config.duration_s,
             "iterations": config.iterations,
+            "shape": config.shape,
         },
         "started_at": started_at,
         "duration_s": round(load_s, 3),

@@ -13,8 +13,11 @@ from typing import Any, TextIO
 def format_row(row: dict[str, Any], total_users: int) -> str:
     p95 = row.get("p95_ms")
     p95_text = f"{p95:.1f} ms" if p95 is not None else "-"
+    target = row.get("target")
+    wanted = f"{target:g}" if isinstance(target, int | float) else str(total_users)
+    stage = f" {row['stage']} |" if row.get("stage") else ""
     return (
-        f"[{row['t']:>6.0f}s] users {row['users']}/{total_users}"
+        f"[{row['t']:>6.0f}s]{stage} users {row['users']}/{wanted}"
         f" | conns {row['connections_open']}"
         f" | req/s {row['requests']:,}"
         f" | msg/s {row['messages']:,}"

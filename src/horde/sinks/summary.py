@@ -59,8 +59,20 @@ class ConsoleSummary:
             out.print(f"results: {results['out_dir']}/results.json")
 
 
+def _verdict(r: dict[str, Any]) -> str:
+    """PASSED/FAILED only when there was something to pass: thresholds (or a setup)."""
+    if not r["passed"]:
+        return "[bold red]FAILED[/]"
+    if r["thresholds"]:
+        return "[bold green]PASSED[/]"
+    errors = r["errors_total"]
+    if errors:
+        return f"[bold yellow]DONE with {errors:,} errors[/] (no thresholds set)"
+    return "[bold]DONE[/] (no thresholds set)"
+
+
 def _headline(r: dict[str, Any]) -> str:
-    verdict = "[bold green]PASSED[/]" if r["passed"] else "[bold red]FAILED[/]"
+    verdict = _verdict(r)
     return (
         f"horde {r['scenario']} → {r['target']}: {verdict} ({r['status']}, "
         f"{r['duration_s']:.1f}s, {r['users']['peak_active']} users peak, "
