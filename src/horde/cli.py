@@ -61,6 +61,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shape", default=None, metavar="SPEC",
                    help="load shape instead of --users, e.g. 'ramp(to=100, over=1m)'; "
                         "see 'horde plan'")
+    p.add_argument("--circuit-breaker", type=float, default=None, metavar="RATE",
+                   help="stop adding users once more than RATE (0-1) of connections failed")
     p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
                    help="pass/fail criterion, e.g. 'p95(latency) < 200ms' (repeatable)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
@@ -102,6 +104,8 @@ def _run_config(args: argparse.Namespace, scenario: Path, target: str) -> Any:
     values["thresholds"] = tuple(args.threshold)
     if args.shape is not None:
         values["shape"] = args.shape
+    if args.circuit_breaker is not None:
+        values["circuit_breaker"] = args.circuit_breaker
     try:
         return RunConfig(**values)
     except ValidationError as exc:

@@ -120,3 +120,26 @@ def test_horde_plan_prints_the_plan():
     assert result.returncode == 0
     assert result.stdout.splitlines()[0] == "shape steps: 9m, peak 110 users"
     assert "stage 3: 110 users" in result.stdout
+
+
+async def test_circuit_breaker_stops_adding_users_when_connections_fail(write_scenario, tmp_path):
+    from tests.support import free_port
+
+    path = write_scenario(HTTP_SESSION.replace("{ms}", "1"))
+    config = RunConfig(
+        scenario=path, target=f"http://127.0.0.1:{free_port()}", shape="ramp(to=50, over=2s)",
+        circuit_breaker=0.5, progress=False,
+    )
+    results = await run(config, load_scenario(path))
+    breaker = results["load"]["circuit_breaker"]
+    assert breaker["tripped"] is True and breaker["failure_rate"] == 1.0
+    assert breaker["tripped_at_s"] < 1.5
+    assert results["users"]["peak_active"] < 40  # the ramp to 50 stopped early
+    assert results["status"] == "completed" and results["errors"]["connection_refused"] >= 20
+
+
+async def test_circuit_breaker_stays_closed_on_a_healthy_target(write_scenario, echo_server):
+    path = write_scenario(HTTP_SESSION.replace("{ms}", "1"))
+    results = await run_shape(path, echo_server, "ramp(to=10, over=1s)", circuit_breaker=0.05)
+    assert results["load"]["circuit_breaker"]["tripped"] is False
+    assert results["users"]["peak_active"] == 10

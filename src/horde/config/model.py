@@ -35,6 +35,9 @@ class RunConfig(BaseModel):
     progress: bool = True
     thresholds: tuple[str, ...] = ()
     shape: str | None = Field(default=None, description="a load shape spec; replaces users")
+    circuit_breaker: float | None = Field(
+        default=None, ge=0, le=1, description="stop adding users above this connect failure rate"
+    )
 
     @field_validator("target")
     @classmethod

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from horde.engine.circuit_breaker import CircuitBreaker
 from horde.engine.user_pool import UserPool
 from horde.shapes.plan import Plan, arrival_times
 
@@ -27,6 +28,7 @@ class Progress:
     target now, the stage now, and open-model sessions that could not start on time."""
 
     plan: Plan
+    breaker: CircuitBreaker
     began_at: float | None = None
     target: float = 0.0
     dropped_sessions: int = 0
@@ -59,7 +61,7 @@ async def follow_users(
     while (t := clock() - t0) < plan.duration_s:
         target = target_users(plan, t)
         progress.target = target
-        while pool.alive < target:
+        while pool.alive < target and progress.breaker.allows_more(t):
             pool.start()
         while pool.running > target and pool.retire_newest():
             pass
@@ -77,7 +79,10 @@ async def follow_arrivals(
         wait = due - (clock() - t0)
         if wait > 0:
             await asyncio.sleep(wait)
-        progress.target = plan.value_at(clock() - t0)
+        t = clock() - t0
+        progress.target = plan.value_at(t)
+        if not progress.breaker.allows_more(t):
+            break
         if pool.running >= cap:
             progress.dropped_sessions += 1
         else:

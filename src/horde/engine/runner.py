@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from horde.config.model import RunConfig
+from horde.engine.circuit_breaker import CircuitBreaker
 from horde.engine.drivers import Progress, follow_arrivals, follow_users
 from horde.engine.user_pool import UserPool
 from horde.engine.virtual_user import guarded
@@ -65,7 +66,7 @@ async def run(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     loop = asyncio.get_running_loop()
     t0 = loop.time()
-    progress = Progress(config.plan)
+    progress = Progress(config.plan, CircuitBreaker(recorder.connections, config.circuit_breaker))
     background = [
         asyncio.create_task(monitor.probe_loop_lag()),
         asyncio.create_task(_tick(aggregator, monitor, progress, sinks, t0)),
@@ -178,6 +179,7 @@ def _load_facts(config: RunConfig, progress: Progress, aggregator: Aggregator) -
             for s in plan.segments
         ],
         "stages": aggregator.stage_summaries(),
+        "circuit_breaker": progress.breaker.report(),
     }
     if plan.open_model:
         facts["sessions"] = {
