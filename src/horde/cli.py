@@ -65,6 +65,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="stop adding users once more than RATE (0-1) of connections failed")
     p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
                    help="pass/fail criterion, e.g. 'p95(latency) < 200ms' (repeatable)")
+    p.add_argument("--abort-on-fail", action="store_true",
+                   help="check thresholds every second and stop the run when one fails")
+    p.add_argument("--abort-grace", default=None, metavar="DURATION",
+                   help="no live abort during the first DURATION of load (default 10s)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
 
@@ -104,6 +108,9 @@ def _run_config(args: argparse.Namespace, scenario: Path, target: str) -> Any:
     values["thresholds"] = tuple(args.threshold)
     if args.shape is not None:
         values["shape"] = args.shape
+    values["abort_on_fail"] = args.abort_on_fail
+    if args.abort_grace is not None:
+        values["abort_grace_s"] = parse_duration(args.abort_grace)
     if args.circuit_breaker is not None:
         values["circuit_breaker"] = args.circuit_breaker
     try:

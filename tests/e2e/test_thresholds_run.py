@@ -42,3 +42,33 @@ def test_a_bad_threshold_is_bad_input(write_scenario):
     assert result.stderr.strip().splitlines() == [
         "horde: error: bad threshold 'p95(http_req) <': expected LEFT OP VALUE, e.g. 'p95(http_req) < 200ms'"
     ]
+
+
+def test_abort_on_fail_stops_early_and_still_writes_results(write_scenario, tmp_path, echo_server):
+    out = tmp_path / "out"
+    result = horde_cli(
+        "run", str(write_scenario(SCENARIO)), "--target", echo_server, "--users", "2",
+        "--duration", "60s", "--quiet", "--out", str(out),
+        "--threshold", "p95(http_req) < 5ms", "--abort-on-fail", "--abort-grace", "1s",
+    )
+    assert result.returncode == 1, result.stderr
+    results = read_results(out)
+    assert results["status"] == "aborted" and results["passed"] is False
+    assert results["abort_reason"].startswith("threshold failed at ")
+    assert "p95(http_req) < 5ms" in results["abort_reason"]
+    assert results["duration_s"] < 5  # not the 60 s asked for
+    assert results["metrics"]["http_req:slow"]["count"] > 10
+    assert "aborted" in result.stdout
+
+
+def test_abort_on_fail_lets_a_passing_run_finish(write_scenario, tmp_path, echo_server):
+    out = tmp_path / "out"
+    result = horde_cli(
+        "run", str(write_scenario(SCENARIO)), "--target", echo_server, "--users", "2",
+        "--duration", "3s", "--quiet", "--out", str(out),
+        "--threshold", "p95(http_req) < 500ms", "--abort-on-fail", "--abort-grace", "1s",
+    )
+    assert result.returncode == 0, result.stderr
+    results = read_results(out)
+    assert results["status"] == "completed" and results["abort_reason"] is None
+    assert results["duration_s"] >= 3

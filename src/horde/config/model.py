@@ -35,6 +35,8 @@ class RunConfig(BaseModel):
     progress: bool = True
     thresholds: tuple[str, ...] = ()
     shape: str | None = Field(default=None, description="a load shape spec; replaces users")
+    abort_on_fail: bool = False
+    abort_grace_s: float = Field(default=10.0, ge=0, description="no live abort before this")
     circuit_breaker: float | None = Field(
         default=None, ge=0, le=1, description="stop adding users above this connect failure rate"
     )

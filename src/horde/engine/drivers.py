@@ -32,6 +32,7 @@ class Progress:
     began_at: float | None = None
     target: float = 0.0
     dropped_sessions: int = 0
+    abort_reason: str | None = None
 
     def snapshot(self, window_start: float, now: float) -> dict[str, object]:
         """The plan's fields of the per-second row for the window ``window_start``–``now``:

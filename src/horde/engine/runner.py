@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,7 +69,9 @@ async def run(
     progress = Progress(config.plan, CircuitBreaker(recorder.connections, config.circuit_breaker))
     background = [
         asyncio.create_task(monitor.probe_loop_lag()),
-        asyncio.create_task(_tick(aggregator, monitor, progress, sinks, t0)),
+        asyncio.create_task(
+            _tick(aggregator, monitor, progress, sinks, t0, _abort_check(config, stop))
+        ),
     ]
     ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None))
     status = "completed"
@@ -86,6 +88,8 @@ async def run(
             status, load_s = await _load(
                 config, scenario, recorder, stopping, stop, shared, progress
             )
+        if progress.abort_reason is not None:
+            status = "aborted"
         if scenario.teardown is not None:
             await guarded(scenario.teardown(ctx, shared), recorder)
     finally:
@@ -110,6 +114,7 @@ async def run(
         "started_at": started_at,
         "duration_s": round(load_s, 3),
         "status": status,
+        "abort_reason": progress.abort_reason,
         "out_dir": str(config.out_dir) if config.out_dir else None,
         "load": _load_facts(config, progress, aggregator),
     }
@@ -117,7 +122,7 @@ async def run(
     results["thresholds"] = evaluate(
         config.parsed_thresholds, results, aggregator.totals.latencies
     )
-    results["passed"] = status != "setup_failed" and all(
+    results["passed"] = status not in ("setup_failed", "aborted") and all(
         t["passed"] for t in results["thresholds"]
     )
     for sink in sinks:
@@ -190,12 +195,42 @@ def _load_facts(config: RunConfig, progress: Progress, aggregator: Aggregator) -
     return facts
 
 
+Check = Callable[[Aggregator, Progress, float], None]
+
+
+def _abort_check(config: RunConfig, stop: asyncio.Event) -> Check | None:
+    """With ``--abort-on-fail``: after the grace period, every second, stop the run as
+    soon as a threshold fails on the results so far (no data yet is not a failure)."""
+    thresholds = config.parsed_thresholds
+    if not (config.abort_on_fail and thresholds):
+        return None
+
+    def check(aggregator: Aggregator, progress: Progress, now: float) -> None:
+        if progress.began_at is None or stop.is_set():
+            return
+        elapsed = now - progress.began_at
+        if elapsed < config.abort_grace_s:
+            return
+        live = build_results(aggregator, run={"duration_s": elapsed}, generator={})
+        for verdict in evaluate(thresholds, live, aggregator.totals.latencies):
+            if verdict["observed"] is not None and not verdict["passed"]:
+                progress.abort_reason = (
+                    f"threshold failed at {elapsed:.0f}s: {verdict['expression']} "
+                    f"(observed {verdict['observed']})"
+                )
+                stop.set()
+                return
+
+    return check
+
+
 async def _tick(
     aggregator: Aggregator,
     monitor: GeneratorMonitor,
     progress: Progress,
     sinks: Sequence[Sink],
     t0: float,
+    check: Check | None,
 ) -> None:
     """Close a window every second, on a fixed schedule so rows never drift."""
     loop = asyncio.get_running_loop()
@@ -208,6 +243,8 @@ async def _tick(
         last = now
         for sink in sinks:
             _safely(sink.on_row, row)
+        if check is not None:
+            check(aggregator, progress, now)
         n += 1
 
 

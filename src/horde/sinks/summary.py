@@ -33,6 +33,8 @@ class ConsoleSummary:
         out = self.console
         out.print()
         out.print(_headline(results))
+        if results.get("abort_reason"):
+            out.print(f"[bold red]aborted[/]: {results['abort_reason']}")
         out.print(_connections_line(results))
         out.print(_metrics_table(results))
         if results["errors"]:
