@@ -11,7 +11,7 @@ EXPECTED = {
     # codecs
     "Codec", "JSON", "RAW", "JsonCodec", "RawCodec", "FunctionCodec", "Chain",
     # running from Python
-    "run", "RunConfig", "load_scenario", "Scenario",
+    "run", "RunConfig", "load_scenario", "Scenario", "Params",
     # errors
     "HordeError", "UsageError", "ScenarioError", "ConfigError", "TargetError",
     "ConnectError", "HandshakeRejected", "OperationTimeout", "ClosedByPeer",

@@ -24,6 +24,7 @@ from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCo
 from horde.scenario.loader import load_scenario
 from horde.scenario.markers import behaviour, on_start, on_stop, setup, teardown
 from horde.scenario.model import Scenario
+from horde.scenario.params import Params
 from horde.scenario.think import choice, constant, human_like, lognormal, normal, uniform
 from horde.scenario.user import User
 from horde.version import __version__
@@ -43,6 +44,7 @@ __all__ = [
     "HordeError",
     "JsonCodec",
     "OperationTimeout",
+    "Params",
     "ProtocolError",
     "RawCodec",
     "RunConfig",

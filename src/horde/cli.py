@@ -32,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="run a scenario file against a target")
-    run.add_argument("scenario", help="path to a scenario .py file")
-    run.add_argument("--target", "-t", required=True, help="base URL, e.g. http://127.0.0.1:8000")
+    run.add_argument("scenario", nargs="?", help="path to a scenario .py file")
+    run.add_argument("--target", "-t", help="base URL, e.g. http://127.0.0.1:8000")
     _add_run_options(run)
 
     serve = commands.add_parser("serve", help="run a built-in demo server")
@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", default=None, metavar="FILE",
+                   help="YAML or TOML file holding any of these options; flags override it")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a scenario parameter (repeatable)")
     p.add_argument("--users", "-u", type=int, default=None, help="virtual users (default 10)")
     p.add_argument("--spawn-rate", "-r", type=float, default=None, help="users started per second")
     p.add_argument("--duration", "-d", default=None, help="e.g. 30s, 5m (default 30s)")
@@ -65,11 +69,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="stop adding users once more than RATE (0-1) of connections failed")
     p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
                    help="pass/fail criterion, e.g. 'p95(latency) < 200ms' (repeatable)")
-    p.add_argument("--abort-on-fail", action="store_true",
+    p.add_argument("--abort-on-fail", action="store_true", default=None,
                    help="check thresholds every second and stop the run when one fails")
     p.add_argument("--abort-grace", default=None, metavar="DURATION",
                    help="no live abort during the first DURATION of load (default 10s)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
+    p.add_argument("--quiet", "-q", action="store_true", default=None,
+                   help="no live progress line")
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
 
 
@@ -82,41 +87,60 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "plan":
             return _plan(args)
-        return _run(args, Path(args.scenario), args.target)
+        return _run(args, Path(args.scenario) if args.scenario else None, args.target)
     except UsageError as exc:
         print(f"horde: error: {exc}", file=sys.stderr)
         return exitcodes.USAGE
 
 
-def _run_config(args: argparse.Namespace, scenario: Path, target: str) -> Any:
+def _run_config(args: argparse.Namespace, scenario: Path | None, target: str | None) -> Any:
+    """The config file's values, overridden by every flag given, as a typed RunConfig."""
+    from horde.config.load import read_config_file
     from horde.config.model import RunConfig
 
-    values: dict[str, Any] = {"scenario": scenario, "target": target, "progress": not args.quiet}
-    if args.users is not None:
-        values["users"] = args.users
-    if args.spawn_rate is not None:
-        values["spawn_rate"] = args.spawn_rate
-    if args.duration is not None:
-        values["duration_s"] = parse_duration(args.duration)
-    if args.iterations is not None:
-        values["iterations"] = args.iterations
-    if args.timeout is not None:
-        values["timeout_s"] = parse_duration(args.timeout)
-    if args.seed is not None:
-        values["seed"] = args.seed
-    values["out_dir"] = Path(args.out) if args.out else None
-    values["thresholds"] = tuple(args.threshold)
-    if args.shape is not None:
-        values["shape"] = args.shape
-    values["abort_on_fail"] = args.abort_on_fail
-    if args.abort_grace is not None:
-        values["abort_grace_s"] = parse_duration(args.abort_grace)
-    if args.circuit_breaker is not None:
-        values["circuit_breaker"] = args.circuit_breaker
+    values = read_config_file(args.config) if args.config else {}
+    flags = _flag_values(args)
+    if "params" in flags:  # --param NAME=VALUE overrides single parameters, not the set
+        flags["params"] = {**values.get("params", {}), **flags["params"]}
+    values.update(flags)
+    if scenario is not None:
+        values["scenario"] = scenario
+    if target is not None:
+        values["target"] = target
+    for key, flag in (("scenario", "a scenario file"), ("target", "--target URL")):
+        if key not in values:
+            where = f" or '{key}:' in {args.config}" if args.config else ""
+            raise ConfigError(f"missing {key}: give {flag}{where}")
     try:
         return RunConfig(**values)
     except ValidationError as exc:
         raise ConfigError(_first_problem(exc)) from None
+
+
+def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the flags actually given: they override the config file."""
+    from horde.scenario.params import parse_param_flags
+
+    values: dict[str, Any] = {}
+    direct = {"users": "users", "spawn_rate": "spawn_rate", "iterations": "iterations",
+              "seed": "seed", "shape": "shape", "circuit_breaker": "circuit_breaker",
+              "abort_on_fail": "abort_on_fail"}
+    for flag, key in direct.items():
+        if getattr(args, flag) is not None:
+            values[key] = getattr(args, flag)
+    for flag, key in (("duration", "duration_s"), ("timeout", "timeout_s"),
+                      ("abort_grace", "abort_grace_s")):
+        if getattr(args, flag) is not None:
+            values[key] = parse_duration(getattr(args, flag))
+    if args.out is not None:
+        values["out_dir"] = Path(args.out)
+    if args.threshold:
+        values["thresholds"] = tuple(args.threshold)
+    if args.quiet is not None:
+        values["progress"] = not args.quiet
+    if args.param:
+        values["params"] = parse_param_flags(args.param)
+    return values
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -132,9 +156,11 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     from horde.engine.loop import run_with_signals
     from horde.engine.runner import run
     from horde.scenario.loader import load_scenario
+    from horde.scenario.params import make_params
 
     config = _run_config(args, scenario_path, target)
     scenario = load_scenario(config.scenario)
+    make_params(scenario.params_type, config.params, str(config.scenario))  # fail before load
     sinks = _sinks(config)
 
     async def main(stop: asyncio.Event) -> dict[str, Any]:

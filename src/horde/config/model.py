@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,6 +35,7 @@ class RunConfig(BaseModel):
     seed: int | None = None
     progress: bool = True
     thresholds: tuple[str, ...] = ()
+    params: dict[str, Any] = Field(default_factory=dict, description="scenario parameters")
     shape: str | None = Field(default=None, description="a load shape spec; replaces users")
     abort_on_fail: bool = False
     abort_grace_s: float = Field(default=10.0, ge=0, description="no live abort before this")

@@ -28,6 +28,7 @@ from horde.metrics.thresholds import evaluate
 from horde.monitor.generator import GeneratorMonitor
 from horde.report.results import build_results
 from horde.scenario.model import Scenario
+from horde.scenario.params import make_params
 from horde.scenario.user import User
 from horde.sinks.base import Sink
 
@@ -49,6 +50,10 @@ class RunContext:
     def http(self) -> Any:
         return self.user.http
 
+    @property
+    def params(self) -> Any:
+        return self.user.params
+
 
 async def run(
     config: RunConfig,
@@ -58,6 +63,7 @@ async def run(
 ) -> dict[str, Any]:
     """Run ``scenario`` as ``config`` says; returns the results dict the sinks received."""
     stop = stop or asyncio.Event()
+    params = make_params(scenario.params_type, config.params, scenario.path or scenario.name)
     gc.freeze()  # imports and the scenario are long-lived: keep GC pauses out of latencies
     recorder = Recorder()
     aggregator = Aggregator(recorder)
@@ -73,7 +79,7 @@ async def run(
             _tick(aggregator, monitor, progress, sinks, t0, _abort_check(config, stop))
         ),
     ]
-    ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None))
+    ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None, params))
     status = "completed"
     load_s = 0.0
     try:
@@ -86,7 +92,7 @@ async def run(
             shared = holder[0] if holder else None
         if status == "completed":
             status, load_s = await _load(
-                config, scenario, recorder, stopping, stop, shared, progress
+                config, scenario, recorder, stopping, stop, (shared, params), progress
             )
         if progress.abort_reason is not None:
             status = "aborted"
@@ -136,16 +142,18 @@ async def _load(
     recorder: Recorder,
     stopping: asyncio.Event,
     stop: asyncio.Event,
-    shared: Any,
+    context: tuple[Any, Any],
     progress: Progress,
 ) -> tuple[str, float]:
     """The load phase: follow the plan until it ends, the users finish, or ``stop``."""
     loop = asyncio.get_running_loop()
     plan = config.plan
 
+    shared, params = context
+
     def make_user(i: int) -> User:
         seed = None if config.seed is None else config.seed + i
-        return _new_user(i, config, recorder, stopping, shared, seed)
+        return _new_user(i, config, recorder, stopping, shared, params, seed)
 
     pool = UserPool(make_user, scenario, config.iterations, config.stop_grace_s)
     if plan.open_model:
@@ -258,6 +266,7 @@ def _new_user(
     recorder: Recorder,
     stopping: asyncio.Event,
     shared: Any,
+    params: Any,
     seed: int | None = None,
 ) -> User:
     return User(
@@ -266,6 +275,7 @@ def _new_user(
         recorder=recorder,
         stopping=stopping,
         shared=shared,
+        params=params,
         seed=seed,
         timeout=config.timeout_s,
     )

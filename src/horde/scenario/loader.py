@@ -14,6 +14,8 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
+from pydantic import BaseModel
+
 from horde.errors import ScenarioError
 from horde.scenario.markers import MARK, Mark
 from horde.scenario.model import Behaviour, Scenario
@@ -50,10 +52,15 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
         raise ScenarioError(
             f"{where}: no behaviour found (mark an 'async def f(user)' with @horde.behaviour)"
         )
+    declared = getattr(module, "Params", None)
+    is_model = isinstance(declared, type) and issubclass(declared, BaseModel)
+    if declared is not None and not is_model:
+        raise ScenarioError(f"{where}: Params must be a class derived from horde.Params")
     return Scenario(
         name=getattr(module, "NAME", Path(where).stem),
         behaviours=tuple(behaviours),
         path=where,
+        params_type=declared,
         **hooks,  # type: ignore[arg-type]
     )
 

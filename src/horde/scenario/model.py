@@ -29,6 +29,7 @@ class Scenario:
     setup: Callable[[Any], Awaitable[Any]] | None = None
     teardown: Callable[[Any, Any], Awaitable[Any]] | None = None
     path: str | None = None
+    params_type: type | None = None  # the scenario's Params class, if it declares one
     _cum_weights: tuple[float, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:

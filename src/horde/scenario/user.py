@@ -44,12 +44,14 @@ class User:
         recorder: Recorder,
         stopping: asyncio.Event,
         shared: Any = None,
+        params: Any = None,
         seed: int | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.id = user_id
         self.target = target
         self.shared = shared
+        self.params = params
         self.state = SimpleNamespace()
         self._seed = seed
         self._rng: random.Random | None = None

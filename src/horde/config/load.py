@@ -1,0 +1,159 @@
+"""Read a config file (YAML or TOML): the only place that parses raw configuration.
+
+Every problem in the file is reported at once, each naming the file, the key, what is
+wrong and what is allowed; the result is a dict in :class:`RunConfig`'s terms that the
+command line then overrides flag by flag.
+
+```yaml
+scenario: examples/chsh.py
+target: http://127.0.0.1:8080
+shape: steps(start=10, increment=50, interval=3m, max=500)
+duration: 5m
+thresholds: ["p95(latency) < 100ms", "connections.success_rate > 0.95"]
+params: {teams: 100, pattern: human_like}
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from horde.config.durations import parse_duration
+from horde.errors import ConfigError, HordeError
+from horde.metrics.thresholds import parse_threshold
+from horde.scenario.urls import validate_target
+from horde.shapes.registry import parse_shape
+
+Duration = str | float | int
+
+
+class FileConfig(BaseModel):
+    """The keys a config file may hold (the same as the command line's options)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str | None = None
+    target: str | None = None
+    users: int | None = Field(default=None, ge=1)
+    spawn_rate: float | None = Field(default=None, gt=0)
+    duration: Duration | None = None
+    iterations: int | None = Field(default=None, ge=1)
+    shape: str | None = None
+    out: str | None = None
+    timeout: Duration | None = None
+    seed: int | None = None
+    thresholds: list[str] = Field(default_factory=list)
+    abort_on_fail: bool | None = None
+    abort_grace: Duration | None = None
+    circuit_breaker: float | None = Field(default=None, ge=0, le=1)
+    quiet: bool | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("duration", "timeout", "abort_grace")
+    @classmethod
+    def _duration(cls, value: Duration | None) -> Duration | None:
+        return None if value is None else _checked(parse_duration, value)
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str | None) -> str | None:
+        return None if value is None else _checked(validate_target, value)
+
+    @field_validator("shape")
+    @classmethod
+    def _shape(cls, value: str | None) -> str | None:
+        if value is not None:
+            _checked(parse_shape, value)
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, value: list[str]) -> list[str]:
+        for text in value:
+            _checked(parse_threshold, text)
+        return value
+
+
+def _checked(parse: Any, value: Any) -> Any:
+    """Run one of horde's own parsers; its error becomes a pydantic error for this key."""
+    try:
+        return parse(value)
+    except HordeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The file's settings in RunConfig's terms; :class:`ConfigError` lists every problem."""
+    file = Path(path)
+    raw = _parse(file)
+    try:
+        config = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_problems(file, exc)) from None
+    return _as_run_config(config, file)
+
+
+def _parse(file: Path) -> dict[str, Any]:
+    if not file.is_file():
+        raise ConfigError(f"{file}: config file not found")
+    text = file.read_text()
+    try:
+        data = tomllib.loads(text) if file.suffix == ".toml" else yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{file}: not valid {_kind(file)}: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping of settings at the top level")
+    return data
+
+
+def _kind(file: Path) -> str:
+    return "TOML" if file.suffix == ".toml" else "YAML"
+
+
+def _problems(file: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            allowed = ", ".join(FileConfig.model_fields)
+            message = f"unknown key (allowed: {allowed})"
+        lines.append(f"{file}: {key}: {message}")
+    if len(lines) == 1:
+        return lines[0]
+    return f"{file}: {len(lines)} problems\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _as_run_config(config: FileConfig, file: Path) -> dict[str, Any]:
+    """Rename to RunConfig's fields; relative paths are relative to the file."""
+    values: dict[str, Any] = {}
+    simple = ("target", "users", "spawn_rate", "iterations", "shape", "seed",
+              "abort_on_fail", "circuit_breaker")
+    for key in simple:
+        value = getattr(config, key)
+        if value is not None:
+            values[key] = value
+    for key, field in (("duration", "duration_s"), ("timeout", "timeout_s"),
+                       ("abort_grace", "abort_grace_s")):
+        value = getattr(config, key)
+        if value is not None:
+            values[field] = parse_duration(value)
+    if config.scenario is not None:
+        values["scenario"] = file.parent / config.scenario
+    if config.out is not None:
+        values["out_dir"] = file.parent / config.out
+    if config.thresholds:
+        values["thresholds"] = tuple(config.thresholds)
+    if config.quiet is not None:
+        values["progress"] = not config.quiet
+    if config.params:
+        values["params"] = dict(config.params)
+    return values

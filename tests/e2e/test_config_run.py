@@ -1,0 +1,75 @@
+"""A run configured by a file, overridden by flags, with typed scenario parameters."""
+
+import textwrap
+
+from tests.support import horde_cli, read_results
+
+SCENARIO = """
+import horde
+
+class Params(horde.Params):
+    rounds: int = 1
+    label: str = "x"
+
+@horde.behaviour
+async def play(user):
+    for _ in range(user.params.rounds):
+        user.count(user.params.label)
+"""
+
+
+def test_file_then_flags_then_params(write_scenario, tmp_path):
+    scenario = write_scenario(SCENARIO)
+    config = tmp_path / "run.yaml"
+    config.write_text(textwrap.dedent(f"""
+        scenario: {scenario.name}
+        target: http://127.0.0.1:1
+        users: 3
+        iterations: 2
+        quiet: true
+        out: out
+        params: {{rounds: 5, label: file}}
+    """))
+    result = horde_cli("run", "--config", str(config), "--users", "2", "--param", "label=flag")
+    assert result.returncode == 0, result.stderr
+    results = read_results(tmp_path / "out")
+    assert results["config"]["users"] == 2  # the flag won
+    assert results["iterations"]["completed"] == 4
+    assert results["counters"] == {
+        "custom:flag": 2 * 2 * 5,  # 2 users x 2 iterations x rounds from the file
+        "iterations:play": 4,
+    }
+
+
+def test_bad_params_are_bad_input(write_scenario):
+    scenario = write_scenario(SCENARIO)
+    result = horde_cli(
+        "run", str(scenario), "--target", "http://127.0.0.1:1",
+        "--param", "rounds=many", "--param", "colour=red",
+    )
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line
+    assert line.startswith(f"horde: error: {scenario}: param rounds: Input should be a valid integer")
+    assert "param colour: unknown parameter (declared: rounds, label)" in line
+
+
+def test_params_on_a_scenario_without_any(write_scenario):
+    scenario = write_scenario("import horde\n\n@horde.behaviour\nasync def a(user): ...\n")
+    result = horde_cli(
+        "run", str(scenario), "--target", "http://127.0.0.1:1", "--param", "teams=3"
+    )
+    assert result.returncode == 2
+    assert "declares no parameters, but teams given" in result.stderr
+
+
+def test_a_broken_config_file_lists_its_problems(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("users: 0\nduration: soon\n")
+    result = horde_cli("run", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"horde: error: {config}: 2 problems",
+        f"  {config}: users: Input should be greater than or equal to 1",
+        f"  {config}: duration: bad duration 'soon': use e.g. 30s, 250ms, 5m, 1h30m",
+    ]
