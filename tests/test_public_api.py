@@ -12,6 +12,8 @@ EXPECTED = {
     "Codec", "JSON", "RAW", "JsonCodec", "RawCodec", "FunctionCodec", "Chain",
     # running from Python
     "run", "RunConfig", "load_scenario", "Scenario", "Params",
+    # data and secrets
+    "Feeder", "FeederExhausted", "secret",
     # errors
     "HordeError", "UsageError", "ScenarioError", "ConfigError", "TargetError",
     "ConnectError", "HandshakeRejected", "OperationTimeout", "ClosedByPeer",

@@ -21,12 +21,14 @@ from horde.errors import (
     UsageError,
 )
 from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
+from horde.scenario.feeders import Feeder, FeederExhausted
 from horde.scenario.loader import load_scenario
 from horde.scenario.markers import behaviour, on_start, on_stop, setup, teardown
 from horde.scenario.model import Scenario
 from horde.scenario.params import Params
 from horde.scenario.think import choice, constant, human_like, lognormal, normal, uniform
 from horde.scenario.user import User
+from horde.secrets import secret
 from horde.version import __version__
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "Codec",
     "ConfigError",
     "ConnectError",
+    "Feeder",
+    "FeederExhausted",
     "FunctionCodec",
     "HandshakeRejected",
     "HordeError",
@@ -65,6 +69,7 @@ __all__ = [
     "on_start",
     "on_stop",
     "run",
+    "secret",
     "setup",
     "teardown",
     "uniform",

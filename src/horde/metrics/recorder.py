@@ -20,6 +20,7 @@ from hdrh.histogram import HdrHistogram
 
 from horde.errors import TargetError
 from horde.metrics.histogram import HIGHEST_US, new_histogram
+from horde.secrets import redact
 
 Key = tuple[str, str | None]
 
@@ -91,7 +92,7 @@ class Recorder:
         errors[key] = errors.get(key, 0) + 1
         label = f"{category}:{detail}" if detail else category
         if example and label not in self.error_examples:
-            self.error_examples[label] = example[:4000]
+            self.error_examples[label] = redact(example)[:4000]
 
     def target_error(self, exc: TargetError) -> None:
         """Count a target error once, however many layers see it go by."""
