@@ -5,7 +5,7 @@ import horde
 
 EXPECTED = {
     # scenario files
-    "behaviour", "on_start", "on_stop", "setup", "teardown", "User", "RunContext",
+    "behaviour", "on_start", "on_stop", "setup", "teardown", "shape", "User", "RunContext",
     # think time
     "constant", "uniform", "normal", "lognormal", "human_like", "choice",
     # codecs

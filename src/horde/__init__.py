@@ -23,7 +23,7 @@ from horde.errors import (
 from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
 from horde.scenario.feeders import Feeder, FeederExhausted
 from horde.scenario.loader import load_scenario
-from horde.scenario.markers import behaviour, on_start, on_stop, setup, teardown
+from horde.scenario.markers import behaviour, on_start, on_stop, setup, shape, teardown
 from horde.scenario.model import Scenario
 from horde.scenario.params import Params
 from horde.scenario.think import choice, constant, human_like, lognormal, normal, uniform
@@ -71,6 +71,7 @@ __all__ = [
     "run",
     "secret",
     "setup",
+    "shape",
     "teardown",
     "uniform",
 ]

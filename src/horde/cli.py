@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
 
     plan = commands.add_parser("plan", help="print what a load shape will do, without running")
-    plan.add_argument("shape", help="e.g. 'steps(start=10, increment=50, interval=3m, max=500)'")
+    plan.add_argument(
+        "shape", help="e.g. 'steps(start=10, increment=50, interval=3m, max=500)', "
+                      "or a scenario file with a @horde.shape function"
+    )
 
     demo = commands.add_parser("demo", help="start a demo server and run its example scenario")
     demo.add_argument("name", help="demo: echo")
@@ -185,10 +188,20 @@ def _sinks(config: Any) -> list[Any]:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from horde.config.model import HARD_MAX_DURATION_S
+    from horde.scenario.loader import load_scenario
     from horde.shapes import parse_shape
+    from horde.shapes.custom import sample_plan
     from horde.shapes.render import render_plan
 
-    print(render_plan(parse_shape(args.shape).plan()))
+    if args.shape.endswith(".py"):  # a scenario file with its own @horde.shape
+        scenario = load_scenario(args.shape)
+        if scenario.shape is None:
+            raise UsageError(f"{args.shape}: no @horde.shape function in this scenario")
+        plan = sample_plan(scenario.shape, HARD_MAX_DURATION_S, args.shape)
+    else:
+        plan = parse_shape(args.shape).plan()
+    print(render_plan(plan))
     return exitcodes.OK
 
 

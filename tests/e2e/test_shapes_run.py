@@ -143,3 +143,41 @@ async def test_circuit_breaker_stays_closed_on_a_healthy_target(write_scenario, 
     results = await run_shape(path, echo_server, "ramp(to=10, over=1s)", circuit_breaker=0.05)
     assert results["load"]["circuit_breaker"]["tripped"] is False
     assert results["users"]["peak_active"] == 10
+
+
+CUSTOM = THINKER + """
+
+@horde.shape
+def waves(t):
+    if t >= 3:
+        return None
+    return 10 if t < 1.5 else 30
+"""
+
+
+async def test_a_custom_shape_function_drives_the_run(write_scenario):
+    results = await run(
+        RunConfig(scenario=(path := write_scenario(CUSTOM)), target="http://127.0.0.1:9",
+                  progress=False),
+        load_scenario(path),
+    )
+    users = users_by_second(results)
+    assert users[0] == 10, users
+    assert results["users"]["peak_active"] == 30
+    assert sum(r["users_started"] for r in results["timeseries"]) == 30
+    assert [p["to"] for p in results["load"]["plan"]] == [10, 10, 30]
+    assert results["load"]["shape"] == "custom"
+    assert 2.9 < results["duration_s"] < 3.5
+
+
+def test_horde_plan_samples_a_custom_shape(write_scenario):
+    result = horde_cli("plan", str(write_scenario(CUSTOM)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "shape custom: 3s, peak 30 users"
+
+
+def test_a_broken_custom_shape_is_bad_input(write_scenario):
+    path = write_scenario(CUSTOM.replace("return 10 if t < 1.5 else 30", "return -1"))
+    result = horde_cli("run", str(path), "--target", "http://127.0.0.1:1")
+    assert result.returncode == 2
+    assert "the shape function returned -1 at t=0" in result.stderr

@@ -30,6 +30,8 @@ from horde.report.results import build_results
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
 from horde.scenario.user import User
+from horde.shapes.custom import sample_plan
+from horde.shapes.plan import Plan
 from horde.sinks.base import Sink
 
 log = logging.getLogger("horde")
@@ -72,7 +74,8 @@ async def run(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     loop = asyncio.get_running_loop()
     t0 = loop.time()
-    progress = Progress(config.plan, CircuitBreaker(recorder.connections, config.circuit_breaker))
+    breaker = CircuitBreaker(recorder.connections, config.circuit_breaker)
+    progress = Progress(plan_for(config, scenario), breaker)
     background = [
         asyncio.create_task(monitor.probe_loop_lag()),
         asyncio.create_task(
@@ -147,8 +150,7 @@ async def _load(
 ) -> tuple[str, float]:
     """The load phase: follow the plan until it ends, the users finish, or ``stop``."""
     loop = asyncio.get_running_loop()
-    plan = config.plan
-
+    plan = progress.plan
     shared, params = context
 
     def make_user(i: int) -> User:
@@ -180,11 +182,18 @@ async def _load(
     return status, load_s
 
 
+def plan_for(config: RunConfig, scenario: Scenario) -> Plan:
+    """``--shape`` if given, else the scenario's own ``@horde.shape``, else users/spawn rate."""
+    if config.shape is None and scenario.shape is not None:
+        return sample_plan(scenario.shape, config.max_duration_s, scenario.path or scenario.name)
+    return config.plan
+
+
 def _load_facts(config: RunConfig, progress: Progress, aggregator: Aggregator) -> dict[str, Any]:
     """The plan that was followed and what each of its stages measured."""
     plan = progress.plan
     facts: dict[str, Any] = {
-        "shape": config.shape or "constant",
+        "shape": config.shape or plan.shape,
         "unit": plan.unit,
         "plan": [
             {"stage": s.stage, "start_s": s.start_s, "duration_s": s.duration_s,

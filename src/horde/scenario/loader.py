@@ -37,7 +37,10 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
         mark: Mark | None = getattr(value, MARK, None)
         if not isinstance(mark, Mark):
             continue
-        if not inspect.iscoroutinefunction(value):
+        if mark.kind == "shape":
+            if inspect.iscoroutinefunction(value):
+                raise ScenarioError(f"{where}:{_line_of(value)}: a @shape is a plain 'def'")
+        elif not inspect.iscoroutinefunction(value):
             line = _line_of(value)
             raise ScenarioError(f"{where}:{line}: {mark.name} must be 'async def'")
         if mark.kind == "behaviour":

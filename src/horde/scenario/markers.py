@@ -46,3 +46,9 @@ on_start = _marker("on_start")
 on_stop = _marker("on_stop")
 setup = _marker("setup")
 teardown = _marker("teardown")
+
+
+def shape(fn: F) -> F:
+    """Mark a plain ``def f(t) -> users | None`` as the scenario's own load shape."""
+    setattr(fn, MARK, Mark("shape", name=fn.__name__))
+    return fn

@@ -30,6 +30,7 @@ class Scenario:
     teardown: Callable[[Any, Any], Awaitable[Any]] | None = None
     path: str | None = None
     params_type: type | None = None  # the scenario's Params class, if it declares one
+    shape: Callable[[float], float | None] | None = None  # a @horde.shape function
     _cum_weights: tuple[float, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
