@@ -17,6 +17,7 @@ SIO_CONNECT = "sio_connect"  # Engine.IO open + namespace connect
 SIO_ACK = "sio_ack"  # emit → ack
 USER_TIMER = "timer"  # scenario-defined timings (user.timer / user.record)
 ITERATION = "iteration"  # one run of a behaviour function
+INTENDED = "intended"  # a paced block, from its intended start (coordinated omission)
 
 # counters
 WS_MSG_IN = "ws_msg_in"

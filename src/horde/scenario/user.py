@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,21 @@ if TYPE_CHECKING:
 
 
 _SHARED_RNG = random.Random()
+
+
+class _Schedule:
+    """Intended start times every ``interval`` seconds from the first call."""
+
+    __slots__ = ("_due", "interval")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._due: float | None = None
+
+    def next_due(self, now: float) -> float:
+        due = now if self._due is None else self._due
+        self._due = due + self.interval
+        return due
 
 
 class User:
@@ -60,6 +75,7 @@ class User:
         self.timeout = timeout
         self._stopping = stopping
         self._http: HttpClient | None = None
+        self._pacers: dict[str, _Schedule] = {}
         self._connections: list[Any] = []
 
     @property
@@ -138,6 +154,24 @@ class User:
             self.recorder.latency(
                 names.USER_TIMER, name, int((time.perf_counter() - start) * 1_000_000)
             )
+
+    @asynccontextmanager
+    async def paced(self, interval: float, name: str) -> AsyncIterator[float]:
+        """Run the block on a fixed schedule, every ``interval`` s, timed from when it
+        *should* have started.
+
+        A user blocked by a slow reply sends its next messages late; timing them from
+        their actual send hides the stall (coordinated omission). This records the
+        block's latency from its intended start as ``intended:{name}``, next to the
+        transports' own (naive) latencies. Late blocks run at once, without waiting,
+        until the schedule is caught up.
+        """
+        due = self._pacers.setdefault(name, _Schedule(interval)).next_due(time.perf_counter())
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        yield due
+        self.recorder.latency(names.INTENDED, name, int((time.perf_counter() - due) * 1e6))
 
     def count(self, name: str, n: int = 1) -> None:
         """A scenario-defined counter (e.g. ``teams_created``), reported under counters."""
