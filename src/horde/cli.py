@@ -41,6 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
 
+    capacity = commands.add_parser(
+        "capacity", help="raise the load step by step until a threshold fails"
+    )
+    capacity.add_argument("scenario", nargs="?", help="path to a scenario .py file")
+    capacity.add_argument("--target", "-t", help="base URL, e.g. http://127.0.0.1:8000")
+    capacity.add_argument("--start", type=int, default=10, help="users in the first step")
+    capacity.add_argument("--step", type=int, default=10, help="users added per step")
+    capacity.add_argument("--max", type=int, default=1000, help="stop searching here")
+    capacity.add_argument("--step-duration", default="10s", help="length of each step")
+    capacity.add_argument("--bisect", type=int, default=0,
+                          help="halve the gap between pass and fail this many times")
+    _add_run_options(capacity)
+
     plan = commands.add_parser("plan", help="print what a load shape will do, without running")
     plan.add_argument(
         "shape", help="e.g. 'steps(start=10, increment=50, interval=3m, max=500)', "
@@ -90,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "plan":
             return _plan(args)
+        if args.command == "capacity":
+            return _capacity(args)
         return _run(args, Path(args.scenario) if args.scenario else None, args.target)
     except UsageError as exc:
         print(f"horde: error: {exc}", file=sys.stderr)
@@ -185,6 +200,47 @@ def _sinks(config: Any) -> list[Any]:
         sinks.append(ResultsJson(config.out_dir))
     sinks.append(ConsoleSummary())
     return sinks
+
+
+def _capacity(args: argparse.Namespace) -> int:
+    from horde.engine.capacity import SearchPlan, StopSearch, search
+    from horde.engine.loop import run_with_signals
+    from horde.engine.runner import run
+    from horde.scenario.loader import load_scenario
+    from horde.scenario.params import make_params
+    from horde.sinks.capacity import print_capacity, print_step, write_capacity
+
+    base = _run_config(args, Path(args.scenario) if args.scenario else None, args.target)
+    if not base.thresholds:
+        raise UsageError("capacity needs at least one --threshold: it defines 'held'")
+    if min(args.start, args.step, args.max) < 1:
+        raise UsageError("--start, --step and --max must be at least 1")
+    scenario = load_scenario(base.scenario)
+    make_params(scenario.params_type, base.params, str(base.scenario))
+    plan = SearchPlan(args.start, args.step, args.max, args.bisect)
+    step_s = parse_duration(args.step_duration)
+
+    async def main(stop: asyncio.Event) -> Any:
+        async def run_step(users: int) -> dict[str, Any]:
+            if stop.is_set():
+                raise StopSearch
+            config = base.model_copy(update={
+                "users": users, "spawn_rate": float(users), "duration_s": step_s,
+                "shape": None, "iterations": None, "out_dir": None, "progress": False,
+            })
+            results = await run(config, scenario, (), stop)
+            if results["status"] == "interrupted":
+                raise StopSearch
+            print_step(users, results)
+            return results
+
+        return await search(plan, run_step)
+
+    capacity = run_with_signals(main, use_uvloop=not args.no_uvloop)
+    print_capacity(capacity)
+    if base.out_dir is not None:
+        write_capacity(capacity, base.out_dir)
+    return exitcodes.OK
 
 
 def _plan(args: argparse.Namespace) -> int:

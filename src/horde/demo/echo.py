@@ -4,7 +4,8 @@ One process on 127.0.0.1 (aiohttp + python-socketio):
 
 - ``GET|POST /echo`` — the request back as JSON; ``GET /delay/{ms}`` — answers after
   ``ms`` milliseconds, to within ~0.1 ms (:func:`precise_sleep`); ``GET /status/{code}``
-  — answers with that status.
+  — answers with that status; ``GET /capacity/{slots}/{ms}`` — serves ``slots`` requests
+  at a time, ``ms`` each, and queues the rest (a server with a known capacity).
 - ``/ws`` — WebSocket echo; a JSON message with ``"delay_ms"`` is echoed after that delay.
 - Socket.IO (``/socket.io``) — ``echo`` acks its arguments; ``delay`` ({"ms"}) acks after
   the delay; ``broadcast`` sends a ``broadcast`` event to every client.
@@ -37,6 +38,7 @@ def build_app() -> web.Application:
     app.router.add_route("*", "/echo", _echo)
     app.router.add_get("/delay/{ms}", _delay)
     app.router.add_get("/status/{code}", _status)
+    app.router.add_get("/capacity/{slots}/{ms}", _capacity)
     app.router.add_get("/health", lambda r: web.Response(text="ok"))
     app.router.add_get("/stats", lambda r: web.json_response(dict(r.app[STATS])))
     app.router.add_post("/stats/reset", _reset)
@@ -76,6 +78,20 @@ async def _delay(request: web.Request) -> web.Response:
     ms = float(request.match_info["ms"])
     await precise_sleep(ms / 1000.0)
     return web.json_response({"delayed_ms": ms})
+
+
+_SLOTS: dict[int, asyncio.Semaphore] = {}
+
+
+async def _capacity(request: web.Request) -> web.Response:
+    """A server with a known capacity: ``slots`` requests at a time, ``ms`` each; beyond
+    that, requests queue and latency grows (what ``horde capacity`` must find)."""
+    request.app[STATS]["http_requests"] += 1
+    slots, ms = int(request.match_info["slots"]), float(request.match_info["ms"])
+    gate = _SLOTS.setdefault(slots, asyncio.Semaphore(slots))
+    async with gate:
+        await precise_sleep(ms / 1000.0)
+    return web.json_response({"slots": slots})
 
 
 async def _status(request: web.Request) -> web.Response:
