@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,8 @@ from pydantic import ValidationError
 from horde import exitcodes
 from horde.config.durations import parse_duration
 from horde.errors import ConfigError, UsageError
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,6 +94,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="no live abort during the first DURATION of load (default 10s)")
     p.add_argument("--quiet", "-q", action="store_true", default=None,
                    help="no live progress line")
+    p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="horde's own log messages (default WARNING)")
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
 
 
@@ -141,6 +146,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
 
     values: dict[str, Any] = {}
     direct = {"users": "users", "spawn_rate": "spawn_rate", "iterations": "iterations",
+              "log_level": "log_level",
               "seed": "seed", "shape": "shape", "circuit_breaker": "circuit_breaker",
               "abort_on_fail": "abort_on_fail"}
     for flag, key in direct.items():
@@ -177,6 +183,7 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     from horde.scenario.params import make_params
 
     config = _run_config(args, scenario_path, target)
+    logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
     scenario = load_scenario(config.scenario)
     make_params(scenario.params_type, config.params, str(config.scenario))  # fail before load
     sinks = _sinks(config)

@@ -30,6 +30,7 @@ def test_yaml_settings_in_run_config_terms(tmp_path):
         abort_on_fail: true
         circuit_breaker: 0.05
         quiet: true
+        log_level: INFO
         params: {teams: 100, pattern: human_like}
         """,
     )
@@ -39,7 +40,7 @@ def test_yaml_settings_in_run_config_terms(tmp_path):
         "spawn_rate": 10.0, "duration_s": 300.0, "timeout_s": 2.0,
         "shape": "ramp(to=200, over=20s)", "out_dir": tmp_path / "results",
         "thresholds": ("p95(latency) < 100ms", "connections.success_rate > 0.95"),
-        "abort_on_fail": True, "circuit_breaker": 0.05, "progress": False,
+        "abort_on_fail": True, "circuit_breaker": 0.05, "progress": False, "log_level": "INFO",
         "params": {"teams": 100, "pattern": "human_like"},
     }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -52,6 +52,7 @@ class FileConfig(BaseModel):
     abort_grace: Duration | None = None
     circuit_breaker: float | None = Field(default=None, ge=0, le=1)
     quiet: bool | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("duration", "timeout", "abort_grace")
@@ -136,7 +137,7 @@ def _as_run_config(config: FileConfig, file: Path) -> dict[str, Any]:
     """Rename to RunConfig's fields; relative paths are relative to the file."""
     values: dict[str, Any] = {}
     simple = ("target", "users", "spawn_rate", "iterations", "shape", "seed",
-              "abort_on_fail", "circuit_breaker")
+              "abort_on_fail", "circuit_breaker", "log_level")
     for key in simple:
         value = getattr(config, key)
         if value is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,6 +34,7 @@ class RunConfig(BaseModel):
     stop_grace_s: float = Field(default=5.0, ge=0, description="wait for users at the end")
     seed: int | None = None
     progress: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     thresholds: tuple[str, ...] = ()
     params: dict[str, Any] = Field(default_factory=dict, description="scenario parameters")
     shape: str | None = Field(default=None, description="a load shape spec; replaces users")
