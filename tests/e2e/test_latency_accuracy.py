@@ -57,5 +57,6 @@ async def test_bimodal_delays_give_the_two_modes(write_scenario, echo_server):
     )
     stats = results["metrics"]["http_req:bimodal"]
     assert stats["count"] == 800
-    assert 10.0 <= stats["p50_ms"] <= 11.0, stats
-    assert 100.0 <= stats["p99_ms"] <= 102.0, stats
+    # ≈ the two modes: the server's own HTTP handling adds ~0.5–1 ms to each
+    assert 10.0 <= stats["p50_ms"] <= 12.0, stats
+    assert 100.0 <= stats["p99_ms"] <= 103.0, stats
