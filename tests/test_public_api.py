@@ -7,7 +7,7 @@ EXPECTED = {
     # scenario files
     "behaviour", "on_start", "on_stop", "setup", "teardown", "shape", "User", "RunContext",
     # think time
-    "constant", "uniform", "normal", "lognormal", "human_like", "choice",
+    "constant", "uniform", "normal", "lognormal", "human_like", "choice", "response_pattern",
     # codecs
     "Codec", "JSON", "RAW", "JsonCodec", "RawCodec", "FunctionCodec", "Chain",
     # running from Python

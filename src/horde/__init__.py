@@ -26,7 +26,15 @@ from horde.scenario.loader import load_scenario
 from horde.scenario.markers import behaviour, on_start, on_stop, setup, shape, teardown
 from horde.scenario.model import Scenario
 from horde.scenario.params import Params
-from horde.scenario.think import choice, constant, human_like, lognormal, normal, uniform
+from horde.scenario.think import (
+    choice,
+    constant,
+    human_like,
+    lognormal,
+    normal,
+    response_pattern,
+    uniform,
+)
 from horde.scenario.user import User
 from horde.secrets import secret
 from horde.version import __version__
@@ -68,6 +76,7 @@ __all__ = [
     "normal",
     "on_start",
     "on_stop",
+    "response_pattern",
     "run",
     "secret",
     "setup",

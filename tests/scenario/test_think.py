@@ -36,3 +36,22 @@ def test_lognormal_median_and_skew():
 
 def test_choice_only_yields_its_options():
     assert set(samples(think.choice(0.2, 2.0), 1000)) == {0.2, 2.0}
+
+
+def test_response_patterns_of_000():
+    import pytest
+
+    from horde.errors import ConfigError
+
+    rnd = samples(think.response_pattern("random"))
+    assert min(rnd) >= 0.5 and max(rnd) <= 3.0
+    assert set(samples(think.response_pattern("burst"), 2000)) == {0.2, 0.3, 0.4, 2.0, 3.0}
+    steady = samples(think.response_pattern("steady"))
+    assert abs(statistics.mean(steady) - 1.5) < 0.01
+    human = samples(think.response_pattern("human_like", low=0.5, high=3.0))
+    assert min(human) >= 0.5 and max(human) <= 3.0
+    assert abs(statistics.median(human) - 1.6487) < 0.03
+    bounded = samples(think.response_pattern("burst", low=0.3, high=2.0), 2000)
+    assert set(bounded) == {0.3, 0.4, 2.0}
+    with pytest.raises(ConfigError, match="unknown response pattern 'lazy'"):
+        think.response_pattern("lazy")

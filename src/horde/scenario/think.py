@@ -109,3 +109,27 @@ def sample_seconds(think: ThinkTime, rng: random.Random) -> Seconds:
     if sample is not None:
         return float(sample(rng))
     return float(think())  # type: ignore[operator]
+
+
+PATTERNS = ("random", "burst", "steady", "human_like")
+
+
+def response_pattern(
+    name: str, *, low: float = 0.0, high: float = math.inf
+) -> Distribution:
+    """000's answer-timing patterns by name, each bounded to [low, high] seconds.
+
+    ``random``: uniform 0.5–3 s; ``burst``: quick answers then pauses (0.2/0.3/0.4 or
+    2/3 s); ``steady``: normal 1.5 ± 0.2 s; ``human_like``: log-normal, median e^0.5 s.
+    """
+    if name == "random":
+        return Uniform(max(0.5, low), min(3.0, high))
+    if name == "burst":
+        return Choice(tuple(min(max(v, low), high) for v in (0.2, 0.3, 0.4, 2.0, 3.0)))
+    if name == "steady":
+        return Normal(1.5, 0.2, low, high)
+    if name == "human_like":
+        return LogNormal(math.exp(0.5), 0.3, low, high)
+    from horde.errors import ConfigError
+
+    raise ConfigError(f"unknown response pattern {name!r}; choose from {', '.join(PATTERNS)}")
