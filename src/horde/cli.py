@@ -142,29 +142,16 @@ def _run_config(args: argparse.Namespace, scenario: Path | None, target: str | N
 
 def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
     """Only the flags actually given: they override the config file."""
+    from horde.config.load import run_config_values
     from horde.scenario.params import parse_param_flags
 
-    values: dict[str, Any] = {}
-    direct = {"users": "users", "spawn_rate": "spawn_rate", "iterations": "iterations",
-              "log_level": "log_level",
-              "seed": "seed", "shape": "shape", "circuit_breaker": "circuit_breaker",
-              "abort_on_fail": "abort_on_fail"}
-    for flag, key in direct.items():
-        if getattr(args, flag) is not None:
-            values[key] = getattr(args, flag)
-    for flag, key in (("duration", "duration_s"), ("timeout", "timeout_s"),
-                      ("abort_grace", "abort_grace_s")):
-        if getattr(args, flag) is not None:
-            values[key] = parse_duration(getattr(args, flag))
-    if args.out is not None:
-        values["out_dir"] = Path(args.out)
-    if args.threshold:
-        values["thresholds"] = tuple(args.threshold)
-    if args.quiet is not None:
-        values["progress"] = not args.quiet
-    if args.param:
-        values["params"] = parse_param_flags(args.param)
-    return values
+    options = {key: getattr(args, key) for key in (
+        "users", "spawn_rate", "iterations", "seed", "shape", "circuit_breaker",
+        "abort_on_fail", "log_level", "duration", "timeout", "abort_grace", "out", "quiet",
+    )}
+    options["thresholds"] = args.threshold
+    options["params"] = parse_param_flags(args.param)
+    return run_config_values(options)
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -134,27 +134,31 @@ def _problems(file: Path, exc: ValidationError) -> str:
 
 
 def _as_run_config(config: FileConfig, file: Path) -> dict[str, Any]:
-    """Rename to RunConfig's fields; relative paths are relative to the file."""
+    """The file's settings in RunConfig's terms; relative paths are relative to the file."""
+    return run_config_values(config.model_dump(), base=file.parent)
+
+
+def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict[str, Any]:
+    """Options named as the file and the command line name them (``duration``, ``out``,
+    ``quiet`` ...) renamed and converted to RunConfig's fields. Unset (None or empty)
+    options are left out, so what is returned can override another source key by key.
+    Relative ``scenario`` and ``out`` paths are taken from ``base`` when given."""
     values: dict[str, Any] = {}
-    simple = ("target", "users", "spawn_rate", "iterations", "shape", "seed",
-              "abort_on_fail", "circuit_breaker", "log_level")
-    for key in simple:
-        value = getattr(config, key)
-        if value is not None:
-            values[key] = value
+    for key in ("target", "users", "spawn_rate", "iterations", "shape", "seed",
+                "abort_on_fail", "circuit_breaker", "log_level"):
+        if options.get(key) is not None:
+            values[key] = options[key]
     for key, field in (("duration", "duration_s"), ("timeout", "timeout_s"),
                        ("abort_grace", "abort_grace_s")):
-        value = getattr(config, key)
-        if value is not None:
-            values[field] = parse_duration(value)
-    if config.scenario is not None:
-        values["scenario"] = file.parent / config.scenario
-    if config.out is not None:
-        values["out_dir"] = file.parent / config.out
-    if config.thresholds:
-        values["thresholds"] = tuple(config.thresholds)
-    if config.quiet is not None:
-        values["progress"] = not config.quiet
-    if config.params:
-        values["params"] = dict(config.params)
+        if options.get(key) is not None:
+            values[field] = parse_duration(options[key])
+    for key, field in (("scenario", "scenario"), ("out", "out_dir")):
+        if options.get(key) is not None:
+            values[field] = (base / options[key]) if base else Path(options[key])
+    if options.get("thresholds"):
+        values["thresholds"] = tuple(options["thresholds"])
+    if options.get("quiet") is not None:
+        values["progress"] = not options["quiet"]
+    if options.get("params"):
+        values["params"] = dict(options["params"])
     return values
