@@ -18,6 +18,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .raw_server import start_app
+
 
 class AiohttpServer:
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
@@ -50,11 +52,7 @@ class AiohttpServer:
             web.get("/redirect/{n}", self._redirect),
         ]
         app.add_routes(routes)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await start_app(app, self.ssl_context)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

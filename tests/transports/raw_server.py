@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -40,3 +41,14 @@ class RawServer:
             pass
         finally:
             writer.close()
+
+
+async def start_app(app: Any, ssl_context: Any = None) -> tuple[Any, int]:
+    """Serve an aiohttp ``app`` on a free 127.0.0.1 port: (runner to clean up, port)."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
-from .raw_server import RawServer, Script
+from .raw_server import RawServer, Script, start_app
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -49,11 +49,7 @@ class AiohttpWsServer:
         app.router.add_get("/silent", self._silent)
         app.router.add_get("/headers", self._headers)
         app.router.add_get("/reject/{status}", self._reject)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await start_app(app, self.ssl_context)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
