@@ -88,9 +88,6 @@ class RunConfig(BaseModel):
 
     @property
     def deadline_s(self) -> float:
-        """When the load phase ends at the latest."""
-        if self.shape is not None:
-            limit = parse_shape(self.shape).plan().duration_s
-        else:
-            limit = self.duration_s if self.duration_s is not None else self.max_duration_s
+        """When a ``users`` run's load phase ends at the latest (a shape has its own end)."""
+        limit = self.duration_s if self.duration_s is not None else self.max_duration_s
         return min(limit, self.max_duration_s)

@@ -94,15 +94,6 @@ def new_histogram() -> Histogram:
     return Histogram()
 
 
-def record_us(hist: Histogram, micros: int) -> None:
-    """Record one value, clamped into the trackable range (hdrh drops out-of-range values)."""
-    if micros < LOWEST_US:
-        micros = LOWEST_US
-    elif micros > HIGHEST_US:
-        micros = HIGHEST_US
-    hist.record_value(micros)
-
-
 def summarize(hist: Histogram, elapsed_s: float | None = None) -> dict[str, float | int]:
     """The statistics results.json shows for one latency metric, in milliseconds."""
     count = hist.get_total_count()
