@@ -14,7 +14,9 @@ clients and the engine adjust; the aggregator reads them at each tick.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
@@ -59,6 +61,12 @@ class Recorder:
         self.peak_users = 0
         self.users_started = 0
         self.error_examples: dict[str, str] = {}
+        self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
+
+    def add_section(self, name: str, report: Callable[[], dict[str, Any]]) -> None:
+        """A tracker (groups, broadcasts, isolation, ...) that adds ``name`` to results.json:
+        ``report()`` is called once the run is over, and may be called live."""
+        self.sections[name] = report
 
     # -- samples ---------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ def build_results(
         "error_examples": dict(recorder.error_examples),
         "bytes": {"sent": totals.bytes_sent, "received": totals.bytes_received},
         "generator": generator,
+        **{name: report() for name, report in recorder.sections.items()},
         "timeseries": rows,
     }
 
