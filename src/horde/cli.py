@@ -40,9 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(run)
 
     serve = commands.add_parser("serve", help="run a built-in demo server")
-    serve.add_argument("name", help="demo server: echo")
+    serve.add_argument("name", help="demo server: echo, chsh, quiz, chatrooms, chatbot, tasks")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    _add_demo_options(serve)
 
     capacity = commands.add_parser(
         "capacity", help="raise the load step by step until a threshold fails"
@@ -64,9 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = commands.add_parser("demo", help="start a demo server and run its example scenario")
-    demo.add_argument("name", help="demo: echo")
+    demo.add_argument("name", help="demo: echo, chsh, quiz, chatrooms, chatbot, tasks")
     _add_run_options(demo)
+    _add_demo_options(demo)
     return parser
+
+
+def _add_demo_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fault", action="append", default=[], metavar="NAME",
+                   help="switch on one of the demo server's faults (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="a demo server setting, e.g. capacity=5 (repeatable)")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -258,11 +267,12 @@ def _plan(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvloop
 
-    from horde.demo.serve import build, serve
+    from horde.demo.serve import build, options_for, serve
 
-    build(args.name)  # unknown names fail here, before any socket is opened
+    options = options_for(args.name, args.fault, args.settings)
+    build(args.name, options)  # bad names and options fail here, before a socket is opened
     try:
-        uvloop.run(serve(args.name, args.host, args.port))
+        uvloop.run(serve(args.name, args.host, args.port, options))
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     return exitcodes.OK
@@ -270,11 +280,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from horde.demo.launcher import demo_server, example_path
-    from horde.demo.serve import SERVERS
+    from horde.demo.serve import options_for
 
-    if args.name not in SERVERS:
-        raise UsageError(f"unknown demo {args.name!r}; choose from: {', '.join(SERVERS)}")
+    options_for(args.name, args.fault, args.settings)  # refuse bad flags before starting
     scenario = example_path(args.name)
-    with demo_server(args.name) as url:
+    server_args = [*(f"--fault={f}" for f in args.fault), *(f"--set={s}" for s in args.settings)]
+    with demo_server(args.name, tuple(server_args)) as url:
         print(f"horde demo {args.name}: server on {url}, scenario {scenario}", file=sys.stderr)
         return _run(args, scenario, url)

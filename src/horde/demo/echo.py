@@ -23,12 +23,16 @@ from typing import Any
 import socketio
 from aiohttp import WSMsgType, web
 
+from horde.demo.options import DemoOptions
+
+FAULTS: dict[str, str] = {}
+SETTINGS: dict[str, str] = {}
 STATS = web.AppKey("stats", Counter)
 _PENDING: set[asyncio.Future[None]] = set()  # delayed echoes in flight (kept referenced)
 SPIN_S = 0.002
 
 
-def build_app() -> web.Application:
+def build_app(options: DemoOptions | None = None) -> web.Application:
     app = web.Application()
     stats: Counter[str] = Counter()
     app[STATS] = stats

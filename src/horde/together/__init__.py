@@ -1,0 +1,1 @@
+"""Users that act together: run-wide events, groups with barriers, broadcasts."""

@@ -1,0 +1,68 @@
+"""Named run-wide events: any user signals, any user waits — with a timeout.
+
+An event is a counter. ``signal("team_formed")`` adds one; ``wait("team_formed",
+count=100)`` returns once it has been signalled 100 times (a dashboard waiting for every
+team), ``wait("game_started")`` once it has been signalled at all. A wait that times out
+raises :class:`~horde.errors.OperationTimeout` naming the event and how far it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from horde.errors import OperationTimeout
+
+
+@dataclass(slots=True)
+class _Event:
+    count: int = 0
+    waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
+
+
+class Events:
+    def __init__(self) -> None:
+        self._events: dict[str, _Event] = {}
+
+    def signal(self, name: str, n: int = 1) -> int:
+        """Count ``n`` more occurrences of ``name``; wakes every wait now satisfied.
+        Returns the new count."""
+        event = self._events.setdefault(name, _Event())
+        event.count += n
+        still = []
+        for need, fut in event.waiters:
+            if fut.done():
+                continue
+            if event.count >= need:
+                fut.set_result(None)
+            else:
+                still.append((need, fut))
+        event.waiters = still
+        return event.count
+
+    def count(self, name: str) -> int:
+        """How many times ``name`` has been signalled so far."""
+        event = self._events.get(name)
+        return event.count if event else 0
+
+    def is_set(self, name: str) -> bool:
+        return self.count(name) > 0
+
+    async def wait(self, name: str, count: int = 1, timeout: float | None = None) -> None:
+        """Until ``name`` has been signalled ``count`` times; at most ``timeout`` seconds."""
+        event = self._events.setdefault(name, _Event())
+        if event.count >= count:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        event.waiters.append((count, fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise OperationTimeout(
+                f"event {name!r}: {event.count} of {count} after {timeout:g}s",
+                detail=f"event:{name}",
+            ) from None
+
+    def snapshot(self) -> dict[str, int]:
+        """Every event and its count (results.json ``events``)."""
+        return {name: e.count for name, e in sorted(self._events.items())}
