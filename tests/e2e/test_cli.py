@@ -30,7 +30,7 @@ async def tick(user):
         (["run", "{scenario}"], "missing target: give --target URL"),
         (["run", "--target", "http://127.0.0.1:1"], "missing scenario: give a scenario file"),
         (["demo", "nope"], "unknown demo 'nope'"),
-        (["serve", "nope"], "unknown demo server 'nope'"),
+        (["serve", "nope"], "unknown demo 'nope'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(write_scenario, args, message):
