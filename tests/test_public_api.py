@@ -12,6 +12,8 @@ EXPECTED = {
     "Codec", "JSON", "RAW", "JsonCodec", "RawCodec", "FunctionCodec", "Chain",
     # running from Python
     "run", "RunConfig", "load_scenario", "Scenario", "Params",
+    # users acting together
+    "role", "group", "Group", "GroupBroken",
     # data and secrets
     "Feeder", "FeederExhausted", "secret",
     # errors

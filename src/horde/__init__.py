@@ -37,6 +37,8 @@ from horde.scenario.think import (
 )
 from horde.scenario.user import User
 from horde.secrets import secret
+from horde.together.groups import Group, GroupBroken
+from horde.together.roles import group, role
 from horde.version import __version__
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "Feeder",
     "FeederExhausted",
     "FunctionCodec",
+    "Group",
+    "GroupBroken",
     "HandshakeRejected",
     "HordeError",
     "JsonCodec",
@@ -71,12 +75,14 @@ __all__ = [
     "choice",
     "constant",
     "human_like",
+    "group",
     "load_scenario",
     "lognormal",
     "normal",
     "on_start",
     "on_stop",
     "response_pattern",
+    "role",
     "run",
     "secret",
     "setup",

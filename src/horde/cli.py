@@ -93,6 +93,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shape", default=None, metavar="SPEC",
                    help="load shape instead of --users, e.g. 'ramp(to=100, over=1m)'; "
                         "see 'horde plan'")
+    p.add_argument("--connect", default=None, metavar="STRATEGY",
+                   help="how the users connect: 'gradual(rate=20)', 'burst(size=10, every=1s)' "
+                        "or 'immediate'")
     p.add_argument("--circuit-breaker", type=float, default=None, metavar="RATE",
                    help="stop adding users once more than RATE (0-1) of connections failed")
     p.add_argument("--threshold", action="append", default=[], metavar="EXPR",
@@ -155,7 +158,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
     from horde.scenario.params import parse_param_flags
 
     options = {key: getattr(args, key) for key in (
-        "users", "spawn_rate", "iterations", "seed", "shape", "circuit_breaker",
+        "users", "spawn_rate", "iterations", "seed", "shape", "connect", "circuit_breaker",
         "abort_on_fail", "log_level", "duration", "timeout", "abort_grace", "out", "quiet",
     )}
     options["thresholds"] = args.threshold
@@ -174,14 +177,15 @@ def _first_problem(exc: ValidationError) -> str:
 
 def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     from horde.engine.loop import run_with_signals
-    from horde.engine.runner import run
+    from horde.engine.runner import cast_config, run
     from horde.scenario.loader import load_scenario
     from horde.scenario.params import make_params
 
     config = _run_config(args, scenario_path, target)
     logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
     scenario = load_scenario(config.scenario)
-    make_params(scenario.params_type, config.params, str(config.scenario))  # fail before load
+    params = make_params(scenario.params_type, config.params, str(config.scenario))
+    config, _ = cast_config(config, scenario, params)  # bad input fails here, before load
     sinks = _sinks(config)
 
     async def main(stop: asyncio.Event) -> dict[str, Any]:

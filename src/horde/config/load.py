@@ -7,7 +7,7 @@ command line then overrides flag by flag.
 ```yaml
 scenario: examples/chsh.py
 target: http://127.0.0.1:8080
-shape: steps(start=10, increment=50, interval=3m, max=500)
+connect: gradual(rate=20)
 duration: 5m
 thresholds: ["p95(latency) < 100ms", "connections.success_rate > 0.95"]
 params: {teams: 100, pattern: human_like}
@@ -27,6 +27,7 @@ from horde.config.durations import parse_duration
 from horde.errors import ConfigError, HordeError
 from horde.metrics.thresholds import parse_threshold
 from horde.scenario.urls import validate_target
+from horde.shapes.connect import parse_connect
 from horde.shapes.registry import parse_shape
 
 Duration = str | float | int
@@ -44,6 +45,7 @@ class FileConfig(BaseModel):
     duration: Duration | None = None
     iterations: int | None = Field(default=None, ge=1)
     shape: str | None = None
+    connect: str | None = None
     out: str | None = None
     timeout: Duration | None = None
     seed: int | None = None
@@ -70,6 +72,13 @@ class FileConfig(BaseModel):
     def _shape(cls, value: str | None) -> str | None:
         if value is not None:
             _checked(parse_shape, value)
+        return value
+
+    @field_validator("connect")
+    @classmethod
+    def _connect(cls, value: str | None) -> str | None:
+        if value is not None:
+            _checked(parse_connect, value)
         return value
 
     @field_validator("thresholds")
@@ -144,7 +153,7 @@ def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict
     options are left out, so what is returned can override another source key by key.
     Relative ``scenario`` and ``out`` paths are taken from ``base`` when given."""
     values: dict[str, Any] = {}
-    for key in ("target", "users", "spawn_rate", "iterations", "shape", "seed",
+    for key in ("target", "users", "spawn_rate", "iterations", "shape", "connect", "seed",
                 "abort_on_fail", "circuit_breaker", "log_level"):
         if options.get(key) is not None:
             values[key] = options[key]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from horde.metrics.thresholds import Threshold, parse_threshold
 from horde.scenario.urls import validate_target
+from horde.shapes.connect import parse_connect
 from horde.shapes.constant import Constant
 from horde.shapes.plan import Plan
 from horde.shapes.registry import parse_shape
@@ -38,6 +39,9 @@ class RunConfig(BaseModel):
     thresholds: tuple[str, ...] = ()
     params: dict[str, Any] = Field(default_factory=dict, description="scenario parameters")
     shape: str | None = Field(default=None, description="a load shape spec; replaces users")
+    connect: str | None = Field(
+        default=None, description="connection strategy: gradual(rate=R), burst(size=B), immediate"
+    )
     abort_on_fail: bool = False
     abort_grace_s: float = Field(default=10.0, ge=0, description="no live abort before this")
     circuit_breaker: float | None = Field(
@@ -63,12 +67,22 @@ class RunConfig(BaseModel):
             parse_shape(value)  # a ConfigError names the spec and the problem
         return value
 
+    @field_validator("connect")
+    @classmethod
+    def _connect(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_connect(value)
+        return value
+
     @property
     def plan(self) -> Plan:
-        """What the load does over time: the shape's plan, or ``users`` arriving at
-        ``spawn_rate`` and held until the deadline."""
+        """What the load does over time: the shape's plan, ``users`` connecting as the
+        connection strategy says, or ``users`` arriving at ``spawn_rate``; held until
+        the deadline."""
         if self.shape is not None:
             return parse_shape(self.shape).plan()
+        if self.connect is not None:
+            return parse_connect(self.connect).plan(self.users, self.deadline_s)
         return Constant(self.users, self.deadline_s, self.effective_spawn_rate).plan()
 
     @property

@@ -62,8 +62,8 @@ async def follow_users(
     while (t := clock() - t0) < plan.duration_s:
         target = target_users(plan, t)
         progress.target = target
-        while pool.alive < target and progress.breaker.allows_more(t):
-            pool.start()
+        while pool.alive < target and progress.breaker.allows_more(t) and pool.start():
+            pass
         while pool.running > target and pool.retire_newest():
             pass
         if until_done and pool.alive >= peak and pool.all_done():

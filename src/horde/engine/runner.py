@@ -22,9 +22,10 @@ from horde.engine.circuit_breaker import CircuitBreaker
 from horde.engine.drivers import Progress, follow_arrivals, follow_users
 from horde.engine.user_pool import UserPool
 from horde.engine.virtual_user import guarded
+from horde.errors import ConfigError
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.recorder import Recorder
-from horde.metrics.thresholds import evaluate
+from horde.metrics.thresholds import Threshold, evaluate, parse_threshold
 from horde.monitor.generator import GeneratorMonitor
 from horde.report.results import build_results
 from horde.scenario.model import Scenario
@@ -33,6 +34,9 @@ from horde.scenario.user import User
 from horde.shapes.custom import sample_plan
 from horde.shapes.plan import Plan
 from horde.sinks.base import Sink
+from horde.together.groups import GroupTracker
+from horde.together.hub import Hub
+from horde.together.roles import Roster
 
 log = logging.getLogger("horde")
 
@@ -66,8 +70,10 @@ async def run(
     """Run ``scenario`` as ``config`` says; returns the results dict the sinks received."""
     stop = stop or asyncio.Event()
     params = make_params(scenario.params_type, config.params, scenario.path or scenario.name)
+    config, roster = cast_config(config, scenario, params)
     gc.freeze()  # imports and the scenario are long-lived: keep GC pauses out of latencies
     recorder = Recorder()
+    hub = Hub(recorder)
     aggregator = Aggregator(recorder)
     monitor = GeneratorMonitor()
     stopping = asyncio.Event()
@@ -79,10 +85,10 @@ async def run(
     background = [
         asyncio.create_task(monitor.probe_loop_lag()),
         asyncio.create_task(
-            _tick(aggregator, monitor, progress, sinks, t0, _abort_check(config, stop))
+            _tick(aggregator, monitor, progress, sinks, t0, _abort_check(config, scenario, stop))
         ),
     ]
-    ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None, params))
+    ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None, params, hub=hub))
     status = "completed"
     load_s = 0.0
     try:
@@ -95,7 +101,8 @@ async def run(
             shared = holder[0] if holder else None
         if status == "completed":
             status, load_s = await _load(
-                config, scenario, recorder, stopping, stop, (shared, params), progress
+                config, scenario, recorder, stopping, stop, (shared, params, hub, roster),
+                progress,
             )
         if progress.abort_reason is not None:
             status = "aborted"
@@ -129,7 +136,7 @@ async def run(
     }
     results = build_results(aggregator, run=run_facts, generator=monitor.summary())
     results["thresholds"] = evaluate(
-        config.parsed_thresholds, results, aggregator.totals.latencies
+        thresholds_for(config, scenario), results, aggregator.totals.latencies
     )
     results["passed"] = status not in ("setup_failed", "aborted") and all(
         t["passed"] for t in results["thresholds"]
@@ -145,19 +152,15 @@ async def _load(
     recorder: Recorder,
     stopping: asyncio.Event,
     stop: asyncio.Event,
-    context: tuple[Any, Any],
+    context: tuple[Any, Any, Hub, Roster | None],
     progress: Progress,
 ) -> tuple[str, float]:
     """The load phase: follow the plan until it ends, the users finish, or ``stop``."""
     loop = asyncio.get_running_loop()
     plan = progress.plan
-    shared, params = context
-
-    def make_user(i: int) -> User:
-        seed = None if config.seed is None else config.seed + i
-        return _new_user(i, config, recorder, stopping, shared, params, seed)
-
-    pool = UserPool(make_user, scenario, config.iterations, config.stop_grace_s)
+    roster = context[3]
+    make_user = _user_maker(config, recorder, stopping, context)
+    pool = UserPool(make_user, scenario, config.iterations, config.stop_grace_s, roster)
     if plan.open_model:
         driver = follow_arrivals(plan, pool, loop.time, progress)
     else:
@@ -180,6 +183,32 @@ async def _load(
     await asyncio.gather(driving, interrupted, cap, return_exceptions=True)
     await pool.close()
     return status, load_s
+
+
+def cast_config(
+    config: RunConfig, scenario: Scenario, params: Any
+) -> tuple[RunConfig, Roster | None]:
+    """A scenario with ``ROLES`` has as many users as its roster lists: that is ``users``
+    (a shape can still pace them, never exceed them). Roles need a closed model."""
+    if not scenario.cast:
+        return config, None
+    roster = Roster(scenario.cast, params)
+    if roster.size == 0:
+        raise ConfigError(f"{scenario.path}: ROLES start no user with these parameters")
+    config = config.model_copy(update={"users": roster.size})
+    if plan_for(config, scenario).open_model:
+        raise ConfigError(
+            f"{scenario.path}: a scenario with ROLES starts a fixed roster; "
+            "use --users/--connect or a users shape, not arrival-rate"
+        )
+    return config, roster
+
+
+def thresholds_for(config: RunConfig, scenario: Scenario) -> tuple[Threshold, ...]:
+    """The run's ``--threshold``s, else the scenario's own ``THRESHOLDS``."""
+    if config.thresholds:
+        return config.parsed_thresholds
+    return tuple(parse_threshold(t) for t in scenario.thresholds)
 
 
 def plan_for(config: RunConfig, scenario: Scenario) -> Plan:
@@ -215,10 +244,10 @@ def _load_facts(config: RunConfig, progress: Progress, aggregator: Aggregator) -
 Check = Callable[[Aggregator, Progress, float], None]
 
 
-def _abort_check(config: RunConfig, stop: asyncio.Event) -> Check | None:
+def _abort_check(config: RunConfig, scenario: Scenario, stop: asyncio.Event) -> Check | None:
     """With ``--abort-on-fail``: after the grace period, every second, stop the run as
     soon as a threshold fails on the results so far (no data yet is not a failure)."""
-    thresholds = config.parsed_thresholds
+    thresholds = thresholds_for(config, scenario)
     if not (config.abort_on_fail and thresholds):
         return None
 
@@ -269,6 +298,38 @@ async def _capture(step: Any, holder: list[Any]) -> None:
     holder.append(await step)
 
 
+def _user_maker(
+    config: RunConfig,
+    recorder: Recorder,
+    stopping: asyncio.Event,
+    context: tuple[Any, Any, Hub, Roster | None],
+) -> Callable[[int], User]:
+    """How the pool makes user ``i``: with a roster, in its role and group."""
+    shared, params, hub, roster = context
+    groups = None
+    if roster is not None and roster.groups():
+        groups = GroupTracker({g.name: roster.counts[g.name] for g in roster.groups()})
+        recorder.add_section("groups", groups.report)
+
+    def make_user(i: int) -> User:
+        seed = None if config.seed is None else config.seed + i
+        if roster is None:
+            return _new_user(i, config, recorder, stopping, shared, params, seed, hub=hub)
+        slot = roster.slots[i]
+        group = None
+        if slot.group is not None and groups is not None:
+            group = groups.get(slot.group, slot.group_index)
+        user = _new_user(
+            i, config, recorder, stopping, shared, params, seed,
+            hub=hub, role=slot.role, group=group, member=slot.member,
+        )
+        if group is not None:
+            group.members.append(user.name)
+        return user
+
+    return make_user
+
+
 def _new_user(
     i: int,
     config: RunConfig,
@@ -277,6 +338,7 @@ def _new_user(
     shared: Any,
     params: Any,
     seed: int | None = None,
+    **placement: Any,
 ) -> User:
     return User(
         i,
@@ -287,6 +349,7 @@ def _new_user(
         params=params,
         seed=seed,
         timeout=config.timeout_s,
+        **placement,
     )
 
 

@@ -3,6 +3,9 @@
 A closed-model user runs until it is retired or the run ends; an open-model session runs
 its iterations and stops itself. Retired users are stopped (``@on_stop``, connections
 closed) right away, in the background; everything still alive is stopped by ``close``.
+
+With a roster (a scenario's ``ROLES``) there are exactly as many users as it lists, and a
+group's members are started and retired together.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from horde.engine.virtual_user import run_user, stop_user
 from horde.scenario.model import Scenario
 from horde.scenario.user import User
+from horde.together.roles import Roster
 
 STOP_CONCURRENCY = 500
 
@@ -24,8 +28,10 @@ class UserPool:
         scenario: Scenario,
         iterations: int | None,
         grace_s: float,
+        roster: Roster | None = None,
     ) -> None:
         self._make_user = make_user
+        self._roster = roster
         self._scenario = scenario
         self._iterations = iterations
         self._grace_s = grace_s
@@ -52,7 +58,21 @@ class UserPool:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Start the next user — with a roster, the next user or whole group. False when
+        the roster has nobody left to start."""
+        roster = self._roster
+        if roster is None:
+            self._start_one()
+            return True
+        if self.started >= roster.size:
+            return False
+        self._start_one()
+        while self.started < roster.size and roster.slots[self.started].member > 0:
+            self._start_one()
+        return True
+
+    def _start_one(self) -> None:
         user = self._make_user(self.started)
         self.started += 1
         task = asyncio.create_task(run_user(user, self._scenario, self._iterations))
@@ -80,19 +100,25 @@ class UserPool:
         task.add_done_callback(self._live.discard)
 
     def retire_newest(self) -> bool:
-        """Stop the most recently started running user (as Locust does when shrinking).
-        False when no user is left running."""
+        """Stop the most recently started running user (as Locust does when shrinking),
+        with the rest of its group. False when no user is left running."""
         for user, task in reversed(self._tasks.items()):
             if not task.done():
-                task.cancel()
-                del self._tasks[user]
-                self._live.discard(task)
-                self.retired += 1
-                stopper = asyncio.create_task(self._stop_after(task, user))
-                self._stopping.add(stopper)
-                stopper.add_done_callback(self._stopping.discard)
+                group = user.group
+                mates = [u for u in self._tasks if group is not None and u.group is group]
+                for member in mates or [user]:
+                    self._retire(member)
                 return True
         return False
+
+    def _retire(self, user: User) -> None:
+        task = self._tasks.pop(user)
+        task.cancel()
+        self._live.discard(task)
+        self.retired += 1
+        stopper = asyncio.create_task(self._stop_after(task, user))
+        self._stopping.add(stopper)
+        stopper.add_done_callback(self._stopping.discard)
 
     async def _stop_after(self, task: asyncio.Task[None], user: User) -> None:
         await asyncio.gather(task, return_exceptions=True)

@@ -28,3 +28,7 @@ ITERATIONS_DONE = "iterations"
 
 REQUEST_METRICS = frozenset({HTTP_REQ, WS_REPLY, SIO_ACK})
 MESSAGE_IN_COUNTERS = frozenset({WS_MSG_IN, SIO_EVENT_IN})
+
+# broadcasts and push checks
+BROADCAST = "broadcast"  # broadcast trigger → one recipient's receipt (name = the topic)
+ISOLATION_FAILURE = "isolation_failure"  # error: a session saw another session's token

@@ -16,9 +16,11 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
-from horde.errors import ScenarioError
+from horde.errors import ConfigError, ScenarioError
+from horde.metrics.thresholds import parse_threshold
 from horde.scenario.markers import MARK, Mark
 from horde.scenario.model import Behaviour, Scenario
+from horde.together.roles import Cast, check_cast
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -32,6 +34,7 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_from_module(module: ModuleType, where: str) -> Scenario:
     """Collect the marked functions of an imported module into a :class:`Scenario`."""
     hooks: dict[str, object] = {}
+    role_hooks: dict[tuple[str, str], object] = {}
     behaviours: list[Behaviour] = []
     for value in vars(module).values():
         mark: Mark | None = getattr(value, MARK, None)
@@ -46,7 +49,14 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
         if mark.kind == "behaviour":
             if mark.weight <= 0:
                 raise ScenarioError(f"{where}:{_line_of(value)}: weight must be > 0")
-            behaviours.append(Behaviour(mark.name or value.__name__, value, mark.weight))
+            behaviours.append(
+                Behaviour(mark.name or value.__name__, value, mark.weight, mark.role)
+            )
+        elif mark.role is not None:
+            if (mark.kind, mark.role) in role_hooks:
+                line = _line_of(value)
+                raise ScenarioError(f"{where}:{line}: more than one @{mark.kind} for {mark.role}")
+            role_hooks[(mark.kind, mark.role)] = value
         elif mark.kind in hooks:
             raise ScenarioError(f"{where}:{_line_of(value)}: more than one @{mark.kind}")
         else:
@@ -59,13 +69,52 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
     is_model = isinstance(declared, type) and issubclass(declared, BaseModel)
     if declared is not None and not is_model:
         raise ScenarioError(f"{where}: Params must be a class derived from horde.Params")
+    cast = check_cast(getattr(module, "ROLES", ()), where)
+    _check_roles(cast, behaviours, role_hooks, where)
     return Scenario(
         name=getattr(module, "NAME", Path(where).stem),
         behaviours=tuple(behaviours),
         path=where,
         params_type=declared,
+        cast=cast,
+        role_hooks=role_hooks,  # type: ignore[arg-type]
+        thresholds=_thresholds(getattr(module, "THRESHOLDS", ()), where),
         **hooks,  # type: ignore[arg-type]
     )
+
+
+def _check_roles(
+    cast: tuple[Cast, ...],
+    behaviours: list[Behaviour],
+    role_hooks: dict[tuple[str, str], object],
+    where: str,
+) -> None:
+    """Every role a marker names is declared in ROLES, and every role has a behaviour."""
+    declared: set[str] = set()
+    for entry in cast:
+        declared.update(getattr(entry, "roles", (entry.name,)))
+    named = {b.role for b in behaviours if b.role} | {role for _, role in role_hooks}
+    unknown = sorted(named - declared)
+    if unknown:
+        allowed = ", ".join(sorted(declared)) or "none: the scenario has no ROLES"
+        raise ScenarioError(f"{where}: unknown role {unknown[0]!r}; roles: {allowed}")
+    if any(b.role is None for b in behaviours):
+        return
+    idle = sorted(declared - {b.role for b in behaviours})
+    if idle:
+        raise ScenarioError(f"{where}: role {idle[0]!r} has no @horde.behaviour(role=...)")
+
+
+def _thresholds(declared: object, where: str) -> tuple[str, ...]:
+    """``THRESHOLDS``: the scenario's own pass/fail criteria, checked like --threshold."""
+    if isinstance(declared, str) or not isinstance(declared, list | tuple):
+        raise ScenarioError(f"{where}: THRESHOLDS must be a tuple of expressions")
+    for text in declared:
+        try:
+            parse_threshold(str(text))
+        except ConfigError as exc:
+            raise ScenarioError(f"{where}: THRESHOLDS: {exc}") from None
+    return tuple(str(t) for t in declared)
 
 
 def _import(file: Path) -> ModuleType:

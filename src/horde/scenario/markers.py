@@ -2,7 +2,9 @@
 
 They only tag the function (importing a scenario runs nothing); the loader collects the
 tags. ``@behaviour`` marks what a virtual user does, repeatedly; ``@on_start``/``@on_stop``
-run once per user; ``@setup``/``@teardown`` once per run.
+run once per user; ``@setup``/``@teardown`` once per run. In a scenario with ``ROLES``,
+``role="player"`` ties a behaviour or hook to one role; unmarked ones serve every role
+that has none of its own.
 """
 
 from __future__ import annotations
@@ -20,13 +22,34 @@ class Mark:
     kind: str  # "behaviour" | "on_start" | "on_stop" | "setup" | "teardown"
     weight: float = 1.0
     name: str | None = None
+    role: str | None = None
 
 
-def behaviour(fn: F | None = None, *, weight: float = 1.0, name: str | None = None) -> Any:
+def behaviour(
+    fn: F | None = None, *, weight: float = 1.0, name: str | None = None, role: str | None = None
+) -> Any:
     """Mark an ``async def f(user)`` as a behaviour; heavier ones are picked more often."""
 
     def mark(f: F) -> F:
-        setattr(f, MARK, Mark("behaviour", weight, name or f.__name__))
+        setattr(f, MARK, Mark("behaviour", weight, name or f.__name__, role))
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
+def on_start(fn: F | None = None, *, role: str | None = None) -> Any:
+    """Mark ``async def f(user)`` to run once when a user starts (for ``role``, if given)."""
+    return _hook("on_start", fn, role)
+
+
+def on_stop(fn: F | None = None, *, role: str | None = None) -> Any:
+    """Mark ``async def f(user)`` to run once when a user stops (for ``role``, if given)."""
+    return _hook("on_stop", fn, role)
+
+
+def _hook(kind: str, fn: F | None, role: str | None) -> Any:
+    def mark(f: F) -> F:
+        setattr(f, MARK, Mark(kind, name=f.__name__, role=role))
         return f
 
     return mark(fn) if fn is not None else mark
@@ -42,8 +65,6 @@ def _marker(kind: str) -> Callable[[F], F]:
     return mark
 
 
-on_start = _marker("on_start")
-on_stop = _marker("on_stop")
 setup = _marker("setup")
 teardown = _marker("teardown")
 

@@ -24,12 +24,18 @@ from horde.errors import CheckFailed
 from horde.metrics import names
 from horde.scenario import urls
 from horde.scenario.think import ThinkTime, sample_seconds
+from horde.together.hub import Hub
 from horde.transports.http import HttpClient
 from horde.transports.socketio import SocketIOConnection
 from horde.transports.websocket import WebSocketConnection
 
 if TYPE_CHECKING:
+    from horde.checks.isolation import UserIsolation
+    from horde.checks.ordering import UserOrdering
     from horde.metrics.recorder import Recorder
+    from horde.together.broadcasts import UserBroadcasts
+    from horde.together.events import Events
+    from horde.together.groups import Group
 
 
 _SHARED_RNG = random.Random()
@@ -62,8 +68,16 @@ class User:
         params: Any = None,
         seed: int | None = None,
         timeout: float = 30.0,
+        hub: Hub | None = None,
+        role: str | None = None,
+        group: Group | None = None,
+        member: int = 0,
     ) -> None:
         self.id = user_id
+        self.role = role
+        self.group = group  # the Group this user belongs to, if its role is in one
+        self.member = member  # its place in the group: 0 is the first member
+        self._hub = hub
         self.target = target
         self.shared = shared
         self.params = params
@@ -85,6 +99,40 @@ class User:
         if self._rng is None:
             self._rng = _SHARED_RNG if self._seed is None else random.Random(self._seed)
         return self._rng
+
+    @property
+    def name(self) -> str:
+        """How reports name this user: ``team-3/1`` (group and place), ``dashboard-0``
+        (role and id) or ``user-7``."""
+        if self.group is not None:
+            return f"{self.group.id}/{self.member}"
+        return f"{self.role or 'user'}-{self.id}"
+
+    @property
+    def events(self) -> Events:
+        """Run-wide named events: ``signal(name)``, ``await wait(name, count, timeout)``."""
+        return self._require_hub().events
+
+    @property
+    def broadcasts(self) -> UserBroadcasts:
+        """Fan-out latency and reach: ``subscribe(topic)``, ``sent(topic, key)`` before
+        triggering, ``received(topic, key, sent_at=None)`` on receipt (docs/push-checks.md)."""
+        return self._require_hub().broadcasts.view(self.name)
+
+    @property
+    def isolation(self) -> UserIsolation:
+        """Session isolation: ``own(token)``, then ``inspect(payload)`` on what arrives."""
+        return self._require_hub().isolation.view(self.name)
+
+    @property
+    def ordering(self) -> UserOrdering:
+        """Sequence checks: ``observe(stream, seq)`` counts gaps, duplicates, reordering."""
+        return self._require_hub().ordering.view(self.name)
+
+    def _require_hub(self) -> Hub:
+        if self._hub is None:
+            self._hub = Hub(self.recorder)
+        return self._hub
 
     @property
     def stopping(self) -> bool:
@@ -181,6 +229,8 @@ class User:
 
     async def close(self) -> None:
         """Close everything this user opened; never raises (the run is ending anyway)."""
+        if self._hub is not None:
+            self._hub.forget(self.name)
         for conn in reversed(self._connections):
             closer = getattr(conn, "close", None) or getattr(conn, "disconnect", None)
             with contextlib.suppress(Exception):  # closing a broken connection may fail

@@ -32,20 +32,30 @@ SHAPES: dict[str, type] = {
     "arrival-rate": ArrivalRate,
     "stages": Stages,
 }
-DURATIONS = {"duration", "over", "hold", "every", "interval"}
+DURATIONS = {"duration", "over", "hold", "every", "interval"}  # "30s", "1m" accepted
 _SPEC = re.compile(r"^\s*(?P<name>[a-z-]+)\s*(\((?P<args>.*)\))?\s*$")
 
 
 def parse_shape(spec: str) -> Shape:
-    found = _SPEC.match(spec)
-    if not found:
-        raise ConfigError(f"bad shape {spec!r}: expected NAME(key=value, ...)")
-    name, args = found["name"], (found["args"] or "").strip()
+    name, args = split_spec(spec, "shape")
     cls = SHAPES.get(name)
     if cls is None:
         raise ConfigError(f"unknown shape {name!r}; choose from: {', '.join(SHAPES)}")
     if cls is Stages:
         return Stages(tuple(_stage(spec, part) for part in _split(args)))
+    return build_from_args(spec, cls, args)
+
+
+def split_spec(spec: str, kind: str) -> tuple[str, str]:
+    """``name(key=value, ...)`` → (name, the text between the parentheses)."""
+    found = _SPEC.match(spec)
+    if not found:
+        raise ConfigError(f"bad {kind} {spec!r}: expected NAME(key=value, ...)")
+    return found["name"], (found["args"] or "").strip()
+
+
+def build_from_args(spec: str, cls: type, args: str) -> Any:
+    """An instance of dataclass ``cls`` from ``key=value, ...``, checked and converted."""
     return _build(spec, cls, dict(_pair(spec, part) for part in _split(args)))
 
 
@@ -67,7 +77,7 @@ def _stage(spec: str, part: str) -> tuple[float, int]:
     return parse_duration(duration), _number(spec, "users", target, int)
 
 
-def _build(spec: str, cls: type, raw: dict[str, str]) -> Shape:
+def _build(spec: str, cls: type, raw: dict[str, str]) -> Any:
     known = {f.name: f for f in fields(cls)}
     unknown = set(raw) - set(known)
     if unknown:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from horde.checks.isolation import IsolationTracker
+from horde.checks.ordering import OrderingTracker
+from horde.together.broadcasts import BroadcastTracker
 from horde.together.events import Events
 
 if TYPE_CHECKING:
@@ -19,6 +22,17 @@ class Hub:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self._events: Events | None = None
+        self._broadcasts: BroadcastTracker | None = None
+        self._isolation: IsolationTracker | None = None
+        self._ordering: OrderingTracker | None = None
+
+    def forget(self, user_name: str) -> None:
+        """A user stopped: trackers that keep per-user state (subscriptions, tokens) drop
+        it, so what they expect next is only what live users can receive."""
+        for tracker in list(vars(self).values()):
+            forget = getattr(tracker, "forget", None)
+            if callable(forget) and tracker is not self.recorder:
+                forget(user_name)
 
     @property
     def events(self) -> Events:
@@ -26,3 +40,24 @@ class Hub:
             self._events = Events()
             self.recorder.add_section("events", self._events.snapshot)
         return self._events
+
+    @property
+    def broadcasts(self) -> BroadcastTracker:
+        if self._broadcasts is None:
+            self._broadcasts = BroadcastTracker(self.recorder)
+            self.recorder.add_section("broadcasts", self._broadcasts.snapshot)
+        return self._broadcasts
+
+    @property
+    def isolation(self) -> IsolationTracker:
+        if self._isolation is None:
+            self._isolation = IsolationTracker(self.recorder)
+            self.recorder.add_section("isolation", self._isolation.snapshot)
+        return self._isolation
+
+    @property
+    def ordering(self) -> OrderingTracker:
+        if self._ordering is None:
+            self._ordering = OrderingTracker(self.recorder)
+            self.recorder.add_section("ordering", self._ordering.snapshot)
+        return self._ordering
