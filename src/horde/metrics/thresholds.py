@@ -44,12 +44,13 @@ UNITS = {"ms": 1.0, "s": 1000.0}
 PATH_ROOTS = frozenset({
     "connections", "requests", "messages", "errors", "errors_total", "iterations", "users",
     "bytes", "duration_s", "checks", "generator", "counters",
+    "events", "broadcasts", "isolation", "ordering",  # sections the hub's trackers add
 })
 
 _AGGREGATE = re.compile(
     r"^(?P<agg>[a-z0-9]+)\((?P<metric>[a-z_]+)(\{(?P<tags>[^}]*)\})?\)$"
 )
-_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_:]+)*$")
+_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_:\-]+)*$")
 _VALUE = re.compile(r"^(?P<number>-?\d+(\.\d+)?)(?P<unit>ms|s|%)?$")
 _SPLIT = re.compile(r"\s*(<=|>=|==|!=|<|>)\s*")
 

@@ -1,0 +1,1 @@
+"""Correctness checks on what users receive: isolation between sessions, ordering."""
