@@ -9,6 +9,15 @@ One process on 127.0.0.1 (aiohttp + python-socketio):
 - ``/ws`` — WebSocket echo; a JSON message with ``"delay_ms"`` is echoed after that delay.
 - Socket.IO (``/socket.io``) — ``echo`` acks its arguments; ``delay`` ({"ms"}) acks after
   the delay; ``broadcast`` sends a ``broadcast`` event to every client.
+- Streams at a known pace (chunk ``i`` is sent ``interval`` after chunk ``i-1``, the first
+  one ``interval`` after the request; ``stall_at=K&stall_ms=X`` adds X ms before chunk K):
+  ``GET /stream/{n}/{ms}`` — a chunked body of ``n`` lines ``chunk i``; ``GET /sse`` —
+  Server-Sent Events ``id: i`` / ``data: i`` (query: ``n``, ``ms``, ``retry`` ms,
+  ``drop_after=K`` closes the connection after K events, and a ``Last-Event-ID`` request
+  header resumes at the next id; 204 once all ``n`` were sent); on ``/ws`` a JSON message
+  ``{"stream": n, "interval_ms": m, "stall_at": k, "stall_ms": x, "id": ...}`` is answered
+  by ``n`` messages ``{"chunk": i, "done": i == n-1, "id": ...}``; the Socket.IO event
+  ``stream`` (same fields) by ``chunk`` events likewise.
 - ``GET /stats`` — what the server itself counted, to check horde's numbers against.
 """
 
@@ -47,6 +56,8 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     app.router.add_get("/stats", lambda r: web.json_response(dict(r.app[STATS])))
     app.router.add_post("/stats/reset", _reset)
     app.router.add_get("/ws", _websocket)
+    app.router.add_get("/stream/{n}/{ms}", _chunked_stream)
+    app.router.add_get("/sse", _sse)
     return app
 
 
@@ -118,7 +129,10 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
         if msg.type == WSMsgType.TEXT:
             stats["ws_messages"] += 1
             delay = _delay_of(msg.data)
-            if delay:
+            spec = _stream_of(msg.data)
+            if spec is not None:
+                _start(_ws_stream(ws, spec))
+            elif delay:
                 task = asyncio.ensure_future(_send_later(ws, msg.data, delay))
                 _PENDING.add(task)
                 task.add_done_callback(_PENDING.discard)
@@ -138,6 +152,17 @@ def _delay_of(text: str) -> float:
         return float(json.loads(text).get("delay_ms", 0)) / 1000.0
     except (ValueError, AttributeError):
         return 0.0
+
+
+def _stream_of(text: str) -> dict[str, Any] | None:
+    """The stream a message asks for (a JSON object with ``"stream"``), else None."""
+    if '"stream"' not in text:
+        return None
+    try:
+        spec = json.loads(text)
+    except ValueError:
+        return None
+    return spec if isinstance(spec, dict) and "stream" in spec else None
 
 
 async def _send_later(ws: web.WebSocketResponse, text: str, delay: float) -> None:
@@ -167,6 +192,97 @@ def _socketio_handlers(sio: socketio.AsyncServer, stats: Counter[str]) -> None:
         return data
 
     @sio.event
+    async def stream(sid: str, data: dict[str, Any]) -> None:
+        stats["sio_events"] += 1
+
+        async def emit(chunk: dict[str, Any]) -> None:
+            await sio.emit("chunk", chunk, to=sid)
+
+        _start(_pace(data, emit))
+
+    @sio.event
     async def broadcast(sid: str, data: Any) -> None:
         stats["sio_events"] += 1
         await sio.emit("broadcast", data)
+
+
+# -- streams ---------------------------------------------------------------------------------
+
+
+def _start(coro: Any) -> None:
+    """Run a stream on its own, kept referenced until it ends."""
+    task = asyncio.ensure_future(coro)
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
+
+
+async def _pace(spec: dict[str, Any], send: Any) -> None:
+    """Send ``spec["stream"]`` chunks ``interval_ms`` apart, with the optional stall."""
+    n = int(spec.get("stream", spec.get("n", 0)))
+    interval = float(spec.get("interval_ms", 0)) / 1000.0
+    stall_at, stall = int(spec.get("stall_at", -1)), float(spec.get("stall_ms", 0)) / 1000.0
+    for i in range(n):
+        await precise_sleep(interval + (stall if i == stall_at else 0.0))
+        chunk: dict[str, Any] = {"chunk": i, "done": i == n - 1}
+        if "id" in spec:
+            chunk["id"] = spec["id"]
+        await send(chunk)
+
+
+async def _ws_stream(ws: web.WebSocketResponse, spec: dict[str, Any]) -> None:
+    async def send(chunk: dict[str, Any]) -> None:
+        if not ws.closed:
+            await ws.send_str(json.dumps(chunk))
+
+    await _pace(spec, send)
+
+
+def _stall(request: web.Request, i: int) -> float:
+    """The extra pause before chunk ``i`` (``stall_at``/``stall_ms`` in the query), in s."""
+    query = request.query
+    if i != int(query.get("stall_at", -1)):
+        return 0.0
+    return float(query.get("stall_ms", 0)) / 1000.0
+
+
+async def _chunked_stream(request: web.Request) -> web.StreamResponse:
+    request.app[STATS]["http_requests"] += 1
+    n, ms = int(request.match_info["n"]), float(request.match_info["ms"])
+    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for i in range(n):
+        await precise_sleep(ms / 1000.0 + _stall(request, i))
+        await response.write(f"chunk {i}\n".encode())
+    await response.write_eof()
+    return response
+
+
+async def _sse(request: web.Request) -> web.StreamResponse:
+    """Events ``id: i`` from the one after ``Last-Event-ID``; see the module docstring."""
+    stats = request.app[STATS]
+    stats["sse_requests"] += 1
+    query = request.query
+    n, ms = int(query.get("n", 10)), float(query.get("ms", 10))
+    drop_after = int(query.get("drop_after", 0))
+    last = request.headers.get("Last-Event-ID", "")
+    first = int(last) + 1 if last.isdigit() else 0
+    if first >= n:
+        return web.Response(status=204)  # nothing left: tells the client to stop
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-cache"})
+    if drop_after:
+        response.force_close()
+    await response.prepare(request)
+    head = ": stream start\n"
+    if "retry" in query:
+        head += f"retry: {int(query['retry'])}\n"
+    await response.write(head.encode())
+    for sent, i in enumerate(range(first, n)):
+        if drop_after and sent == drop_after:
+            break
+        await precise_sleep(ms / 1000.0 + _stall(request, i))
+        await response.write(f"id: {i}\ndata: {i}\n\n".encode())
+        stats["sse_events"] += 1
+    await response.write_eof()
+    return response

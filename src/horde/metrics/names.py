@@ -32,3 +32,14 @@ MESSAGE_IN_COUNTERS = frozenset({WS_MSG_IN, SIO_EVENT_IN})
 # broadcasts and push checks
 BROADCAST = "broadcast"  # broadcast trigger → one recipient's receipt (name = the topic)
 ISOLATION_FAILURE = "isolation_failure"  # error: a session saw another session's token
+
+# streams
+STREAM_FIRST = "stream_first"  # stream started (message sent) → first chunk
+STREAM_GAP = "stream_gap"  # one chunk → the next
+STREAM_TOTAL = "stream_total"  # stream started → its last chunk (completed streams only)
+STREAM_CHUNKS = "stream_chunks"  # counter: chunks received
+STREAM_STALLS = "stream_stalls"  # counter: gaps longer than the stream's stall_after
+STREAM_INCOMPLETE = "stream_incomplete"  # counter: streams ended early (timeout, closed)
+SSE_CONNECT = "sse_connect"  # SSE request sent → response headers (each (re)connect)
+SSE_EVENT_IN = "sse_event_in"  # counter: SSE events received
+SSE_RECONNECT = "sse_reconnect"  # counter: SSE reconnects after the stream ended

@@ -30,6 +30,10 @@ _SLACK_NS = 1_000_000
 EMPTY: Any = object()
 """Returned by :meth:`Inbox.pop` and :meth:`Inbox.pop_match` when nothing is there."""
 
+CONSUMED: Any = object()
+"""A predicate returns this to take a message without ending its wait: a stream's chunks
+reach it in the frame callback (timed on arrival) while its one future waits for the last."""
+
 
 class Inbox:
     """A bounded FIFO of messages plus the futures waiting for the next (matching) one.
@@ -70,13 +74,16 @@ class Inbox:
                 continue
             if predicate is not None:
                 try:
-                    if not predicate(message):
-                        i += 1
-                        continue
+                    taken = predicate(message)
                 except Exception as exc:  # the scenario's predicate is broken: tell its caller
                     del waiters[i]
                     fut.set_exception(exc)
                     continue
+                if not taken:
+                    i += 1
+                    continue
+                if taken is CONSUMED:  # a stream took it as a chunk and keeps waiting
+                    return True
             del waiters[i]
             fut.set_result(message)
             return True

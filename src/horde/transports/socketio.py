@@ -43,7 +43,16 @@ from horde.protocols.socketio import (
     SocketIOProtocolError,
     SocketIOSession,
 )
+from horde.streams.meter import (
+    CLOSED,
+    COMPLETED,
+    DEFAULT_STALL_AFTER,
+    TIMEOUT,
+    StreamMeter,
+    StreamResult,
+)
 from horde.transports.engineio import EngineIOConnection, classify_io
+from horde.transports.inbox import CONSUMED
 from horde.transports.shared import settle
 from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 
@@ -259,6 +268,57 @@ class SocketIOConnection:
         except asyncio.CancelledError:
             inbox.discard(key, fut)
             raise
+
+    async def stream(self, event: str, *args: Any, chunk_event: str,
+                     until: Callable[[Any], bool], name: str, namespace: str = "/",
+                     match: Callable[[Any], bool] | None = None,
+                     stall_after: float = DEFAULT_STALL_AFTER,
+                     timeout: float | None = None) -> StreamResult:
+        """Emit ``event`` and consume the ``chunk_event`` events that answer it as one
+        stream (see :mod:`horde.streams`), until the first chunk ``until`` accepts.
+
+        Chunks are the data of ``chunk_event`` events arriving after the emit that ``match``
+        accepts (``None``: all), timed in the frame callback. Ending early does not raise:
+        ``reason`` is ``"timeout"`` (recorded as a ``timeout`` error under ``name``) or
+        ``"closed"``. ``timeout`` bounds the whole stream (default: the connection's).
+        """
+        eio = self._check(namespace)
+        meter = StreamMeter(self._recorder, name, stall_after)
+
+        def take(chunk: Any) -> Any:  # runs in the frame callback
+            if match is not None and not match(chunk):
+                return False
+            meter.add_chunk(chunk)
+            return True if until(chunk) else CONSUMED
+
+        key = (namespace, chunk_event)
+        fut = self._loop.create_future()
+        deadline = meter.started_ns + (
+            self._timeout_ns if timeout is None else int(timeout * 1e9))
+        inbox = self._events()
+        inbox.wait(key, fut, take, deadline, name)  # before the emit: no chunk can slip by
+        if self._timer is None or deadline < self._timer_at:
+            self._arm(deadline)
+        if self._encode is not None:
+            args = tuple(map(self._encode, args))
+        for payload in self._sio.encode_event(namespace, event, args):
+            eio.send(payload)
+        recorder = self._recorder
+        recorder.count(SIO_EMIT, event)
+        recorder.request_started()
+        try:
+            await fut
+        except OperationTimeout as exc:
+            recorder.target_error(exc)
+            return meter.finish(TIMEOUT)
+        except TargetError:
+            return meter.finish(CLOSED)
+        except asyncio.CancelledError:
+            inbox.discard(key, fut)
+            raise
+        finally:
+            recorder.request_finished()
+        return meter.finish(COMPLETED)
 
     def _events(self) -> EventInbox:
         inbox = self._inbox

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from horde.errors import OperationTimeout, TargetError
+from horde.transports.inbox import CONSUMED
 
 Key = tuple[str, str]  # (namespace, event)
 Predicate = Callable[[Any], bool]
@@ -94,12 +95,15 @@ class EventInbox:
                 continue
             if predicate is not None:
                 try:
-                    if not predicate(value):
-                        continue
+                    taken = predicate(value)
                 except Exception as exc:
                     del waiters[i]
                     fut.set_exception(exc)
                     return False
+                if not taken:
+                    continue
+                if taken is CONSUMED:  # a stream took it as a chunk and keeps waiting
+                    return True
             del waiters[i]
             fut.set_result(value)
             return True

@@ -22,11 +22,19 @@ from typing import Any
 from picows import WSInvalidURL, WSTransport, ws_connect
 from picows.url import parse_url
 
-from horde.errors import ClosedByPeer, ConfigError, TargetError
+from horde.errors import ClosedByPeer, ConfigError, OperationTimeout, TargetError
 from horde.metrics.names import WS_CONNECT, WS_MSG_OUT, WS_REPLY
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
-from horde.transports.inbox import EMPTY, Inbox, Predicate
+from horde.streams.meter import (
+    CLOSED,
+    COMPLETED,
+    DEFAULT_STALL_AFTER,
+    TIMEOUT,
+    StreamMeter,
+    StreamResult,
+)
+from horde.transports.inbox import CONSUMED, EMPTY, Inbox, Predicate
 from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake
 from horde.transports.ws_listener import (
     BINARY,
@@ -270,6 +278,51 @@ class WebSocketConnection:
             reply = await self._inbox.wait(match, deadline, name)
             recorder.latency(WS_REPLY, name, (perf_counter_ns() - start) // 1000)
             return reply
+        finally:
+            recorder.request_finished()
+
+    async def stream(
+        self,
+        message: Any,
+        *,
+        until: Predicate,
+        name: str,
+        match: Predicate | None = None,
+        stall_after: float = DEFAULT_STALL_AFTER,
+        timeout: float | None = None,
+    ) -> StreamResult:
+        """Send ``message`` and consume its streamed reply as chunks (see :mod:`horde.streams`).
+
+        Chunks are the messages arriving after the send that ``match`` accepts (``None``:
+        all); the stream ends with the first chunk ``until`` accepts, which is included.
+        Chunks are timed in the frame callback as they arrive: one future waits for the
+        whole stream, no task wakes per chunk. Ending early does not raise: the result says
+        ``completed=False`` with ``reason`` ``"timeout"`` (recorded as a ``timeout`` error
+        under ``name``, like a request's) or ``"closed"`` (the close is already recorded).
+        ``timeout`` bounds the whole stream (default: the connection's default timeout).
+        """
+        meter = StreamMeter(self._recorder, name, stall_after)
+
+        def take(chunk: Any) -> Any:  # runs in the frame callback
+            if match is not None and not match(chunk):
+                return False
+            meter.add_chunk(chunk)
+            return True if until(chunk) else CONSUMED
+
+        recorder = self._recorder
+        recorder.request_started()
+        try:
+            self._send_now(message)  # raises once the connection is closed
+            if self._write_paused is not None:
+                await self._write_paused
+            deadline = meter.started_ns + self._timeout_ns(timeout)
+            try:
+                await self._inbox.wait(take, deadline, name)
+            except OperationTimeout:  # recorded by the inbox's timer
+                return meter.finish(TIMEOUT)
+            except TargetError:
+                return meter.finish(CLOSED)
+            return meter.finish(COMPLETED)
         finally:
             recorder.request_finished()
 
