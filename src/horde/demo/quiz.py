@@ -385,10 +385,18 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     app[QUIZ] = quiz
     app.router.add_get("/ws", quiz.websocket)
     app.router.add_post("/admin/{action}", _admin)
-    app.router.add_get("/stats", lambda r: web.json_response(r.app[QUIZ].stats()))
-    app.router.add_get("/health", lambda r: web.Response(text="ok"))
+    app.router.add_get("/stats", _stats)
+    app.router.add_get("/health", _health)
     app.on_cleanup.append(lambda app: _close(app[QUIZ]))
     return app
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[QUIZ].stats())
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
 
 
 async def _admin(request: web.Request) -> web.Response:
