@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
@@ -146,6 +146,15 @@ def encode_request(method: str, target: str, header_block: str, body: bytes | No
     return head + body if body else head
 
 
+class BodySink(Protocol):
+    """Receives a streamed response as it is parsed; must not raise (it runs inside the
+    parser's callbacks)."""
+
+    def on_head(self, status: int, headers: Headers) -> None: ...
+
+    def on_piece(self, data: bytes) -> None: ...
+
+
 class HttpProtocol:
     """Response parsing state of one client connection (see the module docstring)."""
 
@@ -158,6 +167,7 @@ class HttpProtocol:
         "_response",
         "_state",
         "keep_alive",
+        "sink",
     )
 
     def __init__(self) -> None:
@@ -169,6 +179,9 @@ class HttpProtocol:
         self._framed = True
         self._response: Response | None = None
         self.keep_alive = True  # whether the connection may carry another request
+        # A streamed response's receiver: gets the head and each body piece as it arrives
+        # instead of the body being collected (the Response's body is then empty).
+        self.sink: BodySink | None = None
 
     # -- driver API --------------------------------------------------------------------
 
@@ -254,13 +267,19 @@ class HttpProtocol:
         else:
             self._framed = te.rstrip().lower().endswith("chunked")
         self._state = _BODY
+        if self.sink is not None:
+            self.sink.on_head(status, headers)
         if self._head_request:
             self.keep_alive = _keeps_alive(self._parser, headers)
             self._finish()
 
     def on_body(self, body: bytes) -> None:
         if self._state == _BODY:
-            self._body.append(body)
+            sink = self.sink
+            if sink is None:
+                self._body.append(body)
+            else:
+                sink.on_piece(body)
 
     def on_message_complete(self) -> None:
         if self._state == _HEAD:  # the end of an interim 1xx response

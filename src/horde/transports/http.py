@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import ssl
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,8 +26,10 @@ from horde.metrics.recorder import Recorder
 from horde.protocols.cookies import CookieJar
 from horde.protocols.http import USER_AGENT, Headers, Response, encode_request, format_headers
 from horde.protocols.urls import Url, UrlCache, resolve_url
+from horde.streams.meter import DEFAULT_STALL_AFTER, StreamResult
 from horde.transports.http_connection import HttpConnection
 from horde.transports.http_pool import HostPool
+from horde.transports.http_stream import stream_request
 from horde.transports.shared import default_ssl_context
 
 __all__ = ["HttpClient", "Response"]
@@ -205,6 +207,37 @@ class HttpClient:
                 response, method, name, headers, body, ctype, timeout, ok_status
             )
         return response
+
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        until: Callable[[bytes], bool] | None = None,
+        name: str | None = None,
+        stall_after: float = DEFAULT_STALL_AFTER,
+        timeout: float | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        ok_status: Container[int] | None = None,
+    ) -> StreamResult:
+        """Send one request and take its body as chunks, timed as they arrive (a chunked
+        reply, an LLM token stream...). See :mod:`horde.transports.http_stream`.
+
+        The stream ends when the body does, or at the first chunk ``until`` accepts (the
+        connection is then closed: the rest of the body is not read). Ending early does
+        not raise: ``reason`` is ``"timeout"`` (``timeout`` bounds the whole stream) or
+        ``"closed"``, recorded as errors. ``result.response`` holds the status and headers;
+        a status >= 400 not in ``ok_status`` is counted as ``http_<status>``. Recorded as
+        ``stream_*`` metrics under ``name`` (default: the URL path), not as ``http_req``.
+        """
+        return await stream_request(
+            self, method, url, until=until, name=name, stall_after=stall_after,
+            timeout=timeout, params=params, headers=headers, json=json, data=data,
+            ok_status=ok_status,
+        )
 
     async def close(self) -> None:
         """Close every connection (recorded as clean closes) and forget the pools."""

@@ -17,7 +17,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING
 
 from horde.errors import ClosedByPeer, ProtocolError
-from horde.protocols.http import HttpProtocol, Response
+from horde.protocols.http import BodySink, HttpProtocol, Response
 
 if TYPE_CHECKING:
     from horde.transports.http_pool import HostPool
@@ -67,6 +67,11 @@ class HttpConnection(asyncio.Protocol):
         self.sent_at = perf_counter()
         self.transport.write(data)  # type: ignore[union-attr]
         return waiter
+
+    def stream_to(self, sink: BodySink | None) -> None:
+        """Hand the next response's head and body pieces to ``sink`` as they are parsed
+        (``None``: collect the body again). Pieces are delivered inside ``data_received``."""
+        self._proto.sink = sink
 
     @property
     def keep_alive(self) -> bool:
