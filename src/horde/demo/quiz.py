@@ -213,7 +213,7 @@ class QuizServer:
         assert self.round is not None
         self.round.guesses[session[0]] = msg["year"]
         self.counts["guesses"] += 1
-        await self.send(ws, {"type": "guess_ack", "round_id": self.round.round_id,
+        await self.send(ws, {"type": "guess_ack", "ok": True, "round_id": self.round.round_id,
                              "year": msg["year"], "ts": time.time()})
         if self.early_end and self.everyone_guessed():
             await self.end_round(self.round)
