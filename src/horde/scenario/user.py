@@ -27,6 +27,7 @@ from horde.scenario.think import ThinkTime, sample_seconds
 from horde.together.hub import Hub
 from horde.transports.http import HttpClient
 from horde.transports.socketio import SocketIOConnection
+from horde.transports.sse import SseConnection
 from horde.transports.websocket import WebSocketConnection
 
 if TYPE_CHECKING:
@@ -166,6 +167,26 @@ class User:
         options.setdefault("default_timeout", self.timeout)
         conn = await SocketIOConnection.connect(
             urls.http_url(self.target, url or "/"), recorder=self.recorder, **options
+        )
+        self._connections.append(conn)
+        return conn
+
+    async def sse(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        reconnect: bool = True,
+        max_reconnects: int | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> SseConnection:
+        """Open a Server-Sent Events stream at ``url`` (relative to the target) on this
+        user's HTTP client; it reconnects with Last-Event-ID. See SseConnection."""
+        options.setdefault("timeout", self.timeout)
+        conn = await SseConnection.connect(
+            self.http, url, headers=headers, reconnect=reconnect,
+            max_reconnects=max_reconnects, name=name, **options,
         )
         self._connections.append(conn)
         return conn

@@ -1,0 +1,290 @@
+"""The Server-Sent Events client: an EventSource that records what it does.
+
+One GET with ``Accept: text/event-stream`` that stays open, on a connection borrowed from
+the user's own HTTP client (as a browser's EventSource shares its HTTP connections). The
+body goes piece by piece (:class:`~horde.transports.http_stream.BodyStream`) to the
+sans-I/O :class:`~horde.protocols.sse.SseProtocol`; events are stamped with their arrival
+time in ``data_received`` and queued for :meth:`SseConnection.next`, ``async for`` and
+:meth:`SseConnection.stream`.
+
+When the server ends the stream (or the connection drops), the client waits the server's
+``retry:`` (else ``retry`` s) and asks again with ``Last-Event-ID``, as the WHATWG spec
+says, counting ``sse_reconnect`` and ``connections.reconnected``; a 204 stops it for good
+and a non-200 status or another content type fails it. A task exists only while waiting to
+reconnect.
+
+Samples, under ``name``: ``sse_connect`` (request → response head, each (re)connect), the
+``sse_event_in`` counter, and for :meth:`SseConnection.stream` the ``stream_*`` metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Mapping
+from time import perf_counter_ns
+from typing import TYPE_CHECKING, Any
+
+from horde.errors import ClosedByPeer, OperationTimeout, ProtocolError, TargetError
+from horde.metrics.names import SSE_CONNECT, SSE_EVENT_IN, SSE_RECONNECT
+from horde.protocols.http import Headers
+from horde.protocols.sse import SseEvent, SseProtocol
+from horde.streams.meter import (
+    CLOSED,
+    COMPLETED,
+    DEFAULT_STALL_AFTER,
+    TIMEOUT,
+    StreamMeter,
+    StreamResult,
+)
+from horde.transports.http_stream import BodyStream
+
+if TYPE_CHECKING:
+    from horde.transports.http import HttpClient
+
+__all__ = ["SseConnection"]
+
+DEFAULT_RETRY = 3.0  # s before reconnecting until the server sends ``retry:`` (browsers: ~3 s)
+
+
+class SseConnection:
+    """An event stream with reconnection. Make one with :meth:`connect`; ``close`` ends it."""
+
+    def __init__(self, client: HttpClient, url: str, *, headers: Mapping[str, str] | None,
+                 reconnect: bool, max_reconnects: int | None, retry: float, name: str,
+                 timeout: float) -> None:
+        """An unopened client; only :meth:`connect` sends anything."""
+        self._client = client
+        self._recorder = client.recorder
+        self._url = url
+        self._headers = dict(headers or {})
+        self._reconnect = reconnect
+        self._max_reconnects = max_reconnects
+        self._retry = retry
+        self._timeout = timeout
+        self._proto = SseProtocol()
+        self._events: deque[tuple[int, SseEvent]] = deque()
+        self._wake: asyncio.Future[None] | None = None
+        self._stream: BodyStream | None = None
+        self._head: asyncio.Future[int] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._over: TargetError | None = None  # set once no more events can come
+        self._live = False  # the current response's head said 200: its body is events
+        self._head_ns = 0
+        self.name = name
+        self.reconnects = 0
+        self.status: int | None = None
+
+    @property
+    def last_event_id(self) -> str:
+        """The id the next reconnect sends as ``Last-Event-ID`` (``""``: none yet)."""
+        return self._proto.last_event_id
+
+    @property
+    def closed(self) -> bool:
+        return self._over is not None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(cls, client: HttpClient, url: str, *,
+                      headers: Mapping[str, str] | None = None, reconnect: bool = True,
+                      max_reconnects: int | None = None, retry: float = DEFAULT_RETRY,
+                      name: str | None = None, timeout: float | None = None) -> SseConnection:
+        """Send the request and wait (``timeout`` s) for a 200 ``text/event-stream`` head.
+        Failing that, the error is recorded and raised."""
+        timeout = client.timeout if timeout is None else timeout
+        self = cls(client, url, headers=headers, reconnect=reconnect,
+                   max_reconnects=max_reconnects, retry=retry, name=name or url, timeout=timeout)
+        await self._open()
+        return self
+
+    async def _open(self) -> None:
+        """One request; returns once its head says the stream is on. Raises TargetError."""
+        self._proto.reset()
+        self._live = False
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache", **self._headers}
+        if self._proto.last_event_id:
+            headers["Last-Event-ID"] = self._proto.last_event_id
+        loop = asyncio.get_running_loop()
+        head = self._head = loop.create_future()
+        stream = self._stream = BodyStream(self._on_head, self._on_piece)
+        started = perf_counter_ns()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await stream.open(self._client, "GET", self._url, timeout=self._timeout,
+                                  headers=headers)
+                stream.ended.add_done_callback(self._on_end)  # type: ignore[union-attr]
+                status = await head
+        except TimeoutError:
+            self._live = False
+            stream.release(self._recorder)
+            raise self._record(OperationTimeout(f"no SSE response head within {self._timeout:g} s",
+                                                detail=self.name)) from None
+        except TargetError as exc:
+            self._live = False
+            stream.release(self._recorder)
+            raise self._record(exc) from None
+        self._recorder.latency(SSE_CONNECT, self.name, (self._head_ns - started) // 1000)
+        self.status = status
+        if status != 200:
+            self._live = False
+            stream.release(self._recorder)
+            if status == 204:  # the server says: no more events, do not reconnect
+                raise _recorded(ClosedByPeer("the SSE server answered 204: no more events"))
+            self._recorder.error(f"http_{status}", None, f"GET {self._url} -> {status}")
+            raise _recorded(ProtocolError(f"SSE answered {status}", detail=f"http_{status}"))
+        ctype = (stream.head.headers.get("content-type") or "").split(";")[0].strip()  # type: ignore[union-attr]
+        if ctype.lower() != "text/event-stream":
+            self._live = False
+            stream.release(self._recorder)
+            raise self._record(ProtocolError(f"SSE answered Content-Type {ctype!r}",
+                                             detail="sse_content_type"))
+
+    def _record(self, exc: TargetError) -> TargetError:
+        self._recorder.target_error(exc)
+        return exc
+
+    # -- callbacks (inside data_received) -------------------------------------------------
+
+    def _on_head(self, status: int, headers: Headers) -> None:
+        self._head_ns = perf_counter_ns()
+        self._live = status == 200
+        head = self._head
+        if head is not None and not head.done():
+            head.set_result(status)
+
+    def _on_piece(self, data: bytes) -> None:
+        if not self._live:
+            return  # an error page, not events
+        events = self._proto.receive_data(data)
+        if not events:
+            return
+        now = perf_counter_ns()
+        self._recorder.count(SSE_EVENT_IN, self.name, len(events))
+        self._events.extend((now, event) for event in events)
+        self._wake_up()
+
+    def _on_end(self, ended: asyncio.Future[Any]) -> None:
+        """The response ended: clean end of body or a lost connection. Reconnect, maybe."""
+        if not ended.cancelled():
+            ended.exception()  # retrieved: a drop is handled here, not raised anywhere
+        if self._over is not None or not self._live:
+            return  # closed by us, or a failed (re)connect that _open deals with
+        if self._stream is not None:
+            self._stream.release(self._recorder)
+        limit = self._max_reconnects
+        if not self._reconnect or (limit is not None and self.reconnects >= limit):
+            self._end(ClosedByPeer("the SSE server ended the stream"))
+            return
+        self._task = asyncio.get_running_loop().create_task(self._reconnect_later())
+
+    async def _reconnect_later(self) -> None:
+        """Wait ``retry``, ask again with Last-Event-ID; repeat while allowed."""
+        limit = self._max_reconnects
+        while self._over is None:
+            retry_ms = self._proto.retry_ms
+            await asyncio.sleep(self._retry if retry_ms is None else retry_ms / 1000.0)
+            self.reconnects += 1
+            self.status = None
+            try:
+                await self._open()
+            except TargetError as exc:
+                if self.status == 204 or (limit is not None and self.reconnects >= limit):
+                    self._end(_recorded(exc))
+                    return
+                continue
+            self._recorder.reconnected()
+            self._recorder.count(SSE_RECONNECT, self.name)
+            return
+
+    def _end(self, exc: TargetError) -> None:
+        """No more events will come: waiters fail once the queue is empty."""
+        if self._over is None:
+            self._over = _recorded(exc)
+            self._wake_up()
+
+    def _wake_up(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    # -- consuming -------------------------------------------------------------------------
+
+    async def _next_timed(self, deadline_ns: int) -> tuple[int, SseEvent]:
+        """The next (arrival ns, event); OperationTimeout (not recorded) at the deadline,
+        the end's TargetError once the stream is over and nothing is queued."""
+        while True:
+            if self._events:
+                return self._events.popleft()
+            if self._over is not None:
+                raise self._over
+            left = (deadline_ns - perf_counter_ns()) / 1e9
+            if left <= 0:
+                raise OperationTimeout("no SSE event within the timeout", detail=self.name)
+            if self._wake is None:
+                self._wake = asyncio.get_running_loop().create_future()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await asyncio.shield(self._wake)
+
+    async def next(self, timeout: float | None = None) -> SseEvent:
+        """The next event, queued ones first. A timeout is recorded and raised; once the
+        stream is over for good, its ClosedByPeer is raised."""
+        deadline = perf_counter_ns() + int((self._timeout if timeout is None else timeout) * 1e9)
+        try:
+            return (await self._next_timed(deadline))[1]
+        except OperationTimeout as exc:
+            raise self._record(exc) from None
+
+    def __aiter__(self) -> SseConnection:
+        return self
+
+    async def __anext__(self) -> SseEvent:
+        try:
+            return await self.next()
+        except ClosedByPeer:
+            raise StopAsyncIteration from None
+
+    async def stream(self, *, until: Callable[[SseEvent], bool], name: str | None = None,
+                     stall_after: float = DEFAULT_STALL_AFTER,
+                     timeout: float | None = None) -> StreamResult:
+        """Consume events as one timed stream (see :mod:`horde.streams`) until the first one
+        ``until`` accepts (included). It starts now: events already queued count as arriving
+        at once. Ending early does not raise: ``reason`` is ``"timeout"`` (recorded) or
+        ``"closed"`` (the stream is over and no reconnect is left)."""
+        meter = StreamMeter(self._recorder, name or self.name, stall_after)
+        deadline = meter.started_ns + int((self._timeout if timeout is None else timeout) * 1e9)
+        while True:
+            try:
+                at, event = await self._next_timed(deadline)
+            except OperationTimeout:
+                self._record(OperationTimeout(f"stream {meter.name!r} not over in time",
+                                              detail=meter.name))
+                return meter.finish(TIMEOUT)
+            except TargetError:
+                return meter.finish(CLOSED)
+            meter.add_chunk(event, at)
+            if until(event):
+                return meter.finish(COMPLETED)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop for good: the open response is dropped (a clean close), no reconnect."""
+        if self._over is None:
+            self._end(_recorded(ClosedByPeer("the SSE client was closed")))
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        if self._stream is not None:
+            self._stream.release(self._recorder)
+
+
+def _recorded(exc: TargetError) -> TargetError:
+    """An end that is not an error to count again (our close, a 204, one already counted)."""
+    exc.recorded = True
+    return exc
