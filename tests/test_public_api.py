@@ -14,6 +14,8 @@ EXPECTED = {
     "run", "RunConfig", "load_scenario", "Scenario", "Params",
     # users acting together
     "role", "group", "Group", "GroupBroken",
+    # streamed replies
+    "StreamResult",
     # data and secrets
     "Feeder", "FeederExhausted", "secret",
     # errors

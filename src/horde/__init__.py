@@ -37,6 +37,7 @@ from horde.scenario.think import (
 )
 from horde.scenario.user import User
 from horde.secrets import secret
+from horde.streams import StreamResult
 from horde.together.groups import Group, GroupBroken
 from horde.together.roles import group, role
 from horde.version import __version__
@@ -67,6 +68,7 @@ __all__ = [
     "RunContext",
     "Scenario",
     "ScenarioError",
+    "StreamResult",
     "TargetError",
     "UsageError",
     "User",
