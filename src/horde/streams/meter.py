@@ -106,8 +106,10 @@ class StreamMeter:
         end = self._last_ns if completed else perf_counter_ns()
         total_ns = end - self.started_ns
         n = len(self.chunks)
-        if n:
-            recorder.count(STREAM_CHUNKS, self.name, n)
+        recorder.count(STREAM_CHUNKS, self.name, n)
+        # Present even at 0, so a threshold like ``counters.stream_stalls:NAME < 1`` has a
+        # value to compare (a counter never counted is absent from results.json).
+        recorder.count(STREAM_STALLS, self.name, 0)
         if completed:
             recorder.latency(STREAM_TOTAL, self.name, total_ns // 1000)
         else:
