@@ -64,7 +64,7 @@ async def follow_users(
         progress.target = target
         while pool.alive < target and progress.breaker.allows_more(t) and pool.start():
             pass
-        while pool.running > target and pool.retire_newest():
+        while pool.running > target and pool.retire_newest(pool.running - target):
             pass
         if until_done and pool.alive >= peak and pool.all_done():
             return

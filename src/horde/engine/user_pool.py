@@ -99,13 +99,16 @@ class UserPool:
         self._live.add(task)
         task.add_done_callback(self._live.discard)
 
-    def retire_newest(self) -> bool:
+    def retire_newest(self, excess: int = 1) -> bool:
         """Stop the most recently started running user (as Locust does when shrinking),
-        with the rest of its group. False when no user is left running."""
+        with the rest of its group — unless that is more than ``excess`` users. False
+        when nothing was retired."""
         for user, task in reversed(self._tasks.items()):
             if not task.done():
                 group = user.group
                 mates = [u for u in self._tasks if group is not None and u.group is group]
+                if len(mates) > excess:
+                    return False
                 for member in mates or [user]:
                     self._retire(member)
                 return True

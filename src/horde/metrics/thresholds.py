@@ -44,7 +44,8 @@ UNITS = {"ms": 1.0, "s": 1000.0}
 PATH_ROOTS = frozenset({
     "connections", "requests", "messages", "errors", "errors_total", "iterations", "users",
     "bytes", "duration_s", "checks", "generator", "counters",
-    "events", "broadcasts", "isolation", "ordering",  # sections the hub's trackers add
+    # sections that trackers add (hub, groups, streams)
+    "events", "groups", "broadcasts", "isolation", "ordering", "streams",
 })
 
 _AGGREGATE = re.compile(
