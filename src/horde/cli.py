@@ -128,28 +128,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.USAGE
 
 
-def _run_config(args: argparse.Namespace, scenario: Path | None, target: str | None) -> Any:
-    """The config file's values, overridden by every flag given, as a typed RunConfig."""
+def _run_config(
+    args: argparse.Namespace, scenario: Path | None, target: str | None
+) -> tuple[Any, Any]:
+    """The scenario's ``OPTIONS``, overridden by the config file, overridden by every flag
+    given, as a typed RunConfig — and the loaded scenario."""
     from horde.config.load import read_config_file
     from horde.config.model import RunConfig
+    from horde.scenario.loader import load_scenario
 
     values = read_config_file(args.config) if args.config else {}
     flags = _flag_values(args)
-    if "params" in flags:  # --param NAME=VALUE overrides single parameters, not the set
-        flags["params"] = {**values.get("params", {}), **flags["params"]}
-    values.update(flags)
     if scenario is not None:
-        values["scenario"] = scenario
+        flags["scenario"] = scenario
     if target is not None:
-        values["target"] = target
-    for key, flag in (("scenario", "a scenario file"), ("target", "--target URL")):
-        if key not in values:
-            where = f" or '{key}:' in {args.config}" if args.config else ""
-            raise ConfigError(f"missing {key}: give {flag}{where}")
+        flags["target"] = target
+    path = flags.get("scenario") or values.get("scenario")
+    if path is None:
+        where = f" or 'scenario:' in {args.config}" if args.config else ""
+        raise ConfigError(f"missing scenario: give a scenario file{where}")
+    loaded = load_scenario(path)
+    values = _layered(loaded.options, values, flags)
+    if "target" not in values:
+        where = f" or 'target:' in {args.config}" if args.config else ""
+        raise ConfigError(f"missing target: give --target URL{where}")
     try:
-        return RunConfig(**values)
+        return RunConfig(**values), loaded
     except ValidationError as exc:
         raise ConfigError(_first_problem(exc)) from None
+
+
+def _layered(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers override earlier ones key by key; ``params`` merge name by name."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        params = {**values.get("params", {}), **layer.get("params", {})}
+        values.update(layer)
+        if params:
+            values["params"] = params
+    return values
 
 
 def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -178,12 +195,10 @@ def _first_problem(exc: ValidationError) -> str:
 def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     from horde.engine.loop import run_with_signals
     from horde.engine.runner import cast_config, run
-    from horde.scenario.loader import load_scenario
     from horde.scenario.params import make_params
 
-    config = _run_config(args, scenario_path, target)
+    config, scenario = _run_config(args, scenario_path, target)
     logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
-    scenario = load_scenario(config.scenario)
     params = make_params(scenario.params_type, config.params, str(config.scenario))
     config, _ = cast_config(config, scenario, params)  # bad input fails here, before load
     sinks = _sinks(config)
@@ -213,16 +228,16 @@ def _capacity(args: argparse.Namespace) -> int:
     from horde.engine.capacity import SearchPlan, StopSearch, search
     from horde.engine.loop import run_with_signals
     from horde.engine.runner import run
-    from horde.scenario.loader import load_scenario
     from horde.scenario.params import make_params
     from horde.sinks.capacity import print_capacity, print_step, write_capacity
 
-    base = _run_config(args, Path(args.scenario) if args.scenario else None, args.target)
-    if not base.thresholds:
+    base, scenario = _run_config(
+        args, Path(args.scenario) if args.scenario else None, args.target
+    )
+    if not (base.thresholds or scenario.thresholds):
         raise UsageError("capacity needs at least one --threshold: it defines 'held'")
     if min(args.start, args.step, args.max) < 1:
         raise UsageError("--start, --step and --max must be at least 1")
-    scenario = load_scenario(base.scenario)
     make_params(scenario.params_type, base.params, str(base.scenario))
     plan = SearchPlan(args.start, args.step, args.max, args.bisect)
     step_s = parse_duration(args.step_duration)

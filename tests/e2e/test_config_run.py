@@ -73,3 +73,28 @@ def test_a_broken_config_file_lists_its_problems(tmp_path):
         f"  {config}: users: Input should be greater than or equal to 1",
         f"  {config}: duration: bad duration 'soon': use e.g. 30s, 250ms, 5m, 1h30m",
     ]
+
+
+def test_scenario_options_are_defaults_under_the_file_and_the_flags(write_scenario, tmp_path):
+    scenario = write_scenario(
+        SCENARIO + '\nOPTIONS = {"users": 4, "iterations": 3, "params": {"rounds": 2, "label": "opt"}}\n'
+    )
+    config = tmp_path / "run.yaml"
+    config.write_text(f"scenario: {scenario.name}\ntarget: http://127.0.0.1:1\nusers: 2\n")
+    result = horde_cli(
+        "run", "--config", str(config), "--param", "label=flag", "--out", str(tmp_path / "out"),
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    results = read_results(tmp_path / "out")
+    assert results["config"]["users"] == 2 and results["config"]["iterations"] == 3
+    assert results["counters"]["custom:flag"] == 2 * 3 * 2  # rounds=2 kept from OPTIONS
+
+
+def test_bad_scenario_options_name_the_key(write_scenario):
+    scenario = write_scenario(SCENARIO + '\nOPTIONS = {"users": 0, "speed": 3}\n')
+    result = horde_cli("run", str(scenario), "--target", "http://127.0.0.1:1")
+    assert result.returncode == 2
+    assert "OPTIONS: 2 problems" in result.stderr
+    assert "users: Input should be greater than or equal to 1" in result.stderr
+    assert "speed: unknown key (allowed: scenario, target, users" in result.stderr

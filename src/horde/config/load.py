@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from horde.config.durations import parse_duration
-from horde.errors import ConfigError, HordeError
+from horde.errors import ConfigError, HordeError, ScenarioError
 from horde.metrics.thresholds import parse_threshold
 from horde.scenario.urls import validate_target
 from horde.shapes.connect import parse_connect
@@ -108,6 +108,20 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return _as_run_config(config, file)
 
 
+def options_values(raw: object, where: str) -> dict[str, Any]:
+    """A scenario's ``OPTIONS`` (run defaults, keyed like a config file) in RunConfig's
+    terms, checked like a config file: every problem at once, as a ScenarioError."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: must be a dict of config-file keys")
+    if "scenario" in raw:
+        raise ScenarioError(f"{where}: scenario: a scenario cannot name another one")
+    try:
+        config = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_problems(where, exc)) from None
+    return run_config_values(config.model_dump())
+
+
 def _parse(file: Path) -> dict[str, Any]:
     if not file.is_file():
         raise ConfigError(f"{file}: config file not found")
@@ -128,7 +142,7 @@ def _kind(file: Path) -> str:
     return "TOML" if file.suffix == ".toml" else "YAML"
 
 
-def _problems(file: Path, exc: ValidationError) -> str:
+def _problems(file: Path | str, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"

@@ -16,6 +16,7 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
+from horde.config.load import options_values
 from horde.errors import ConfigError, ScenarioError
 from horde.metrics.thresholds import parse_threshold
 from horde.scenario.markers import MARK, Mark
@@ -79,6 +80,7 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
         cast=cast,
         role_hooks=role_hooks,  # type: ignore[arg-type]
         thresholds=_thresholds(getattr(module, "THRESHOLDS", ()), where),
+        options=options_values(getattr(module, "OPTIONS", {}), f"{where}: OPTIONS"),
         **hooks,  # type: ignore[arg-type]
     )
 
