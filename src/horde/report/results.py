@@ -74,7 +74,12 @@ def build_results(
             "rate_per_s": round(requests / elapsed, 2) if elapsed else 0.0,
             "peak_in_flight": recorder.peak_in_flight,
         },
-        "messages": {"received": received, "sent": sent},
+        "messages": {
+            "received": received,
+            "sent": sent,
+            "received_per_s": round(received / elapsed, 2) if elapsed else 0.0,
+            "sent_per_s": round(sent / elapsed, 2) if elapsed else 0.0,
+        },
         "metrics": metrics,
         "counters": counters,
         "errors": errors,
