@@ -1,4 +1,5 @@
-"""The end-of-run console summary: verdict, connections, latencies, errors, generator."""
+"""The end-of-run console summary: verdict, connections, latencies, groups and the other
+sections, errors, generator, thresholds."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from horde.sinks.summary_sections import section_lines
 
 
 def _width() -> int | None:
@@ -37,6 +40,8 @@ class ConsoleSummary:
             out.print(f"[bold red]aborted[/]: {results['abort_reason']}")
         out.print(_connections_line(results))
         out.print(_metrics_table(results))
+        for line in section_lines(results):
+            out.print(line)
         if results["errors"]:
             out.print(_errors_table(results))
         else:
