@@ -1,0 +1,90 @@
+"""Run one built-in demo end to end and measure what it cost: wall time, horde's CPU and
+peak RSS, and the demo server's. Run by hand, alone on the machine::
+
+    .venv/bin/python bench/demo_run.py chsh [extra horde run options ...]
+
+The server runs in its own process (as ``horde demo`` runs it); horde runs as
+``horde run examples/NAME.py`` in another, so each one's CPU and memory are its own.
+Prints one JSON line and writes it to bench/results/demo-NAME.json.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from horde.demo.launcher import demo_server  # noqa: E402
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of a process, sampled every 100 ms (its CPU is read once at the end)."""
+
+    def __init__(self, proc: psutil.Process) -> None:
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.peak_rss = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(0.1)
+
+
+def main(name: str, extra: list[str]) -> dict:
+    out = Path(tempfile.mkdtemp(prefix=f"horde-bench-{name}-"))
+    me = psutil.Process()
+    with demo_server(name) as url:
+        server = me.children()[0]
+        sampler = Sampler(server)
+        sampler.start()
+        cpu0 = server.cpu_times()
+        started = time.perf_counter()
+        cmd = [str(ROOT / ".venv/bin/horde"), "run", str(ROOT / "examples" / f"{name}.py"),
+               "--target", url, "--out", str(out), "--quiet", *extra]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        cpu1 = server.cpu_times()
+        sampler.done.set()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    results = json.loads((out / "results.json").read_text())
+    report = {
+        "demo": name,
+        "args": extra,
+        "exit_code": proc.returncode,
+        "wall_s": round(wall, 2),
+        "load_s": results["duration_s"],
+        "horde_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "horde_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "server_cpu_s": round((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system), 2),
+        "server_peak_rss_mb": round(sampler.peak_rss / 2**20, 1),
+        "passed": results["passed"],
+        "errors": results["errors"],
+        "users_peak": results["users"]["peak_active"],
+        "groups": {k: v for k, v in results.get("groups", {}).items() if k != "by_name"},
+        "counters": {k: v for k, v in results["counters"].items() if k.startswith("custom:")},
+        "thresholds": [
+            (t["expression"], t["observed"], t["passed"]) for t in results["thresholds"]
+        ],
+        "generator": results["generator"],
+    }
+    (ROOT / "bench" / "results" / f"demo-{name}.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], sys.argv[2:])))
