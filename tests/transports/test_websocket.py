@@ -273,6 +273,27 @@ async def test_connect_timeout(rec):
     assert rec.connections.failed == 1 and rec.open_connections == 0
 
 
+async def test_a_connect_horde_abandons_is_no_attempt(rec):
+    """A run ending mid-handshake must not lower the target's connection success rate."""
+
+    async def never_answers(reader, writer):
+        await drain_until_eof(reader)
+
+    server = await asyncio.start_server(never_answers, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    task = asyncio.ensure_future(
+        WebSocketConnection.connect(f"ws://127.0.0.1:{port}/", recorder=rec, timeout=5)
+    )
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    server.close()
+    c = rec.connections
+    assert (c.attempted, c.succeeded, c.failed) == (0, 0, 0)
+    assert rec.take_window().errors == {}
+
+
 async def test_subprotocol_we_did_not_offer_fails_the_connect(rec):
     async def script(reader, writer):
         await drain_until_eof(reader)

@@ -139,6 +139,11 @@ class Recorder:
     def connect_attempted(self) -> None:
         self.connections.attempted += 1
 
+    def connect_abandoned(self) -> None:
+        """An attempt horde gave up itself (run ending, user retired): neither success nor
+        failure, so it must not lower the target's ``connections.success_rate``."""
+        self.connections.attempted -= 1
+
     def connect_succeeded(self) -> None:
         self.connections.succeeded += 1
         self.open_connections += 1

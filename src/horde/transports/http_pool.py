@@ -160,6 +160,7 @@ class HostPool:
             if conn.transport is None or conn.transport.is_closing():
                 raise ClosedByPeer("connection closed right after it was opened")
         except asyncio.CancelledError:
+            recorder.connect_abandoned()
             raise
         except Exception as exc:
             error = classify(exc)

@@ -143,6 +143,7 @@ class SocketIOConnection:
                             raise
                         recorder.count("sio_upgrade_failed")
         except asyncio.CancelledError:
+            recorder.connect_abandoned()
             await self._abandon()
             raise
         except Exception as exc:

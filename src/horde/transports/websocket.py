@@ -181,6 +181,8 @@ class WebSocketConnection:
                 )
         except asyncio.CancelledError:
             abandoned = True
+            if not self._connected:  # else the 101 came first: it counted as a success
+                recorder.connect_abandoned()
             raise
         except Exception as exc:
             abandoned = True
