@@ -202,6 +202,6 @@ async def reconnect(user: horde.User) -> None:
     """Rejoin after a drop (counted in ``connections.dropped`` by the transport); the
     numbering of broadcasts goes on, so ordering is not reset."""
     reply = await connect_and_join(user, rejoin=True)
-    user.recorder.reconnected()
+    user.reconnected()
     if reply.get("round") and reply["round"]["open"]:
         user.state.rounds.put_nowait(reply["round"])

@@ -246,6 +246,11 @@ class User:
         """A scenario-defined counter (e.g. ``teams_created``), reported under counters."""
         self.recorder.count("custom", name, n)
 
+    def reconnected(self) -> None:
+        """Count a connection the scenario reopened after losing one, as
+        ``connections.reconnected`` (the transport counted the loss in ``dropped``)."""
+        self.recorder.reconnected()
+
     # -- lifecycle (engine only) -----------------------------------------------------------
 
     async def close(self) -> None:
