@@ -190,3 +190,9 @@ def _path_value(path: str, results: Mapping[str, Any]) -> float | None:
         else:
             return None
     return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
+
+
+def path_value(path: str, results: Mapping[str, Any]) -> float | None:
+    """A figure of results.json by a threshold's dotted path, with the derived
+    ``errors.rate`` and ``checks.rate`` (the pytest plugin's ``Results.value``)."""
+    return _path_value(path, results)
