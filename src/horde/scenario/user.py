@@ -159,7 +159,7 @@ class User:
         conn = await WebSocketConnection.connect(
             urls.ws_url(self.target, url), recorder=self.recorder, **options
         )
-        self._connections.append(conn)
+        self._keep(conn)
         return conn
 
     async def socketio(self, url: str | None = None, **options: Any) -> SocketIOConnection:
@@ -168,7 +168,7 @@ class User:
         conn = await SocketIOConnection.connect(
             urls.http_url(self.target, url or "/"), recorder=self.recorder, **options
         )
-        self._connections.append(conn)
+        self._keep(conn)
         return conn
 
     async def sse(
@@ -188,8 +188,14 @@ class User:
             self.http, url, headers=headers, reconnect=reconnect,
             max_reconnects=max_reconnects, name=name, **options,
         )
-        self._connections.append(conn)
+        self._keep(conn)
         return conn
+
+    def _keep(self, conn: Any) -> None:
+        """Remember ``conn`` so :meth:`close` closes it, dropping those already closed: a
+        user opening a connection per iteration held every one of them (4 KB each)."""
+        self._connections = [c for c in self._connections if not _is_closed(c)]
+        self._connections.append(conn)
 
     # -- pacing and measuring --------------------------------------------------------------
 
@@ -266,3 +272,8 @@ class User:
             with contextlib.suppress(Exception):
                 await self._http.close()
             self._http = None
+
+
+def _is_closed(conn: Any) -> bool:
+    """WebSocket and SSE connections say ``closed``; Socket.IO says ``connected``."""
+    return getattr(conn, "closed", False) is True or getattr(conn, "connected", True) is False
