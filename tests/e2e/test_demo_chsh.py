@@ -82,3 +82,15 @@ def test_stale_round_ids_are_counted_and_fail_the_run(tmp_path):
     assert code == 1 and results["passed"] is False
     failed = {t["expression"]: t["observed"] for t in results["thresholds"] if not t["passed"]}
     assert list(failed) == ["errors.rate < 1%"] and failed["errors.rate < 1%"] > 0.1
+
+
+def test_horde_demo_chsh_ends_on_its_own_with_the_scenarios_options(tmp_path):
+    """No --iterations, no --duration: OPTIONS make the run end when every team is done."""
+    result = horde_cli("demo", "chsh", "--param", "teams=3", "--param", "rounds=2",
+                       "--param", "speed=40", "--quiet", "--out", str(tmp_path), timeout=45)
+    assert result.returncode == 0, result.stderr
+    results = read_results(tmp_path)
+    assert results["config"]["iterations"] == 1 and results["status"] == "completed"
+    assert results["groups"]["completed"] == 3
+    assert results["counters"]["custom:rounds_completed"] == 3 * 2
+    assert results["duration_s"] < 20

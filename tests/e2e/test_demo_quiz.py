@@ -67,3 +67,17 @@ def test_a_player_dropped_from_the_results_is_named_and_fails_the_run(tmp_path):
     assert code == 1 and results["passed"] is False
     failed = [t["expression"] for t in results["thresholds"] if not t["passed"]]
     assert failed == ["broadcasts.round_results.reach >= 1", "ordering.gaps == 0"]
+
+
+def test_horde_demo_quiz_with_drop_player_exits_1_naming_the_player(tmp_path):
+    """``horde demo quiz`` as typed: OPTIONS end the run; the fault fails it."""
+    result = horde_cli("demo", "quiz", "--fault", "drop_player", "--set", "drop_session=player-3",
+                       "--param", "players=3",
+                       "--param", "rounds=2", "--param", "guess_max=0.2", "--quiet",
+                       "--out", str(tmp_path), timeout=45)
+    assert result.returncode == 1, result.stderr
+    results = read_results(tmp_path)
+    assert results["config"]["iterations"] == 1 and results["status"] == "completed"
+    missing = results["broadcasts"]["round_results"]["missing"]
+    assert [m["missing"] for m in missing] == [["player-3"]] * 2
+    assert "missed by player-3" in result.stdout + result.stderr  # named on the console too
