@@ -35,6 +35,8 @@ def test_every_figure_matches_the_servers_counts(tmp_path: Path) -> None:
     assert results["streams"]["task"]["completed"] == 20
     assert results["messages"]["received_per_s"] > 0
     assert server["active_sessions"] == 0
+    # 10 users connected at once and each task lasts 150 ms: all (or nearly) open together
+    assert 8 <= results["connections"]["peak_open"] <= server["peak_sessions"] <= 10
 
 
 def test_the_leak_fault_is_counted_once_per_leaked_message(tmp_path: Path) -> None:

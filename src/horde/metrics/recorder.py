@@ -55,6 +55,7 @@ class Recorder:
         self._window = Window()
         self.connections = ConnectionCounts()
         self.open_connections = 0
+        self.peak_open_connections = 0  # exact: rows only sample once a second
         self.in_flight = 0
         self.peak_in_flight = 0
         self.active_users = 0
@@ -147,6 +148,8 @@ class Recorder:
     def connect_succeeded(self) -> None:
         self.connections.succeeded += 1
         self.open_connections += 1
+        if self.open_connections > self.peak_open_connections:
+            self.peak_open_connections = self.open_connections
 
     def connect_failed(self, exc: TargetError) -> None:
         self.connections.failed += 1

@@ -61,7 +61,7 @@ def build_results(
             "dropped": conns.dropped,
             "reconnected": conns.reconnected,
             "success_rate": _ratio(conns.succeeded, conns.attempted),
-            "peak_open": max((r["connections_open"] for r in rows), default=0),
+            "peak_open": recorder.peak_open_connections,
         },
         "users": {"peak_active": recorder.peak_users},
         "iterations": {
