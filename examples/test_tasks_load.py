@@ -78,7 +78,7 @@ async def test_50_concurrent_connections(horde_run: Any, tasks_url: str) -> None
     assert results.passed
     completed = results.counter("custom:tasks_completed")
     assert completed == delta(before, after, "tasks_completed")  # the server agrees
-    assert after["peak_sessions"] >= 40  # they really were open together
+    assert results["connections"]["peak_open"] >= 40  # they really were open together
 
 
 async def test_output_isolation(horde_run: Any, tasks_url: str) -> None:
