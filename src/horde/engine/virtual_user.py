@@ -62,6 +62,7 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
         if not await _start(user, program, iterations):
             return
         pick, rng = program.pick, user.rng
+        clean = True
         while iterations is None or user.iteration < iterations:
             if group is not None and group.failed:
                 return
@@ -79,8 +80,9 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
             recorder.count(names.ITERATIONS_DONE, behaviour.name)
             user.iteration += 1
             if not ok:
+                clean = False
                 await asyncio.sleep(FAILED_ITERATION_PAUSE_S)
-        if group is not None:
+        if group is not None and clean:  # a member whose iterations failed did not finish
             group.member_finished()
     finally:
         recorder.user_stopped()

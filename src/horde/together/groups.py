@@ -3,9 +3,10 @@ together — and the ``groups`` section of results.json that counts them.
 
 A group is *started* when its members are; *formed* once every member's ``@on_start``
 has succeeded; *completed* when a member calls ``complete()`` or every member has done
-its iterations; *failed* when a member's ``@on_start`` fails, a barrier times out, or a
-member calls ``fail(reason)``. A failed group's members stop: whoever waits at one of its
-barriers gets :class:`GroupBroken`, which ends that user without counting an error twice.
+its iterations without an error; *failed* when a member's ``@on_start`` fails, a barrier
+times out, or a member calls ``fail(reason)``. A failed group's members stop: whoever
+waits at one of its barriers gets :class:`GroupBroken`, which ends that user without
+counting an error twice.
 """
 
 from __future__ import annotations
