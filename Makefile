@@ -24,7 +24,7 @@ $(NODE_MODULES): tests/interop/package.json tests/interop/package-lock.json
 	touch $@
 
 demo: setup
-	$(BIN)/horde demo echo --users 50 --duration 15s --out horde-results
+	$(BIN)/horde demo chsh --out horde-results
 
 lint: setup
 	$(BIN)/ruff check src tests examples bench
