@@ -24,7 +24,6 @@ import os
 from collections.abc import Awaitable
 
 import horde
-from horde.protocols.http import Response  # not exported by horde yet
 
 NAME = "chatrooms"
 
@@ -54,15 +53,6 @@ THRESHOLDS = (
 OPTIONS = {"users": 10, "spawn_rate": 10, "duration": "60s"}
 
 
-def _expect_ok(response: Response, what: str) -> None:
-    """Fail the step on an error status. The client already counted it as ``http_<N>``,
-    so the exception is marked counted: one failure shows as one error, not two."""
-    if not response.ok:
-        error = horde.AppError(f"{what}: HTTP {response.status}", detail=str(response.status))
-        error.recorded = True
-        raise error
-
-
 @horde.on_start
 async def login_and_make_rooms(user: horde.User) -> None:
     """Log in as a user of its own, then make this user's rooms."""
@@ -72,7 +62,7 @@ async def login_and_make_rooms(user: horde.User) -> None:
     response = await user.http.post(
         "/auth/login", json={"password": PASSWORD, "email": email}, name="login"
     )
-    _expect_ok(response, "login")
+    response.raise_for_status()
     user.state.headers = {"X-API-Key": response.json()["api_key"]}
     user.state.since = getattr(user.state, "since", {})  # room id → last message id seen
     while len(user.state.since) < user.params.rooms:
@@ -80,7 +70,7 @@ async def login_and_make_rooms(user: horde.User) -> None:
             "/rooms", json={"name": f"Load Test Room {user.id}-{len(user.state.since) + 1}"},
             headers=user.state.headers, name="create room",
         )
-        _expect_ok(room, "create room")
+        room.raise_for_status()
         user.state.since[room.json()["id"]] = 0
         user.count("rooms_created")
 
@@ -117,7 +107,7 @@ async def _agents(user: horde.User, room: int) -> None:
     _rate_limited(user, response, "agents")
 
 
-def _rate_limited(user: horde.User, response: Response, endpoint: str) -> bool:
+def _rate_limited(user: horde.User, response: horde.Response, endpoint: str) -> bool:
     """Count a 429 as a rate-limit hit of its own, not as an error (seed 002 keeps them
     apart: being throttled is the server's policy working, not the server failing)."""
     if response.status != 429:

@@ -14,6 +14,8 @@ EXPECTED = {
     "run", "RunConfig", "load_scenario", "Scenario", "Params",
     # users acting together
     "role", "group", "Group", "GroupBroken",
+    # HTTP
+    "Response", "HttpStatusError",
     # streamed replies
     "StreamResult",
     # data and secrets

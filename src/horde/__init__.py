@@ -14,6 +14,7 @@ from horde.errors import (
     ConnectError,
     HandshakeRejected,
     HordeError,
+    HttpStatusError,
     OperationTimeout,
     ProtocolError,
     ScenarioError,
@@ -21,6 +22,7 @@ from horde.errors import (
     UsageError,
 )
 from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
+from horde.protocols.http import Response
 from horde.scenario.feeders import Feeder, FeederExhausted
 from horde.scenario.loader import load_scenario
 from horde.scenario.markers import behaviour, on_start, on_stop, setup, shape, teardown
@@ -59,11 +61,13 @@ __all__ = [
     "GroupBroken",
     "HandshakeRejected",
     "HordeError",
+    "HttpStatusError",
     "JsonCodec",
     "OperationTimeout",
     "Params",
     "ProtocolError",
     "RawCodec",
+    "Response",
     "RunConfig",
     "RunContext",
     "Scenario",

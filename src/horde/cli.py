@@ -133,7 +133,7 @@ def _run_config(
 ) -> tuple[Any, Any]:
     """The scenario's ``OPTIONS``, overridden by the config file, overridden by every flag
     given, as a typed RunConfig — and the loaded scenario."""
-    from horde.config.load import read_config_file
+    from horde.config.load import layer_values, read_config_file
     from horde.config.model import RunConfig
     from horde.scenario.loader import load_scenario
 
@@ -148,7 +148,7 @@ def _run_config(
         where = f" or 'scenario:' in {args.config}" if args.config else ""
         raise ConfigError(f"missing scenario: give a scenario file{where}")
     loaded = load_scenario(path)
-    values = _layered(loaded.options, values, flags)
+    values = layer_values(loaded.options, values, flags)
     if "target" not in values:
         where = f" or 'target:' in {args.config}" if args.config else ""
         raise ConfigError(f"missing target: give --target URL{where}")
@@ -156,17 +156,6 @@ def _run_config(
         return RunConfig(**values), loaded
     except ValidationError as exc:
         raise ConfigError(_first_problem(exc)) from None
-
-
-def _layered(*layers: dict[str, Any]) -> dict[str, Any]:
-    """Later layers override earlier ones key by key; ``params`` merge name by name."""
-    values: dict[str, Any] = {}
-    for layer in layers:
-        params = {**values.get("params", {}), **layer.get("params", {})}
-        values.update(layer)
-        if params:
-            values["params"] = params
-    return values
 
 
 def _flag_values(args: argparse.Namespace) -> dict[str, Any]:

@@ -113,6 +113,17 @@ class AppError(TargetError):
     category = "app_error"
 
 
+class HttpStatusError(TargetError):
+    """An HTTP error status a scenario chose to stop on (``response.raise_for_status()``).
+    The client already counted it as ``http_<status>``, so it is never counted again."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, detail=str(status))
+        self.category = f"http_{status}"
+        self.status = status
+        self.recorded = True
+
+
 class CheckFailed(TargetError):
     category = "check_failed"
 

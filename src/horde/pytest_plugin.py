@@ -174,6 +174,7 @@ class HordeRunner:
     def _prepare(
         self, scenario: str | Path, target: str, options: dict[str, Any], progress: bool
     ) -> tuple[Any, Any]:
+        from horde.config.load import layer_values
         from horde.config.model import RunConfig
         from horde.engine.runner import cast_config
         from horde.scenario.loader import load_scenario
@@ -181,7 +182,7 @@ class HordeRunner:
 
         path = self._find(Path(scenario))
         loaded = load_scenario(path)
-        values = _layered(loaded.options, _option_values(options))
+        values = layer_values(loaded.options, _option_values(options))
         values.update(scenario=path, target=target, progress=progress,
                       out_dir=self._next_out_dir())
         config = RunConfig(**values)
@@ -221,17 +222,6 @@ def _option_values(options: dict[str, Any]) -> dict[str, Any]:
         )
         raise ConfigError(f"horde_run: {problems}") from None
     return run_config_values(checked.model_dump())
-
-
-def _layered(*layers: Mapping[str, Any]) -> dict[str, Any]:
-    """Later layers override earlier ones key by key; ``params`` merge name by name."""
-    values: dict[str, Any] = {}
-    for layer in layers:
-        params = {**values.get("params", {}), **layer.get("params", {})}
-        values.update(layer)
-        if params:
-            values["params"] = params
-    return values
 
 
 def _sinks(config: Any) -> list[Any]:

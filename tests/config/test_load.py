@@ -93,3 +93,17 @@ def test_one_problem_is_one_line(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         read_config_file(tmp_path / "nope.yaml")
+
+
+def test_a_higher_layer_that_sets_users_drops_an_inherited_shape_and_vice_versa():
+    from horde.config.load import layer_values
+
+    options = {"shape": "ramp(to=14, over=40s)", "params": {"a": 1}}
+    flags = {"users": 3, "params": {"b": 2}}
+    assert layer_values(options, {}, flags) == {"users": 3, "params": {"a": 1, "b": 2}}
+    assert layer_values({"users": 5, "connect": "immediate"}, {"shape": "ramp(to=2, over=1s)"}) == {
+        "shape": "ramp(to=2, over=1s)"
+    }
+    assert layer_values({"users": 5, "duration_s": 9.0}, {"users": 2}) == {
+        "users": 2, "duration_s": 9.0
+    }

@@ -218,3 +218,15 @@ def test_response_text_uses_charset() -> None:
     assert Response(200, headers, "é".encode("latin-1")).text == "é"
     bogus = Headers({"Content-Type": "text/plain; charset=nope"})
     assert Response(200, bogus, "é".encode()).text == "é"
+
+
+def test_raise_for_status_ends_a_step_without_counting_the_error_twice():
+    from horde.errors import HttpStatusError
+    from horde.protocols.http import Headers, Response
+
+    fine = Response(200, Headers(), b"{}")
+    assert fine.raise_for_status() is fine
+    with pytest.raises(HttpStatusError) as info:
+        Response(503, Headers(), b"busy").raise_for_status()
+    assert info.value.category == "http_503" and info.value.status == 503
+    assert info.value.recorded  # the client counted it when the response arrived

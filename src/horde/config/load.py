@@ -17,6 +17,7 @@ params: {teams: 100, pattern: human_like}
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -120,6 +121,30 @@ def options_values(raw: object, where: str) -> dict[str, Any]:
     except ValidationError as exc:
         raise ScenarioError(_problems(where, exc)) from None
     return run_config_values(config.model_dump())
+
+
+# Keys that say the same thing two ways: a layer that sets one side drops the other side
+# inherited from the layers below (``--users 3`` over a scenario's ``shape`` means 3 users).
+_ALTERNATIVES = (
+    (frozenset({"shape"}), frozenset({"users", "spawn_rate", "connect"})),
+)
+
+
+def layer_values(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """RunConfig values from sources in rising priority (scenario OPTIONS, config file,
+    flags): later ones override key by key, ``params`` merge name by name."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        for one, other in _ALTERNATIVES:
+            for mine, theirs in ((one, other), (other, one)):
+                if mine & layer.keys():
+                    for key in theirs - layer.keys():
+                        values.pop(key, None)
+        params = {**values.get("params", {}), **layer.get("params", {})}
+        values.update(layer)
+        if params:
+            values["params"] = params
+    return values
 
 
 def _parse(file: Path) -> dict[str, Any]:

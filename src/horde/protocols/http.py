@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from horde.errors import ClosedByPeer, ProtocolError, UsageError
+from horde.errors import ClosedByPeer, HttpStatusError, ProtocolError, UsageError
 
 USER_AGENT = "horde/0.1"
 
@@ -119,6 +119,14 @@ class Response:
     def json(self) -> Any:
         """The body parsed as JSON (raises ``ValueError`` if it is not JSON)."""
         return _json.loads(self.body)
+
+    def raise_for_status(self) -> Response:
+        """End the scenario's step on an error status (>= 400 and not in ``ok_status``):
+        raises :class:`~horde.errors.HttpStatusError`, which is not counted a second time.
+        Returns the response itself when it is fine, so calls can be chained."""
+        if self.ok:
+            return self
+        raise HttpStatusError(f"HTTP {self.status} from {self.url}", status=self.status)
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.url} {len(self.body)}B>"
