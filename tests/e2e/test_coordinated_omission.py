@@ -32,3 +32,30 @@ async def test_a_stall_shows_in_intended_time_latency_only(write_scenario, echo_
     # ... but ~20 late messages per user (the ones that could not be sent during it).
     assert intended["p90_ms"] > 200
     assert abs(intended["max_ms"] - naive["max_ms"]) < 60  # the same worst case
+
+
+async def test_an_open_model_stall_shows_in_intended_time_when_the_cap_holds_sessions_back(
+    write_scenario, echo_server
+):
+    """The server stalls 0.5 s in every 2.5 s; sessions arrive at 40/s, at most 4 at once.
+    During a stall the 4 slots hang and later arrivals wait for one: timed from their
+    start they look fast, timed from when they were due they show the stall."""
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.behaviour
+        async def visit(user):
+            await user.http.get("/stall/2500/500", name="visit")
+        """
+    )
+    config = RunConfig(scenario=path, target=echo_server, progress=False,
+                       shape="arrival-rate(rate=40, duration=5s, max_concurrent=4)")
+    results = await run(config, load_scenario(path))
+    naive, intended = results["metrics"]["http_req:visit"], results["metrics"]["intended:session"]
+    sessions = results["load"]["sessions"]
+    assert results["errors"] == {}
+    assert sessions["late"] >= 20  # ~17 arrivals per stall waited for a slot
+    assert naive["p90_ms"] < 50  # only the ~4 requests in flight per stall were slow
+    assert intended["p90_ms"] > 150  # every late session shows the wait
+    assert naive["max_ms"] >= 100 and intended["max_ms"] >= naive["max_ms"]

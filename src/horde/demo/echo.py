@@ -5,7 +5,9 @@ One process on 127.0.0.1 (aiohttp + python-socketio):
 - ``GET|POST /echo`` — the request back as JSON; ``GET /delay/{ms}`` — answers after
   ``ms`` milliseconds, to within ~0.1 ms (:func:`precise_sleep`); ``GET /status/{code}``
   — answers with that status; ``GET /capacity/{slots}/{ms}`` — serves ``slots`` requests
-  at a time, ``ms`` each, and queues the rest (a server with a known capacity).
+  at a time, ``ms`` each, and queues the rest (a server with a known capacity);
+  ``GET /stall/{every_ms}/{for_ms}`` — holds every answer during the first ``for_ms`` of
+  each ``every_ms`` (a server that stalls periodically).
 - ``/ws`` — WebSocket echo; a JSON message with ``"delay_ms"`` is echoed after that delay.
 - Socket.IO (``/socket.io``) — ``echo`` acks its arguments; ``delay`` ({"ms"}) acks after
   the delay; ``broadcast`` sends a ``broadcast`` event to every client.
@@ -52,6 +54,7 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     app.router.add_get("/delay/{ms}", _delay)
     app.router.add_get("/status/{code}", _status)
     app.router.add_get("/capacity/{slots}/{ms}", _capacity)
+    app.router.add_get("/stall/{every_ms}/{for_ms}", _periodic_stall)
     app.router.add_get("/health", lambda r: web.Response(text="ok"))
     app.router.add_get("/stats", lambda r: web.json_response(dict(r.app[STATS])))
     app.router.add_post("/stats/reset", _reset)
@@ -93,6 +96,21 @@ async def _delay(request: web.Request) -> web.Response:
     ms = float(request.match_info["ms"])
     await precise_sleep(ms / 1000.0)
     return web.json_response({"delayed_ms": ms})
+
+
+_STARTED = time.monotonic()
+
+
+async def _periodic_stall(request: web.Request) -> web.Response:
+    """A server that stalls: for the first ``for_ms`` of every ``every_ms`` (counted from
+    its start) it answers nothing, then answers everything held at once."""
+    request.app[STATS]["http_requests"] += 1
+    every = float(request.match_info["every_ms"]) / 1000
+    hold = float(request.match_info["for_ms"]) / 1000
+    phase = (time.monotonic() - _STARTED) % every
+    if phase < hold:
+        await asyncio.sleep(hold - phase)
+    return web.json_response({"held_ms": round(max(hold - phase, 0.0) * 1000, 1)})
 
 
 _SLOTS: dict[int, asyncio.Semaphore] = {}

@@ -2,16 +2,18 @@
 
 ``follow_users`` (closed model) starts users while fewer are alive than the plan's
 target and retires the newest while more are running; ``follow_arrivals`` (open model)
-starts a session at each due arrival time unless ``max_concurrent`` are already running,
-and counts those it could not start on time. Both return when the plan is over — or,
-for a closed run with ``--iterations``, when every user the plan called for has
-finished.
+starts a session at each due arrival time — or, when ``max_concurrent`` are running, as
+soon as a slot frees, timed from when it was due and counted as late. Both return when
+the plan is over — or, for a closed run with ``--iterations``, when every user the plan
+called for has finished.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +34,7 @@ class Progress:
     began_at: float | None = None
     target: float = 0.0
     dropped_sessions: int = 0
+    late_sessions: int = 0
     abort_reason: str | None = None
 
     def snapshot(self, window_start: float, now: float) -> dict[str, object]:
@@ -74,20 +77,37 @@ async def follow_users(
 async def follow_arrivals(
     plan: Plan, pool: UserPool, clock: Callable[[], float], progress: Progress
 ) -> None:
+    """Start each session when due. When ``max_concurrent`` are running, a due session
+    waits for a free slot and starts late — timed from when it was due (coordinated
+    omission) and counted as late; those still waiting when the plan ends are dropped."""
     cap = plan.max_concurrent or math.inf
     t0 = progress.began_at = clock()
+    waiting: deque[float] = deque()  # due times (loop clock) of sessions held by the cap
+
+    def start_waiting() -> None:
+        while waiting and pool.running < cap:
+            pool.start_session(waiting.popleft())
+            progress.late_sessions += 1
+
+    async def until(deadline: float) -> None:
+        while (rest := deadline - clock()) > 0:
+            start_waiting()
+            if not waiting:
+                await asyncio.sleep(rest)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pool.slot_freed(), rest)
+        start_waiting()
+
     for due in arrival_times(plan):
-        wait = due - (clock() - t0)
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await until(t0 + due)
         t = clock() - t0
         progress.target = plan.value_at(t)
         if not progress.breaker.allows_more(t):
             break
-        if pool.running >= cap:
-            progress.dropped_sessions += 1
+        if pool.running >= cap or waiting:
+            waiting.append(t0 + due)
         else:
-            pool.start_session()
-    rest = plan.duration_s - (clock() - t0)
-    if rest > 0:
-        await asyncio.sleep(rest)
+            pool.start_session(t0 + due)
+    await until(t0 + plan.duration_s)
+    progress.dropped_sessions += len(waiting)

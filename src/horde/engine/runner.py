@@ -235,6 +235,7 @@ def _load_facts(config: RunConfig, progress: Progress, aggregator: Aggregator) -
     if plan.open_model:
         facts["sessions"] = {
             "started": aggregator.recorder.users_started,
+            "late": progress.late_sessions,
             "dropped": progress.dropped_sessions,
             "max_concurrent": plan.max_concurrent,
         }

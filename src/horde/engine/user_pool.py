@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 
 from horde.engine.virtual_user import run_user, stop_user
+from horde.metrics import names
 from horde.scenario.model import Scenario
 from horde.scenario.user import User
 from horde.together.roles import Roster
@@ -41,6 +42,7 @@ class UserPool:
         self.started = 0
         self.retired = 0
         self._live: set[asyncio.Task[None]] = set()  # running: read every 10 ms, O(1)
+        self._freed: asyncio.Future[None] | None = None
 
     # -- counts ----------------------------------------------------------------------------
 
@@ -79,21 +81,39 @@ class UserPool:
         self._tasks[user] = task
         self._track(task)
 
-    def start_session(self) -> None:
-        """Open model: a user that runs its iterations, then stops itself."""
+    def start_session(self, due: float) -> None:
+        """Open model: a user that runs its iterations, then stops itself. The session is
+        timed whole twice: ``session`` from its start, ``intended:session`` from ``due``
+        (loop time), which differs when it had to wait for a free slot."""
         user = self._make_user(self.started)
         self.started += 1
+        loop = asyncio.get_running_loop()
 
         async def session() -> None:
+            began = loop.time()
             try:
                 await run_user(user, self._scenario, self._iterations or 1)
             finally:
                 await stop_user(user, self._scenario, self._grace_s)
+                ended = loop.time()
+                user.recorder.latency(names.SESSION, None, int((ended - began) * 1e6))
+                user.recorder.latency(names.INTENDED, "session", int((ended - due) * 1e6))
 
         task = asyncio.create_task(session())
         self._sessions.add(task)
-        task.add_done_callback(self._sessions.discard)
+        task.add_done_callback(self._session_done)
         self._track(task)
+
+    def _session_done(self, task: asyncio.Task[None]) -> None:
+        self._sessions.discard(task)
+        if self._freed is not None and not self._freed.done():
+            self._freed.set_result(None)
+
+    def slot_freed(self) -> asyncio.Future[None]:
+        """Resolves when the next open-model session ends (its slot is free again)."""
+        if self._freed is None or self._freed.done():
+            self._freed = asyncio.get_running_loop().create_future()
+        return self._freed
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._live.add(task)

@@ -18,6 +18,7 @@ SIO_ACK = "sio_ack"  # emit → ack
 USER_TIMER = "timer"  # scenario-defined timings (user.timer / user.record)
 ITERATION = "iteration"  # one run of a behaviour function
 INTENDED = "intended"  # a paced block, from its intended start (coordinated omission)
+SESSION = "session"  # an open-model session, @on_start to @on_stop (intended:session: from due)
 
 # counters
 WS_MSG_IN = "ws_msg_in"
