@@ -60,7 +60,7 @@ def main(name: str, extra: list[str]) -> dict:
         wall = time.perf_counter() - started
         cpu1 = server.cpu_times()
         sampler.done.set()
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # horde only: server not reaped yet
     results = json.loads((out / "results.json").read_text())
     report = {
         "demo": name,
