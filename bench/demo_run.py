@@ -2,6 +2,7 @@
 peak RSS, and the demo server's. Run by hand, alone on the machine::
 
     .venv/bin/python bench/demo_run.py chsh [extra horde run options ...]
+    .venv/bin/python bench/demo_run.py chsh --peer bench/peers/chsh_python_socketio.py
 
 The server runs in its own process (as ``horde demo`` runs it); horde runs as
 ``horde run examples/NAME.py`` in another, so each one's CPU and memory are its own.
@@ -46,6 +47,9 @@ class Sampler(threading.Thread):
 
 
 def main(name: str, extra: list[str]) -> dict:
+    peer = None
+    if extra[:1] == ["--peer"]:
+        peer, extra = extra[1], extra[2:]
     out = Path(tempfile.mkdtemp(prefix=f"horde-bench-{name}-"))
     me = psutil.Process()
     with demo_server(name) as url:
@@ -54,24 +58,41 @@ def main(name: str, extra: list[str]) -> dict:
         sampler.start()
         cpu0 = server.cpu_times()
         started = time.perf_counter()
-        cmd = [str(ROOT / ".venv/bin/horde"), "run", str(ROOT / "examples" / f"{name}.py"),
-               "--target", url, "--out", str(out), "--quiet", *extra]
+        if peer is None:
+            cmd = [str(ROOT / ".venv/bin/horde"), "run", str(ROOT / "examples" / f"{name}.py"),
+                   "--target", url, "--out", str(out), "--quiet", *extra]
+        else:
+            cmd = [str(ROOT / ".venv/bin/python"), peer, "--url", url, *extra]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - started
         cpu1 = server.cpu_times()
         sampler.done.set()
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # horde only: server not reaped yet
-    results = json.loads((out / "results.json").read_text())
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the tool only: server not reaped
     report = {
         "demo": name,
+        "tool": peer or "horde",
         "args": extra,
         "exit_code": proc.returncode,
         "wall_s": round(wall, 2),
-        "load_s": results["duration_s"],
-        "horde_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-        "horde_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "tool_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "tool_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "server_cpu_s": round((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system), 2),
         "server_peak_rss_mb": round(sampler.peak_rss / 2**20, 1),
+    }
+    if peer is None:
+        report |= _horde_facts(json.loads((out / "results.json").read_text()))
+    else:
+        line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+        report["peer"] = json.loads(line[7:])
+    label = "horde" if peer is None else Path(peer).stem
+    path = ROOT / "bench" / "results" / f"demo-{name}-{label}.json"
+    path.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def _horde_facts(results: dict) -> dict:
+    return {
+        "load_s": results["duration_s"],
         "passed": results["passed"],
         "errors": results["errors"],
         "users_peak": results["users"]["peak_active"],
@@ -82,8 +103,6 @@ def main(name: str, extra: list[str]) -> dict:
         ],
         "generator": results["generator"],
     }
-    (ROOT / "bench" / "results" / f"demo-{name}.json").write_text(json.dumps(report, indent=2))
-    return report
 
 
 if __name__ == "__main__":
