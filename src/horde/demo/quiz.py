@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from horde.demo.options import DemoOptions
+from horde.demo.shared import health
 
 FAULTS: dict[str, str] = {
     "drop_player": "one player (drop_session, else the second to join) never receives "
@@ -386,7 +387,7 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     app.router.add_get("/ws", quiz.websocket)
     app.router.add_post("/admin/{action}", _admin)
     app.router.add_get("/stats", _stats)
-    app.router.add_get("/health", _health)
+    app.router.add_get("/health", health)
     app.on_cleanup.append(lambda app: _close(app[QUIZ]))
     return app
 
@@ -394,9 +395,6 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
 async def _stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[QUIZ].stats())
 
-
-async def _health(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 async def _admin(request: web.Request) -> web.Response:

@@ -28,6 +28,7 @@ from horde.demo.chatbot.protocol import (
     parse_question,
 )
 from horde.demo.options import DemoOptions
+from horde.demo.shared import health, send_json
 from horde.errors import UsageError
 
 TOKEN_TTL_S = 3600
@@ -64,7 +65,7 @@ def build_app(options: DemoOptions) -> web.Application:
     app.router.add_post("/api/auth/token", _token)
     app.router.add_post("/api/chat/sessions", _open_session)
     app.router.add_get("/ws", _websocket)
-    app.router.add_get("/health", _health)
+    app.router.add_get("/health", health)
     app.router.add_get("/stats", _stats)
     app.router.add_post("/stats/reset", _reset)
     return app
@@ -178,7 +179,7 @@ def _on_text(
     except ValueError as exc:
         server.stats["bad_messages"] += 1
         error = error_message(session.session_id, None, 400, str(exc))
-        _keep(server, mine, asyncio.ensure_future(_send(ws, error)))
+        _keep(server, mine, asyncio.ensure_future(send_json(ws, error)))
         return
     _keep(server, mine, asyncio.ensure_future(_answer(server, ws, session, question)))
 
@@ -199,11 +200,11 @@ async def _answer(
     except GateFullError:
         server.stats["answers_refused"] += 1
         detail = "every answer slot is busy and the queue is full"
-        await _send(ws, error_message(session.session_id, question.message_id, 503, detail))
+        await send_json(ws, error_message(session.session_id, question.message_id, 503, detail))
     except GateTimeoutError:
         server.stats["answers_timed_out"] += 1
         detail = f"waited {server.config.queue_timeout_s * 1000:g} ms for an answer slot"
-        await _send(ws, error_message(session.session_id, question.message_id, 504, detail))
+        await send_json(ws, error_message(session.session_id, question.message_id, 504, detail))
 
 
 async def _stream(
@@ -220,24 +221,12 @@ async def _stream(
         await asyncio.sleep(config.chunk_s)
         last = index == len(texts) - 1
         message = chunk_message(session.session_id, question.message_id, index, text, last)
-        if not await _send(ws, message):
+        if not await send_json(ws, message):
             return
         server.stats["chunks_sent"] += 1
     server.stats["answers_completed"] += 1
 
 
-async def _send(ws: web.WebSocketResponse, message: dict[str, Any]) -> bool:
-    if ws.closed:
-        return False
-    try:
-        await ws.send_json(message)
-    except ConnectionResetError:
-        return False
-    return True
-
-
-async def _health(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 async def _stats(request: web.Request) -> web.Response:

@@ -23,6 +23,7 @@ from horde.demo.chatrooms.state import (
     retry_after_header,
 )
 from horde.demo.options import DemoOptions
+from horde.demo.shared import health
 from horde.errors import UsageError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -96,7 +97,7 @@ def build_app(options: DemoOptions) -> web.Application:
     app.router.add_get("/rooms/{id}/messages/poll", _poll)
     app.router.add_post("/rooms/{id}/messages", _post_message)
     app.router.add_get("/rooms/{id}/chatting-agents", _chatting_agents)
-    app.router.add_get("/health", _health)
+    app.router.add_get("/health", health)
     app.router.add_get("/stats", _stats)
     app.router.add_post("/stats/reset", _reset)
     return app
@@ -254,9 +255,6 @@ def _guard(request: web.Request, limiter: RateLimiter) -> web.Response | None:
         return _error(500, "Internal Server Error (errors fault)")
     return None
 
-
-async def _health(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 async def _stats(request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ from horde.demo.chsh.game import ChshGame, Config
 from horde.demo.chsh.handlers import ChshDriver
 from horde.demo.chsh.store import AnswerStore
 from horde.demo.options import DemoOptions
+from horde.demo.shared import health
 
 __all__ = ["FAULTS", "SETTINGS", "build_app"]
 
@@ -62,7 +63,7 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     app = web.Application()
     app[DRIVER] = driver
     sio.attach(app)
-    app.router.add_get("/health", _health)
+    app.router.add_get("/health", health)
     app.router.add_get("/stats", _stats)
     app.router.add_get("/answers", _answers)
     app.cleanup_ctx.append(_store_lifetime(store, driver, tmp))
@@ -83,10 +84,6 @@ def _store_lifetime(store: AnswerStore, driver: ChshDriver, tmp: str) -> Any:
             shutil.rmtree(tmp, ignore_errors=True)
 
     return lifetime
-
-
-async def _health(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 async def _stats(request: web.Request) -> web.Response:

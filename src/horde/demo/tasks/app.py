@@ -11,11 +11,11 @@ import asyncio
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from horde.demo.options import DemoOptions
+from horde.demo.shared import health, send_json
 from horde.demo.tasks.protocol import (
     Router,
     TaskRequest,
@@ -55,7 +55,7 @@ def build_app(options: DemoOptions) -> web.Application:
     app = web.Application()
     app[SERVER] = Server(rounds, output_ms / 1000, router)
     app.router.add_get("/ws/{task_id}", _websocket)
-    app.router.add_get("/health", _health)
+    app.router.add_get("/health", health)
     app.router.add_get("/stats", _stats)
     app.router.add_post("/stats/reset", _reset)
     return app
@@ -89,7 +89,7 @@ async def _run(
         request = parse_task(text)
     except ValueError as exc:
         server.stats["errors"] += 1
-        await _send(ws, event("error", task_id, session_id, message=str(exc)))
+        await send_json(ws, event("error", task_id, session_id, message=str(exc)))
         return
     server.stats["tasks_started"] += 1
     rounds = rounds_for(request, server.rounds)
@@ -98,7 +98,7 @@ async def _run(
         if not await _output(server, task_id, session_id, request, round_no, rounds):
             return
     done = event("complete", task_id, session_id, status="success", rounds=rounds)
-    if await _send(ws, done):
+    if await send_json(ws, done):
         server.stats["tasks_completed"] += 1
 
 
@@ -108,26 +108,14 @@ async def _output(
     message = output_text(request, round_no, rounds)
     output = event("output", task_id, session_id, message=message, round=round_no)
     own, leak_to = server.router.route(session_id)
-    if leak_to is not None and await _send(leak_to, output):
+    if leak_to is not None and await send_json(leak_to, output):
         server.stats["leaked"] += 1
-    if not await _send(own, output):
+    if not await send_json(own, output):
         return False
     server.stats["outputs_sent"] += 1
     return True
 
 
-async def _send(ws: web.WebSocketResponse, message: dict[str, Any]) -> bool:
-    if ws.closed:
-        return False
-    try:
-        await ws.send_json(message)
-    except ConnectionResetError:
-        return False
-    return True
-
-
-async def _health(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 async def _stats(request: web.Request) -> web.Response:
