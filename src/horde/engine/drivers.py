@@ -27,7 +27,10 @@ TICK_S = 0.01
 @dataclass(slots=True)
 class Progress:
     """What the drivers tell the rest of the run: when the load began (loop time), the
-    target now, the stage now, and open-model sessions that could not start on time."""
+    target now, the stage now, and open-model sessions that could not start on time.
+
+    ``override_users`` is the one way back in: when set (the dashboard's user count),
+    ``follow_users`` holds that many users instead of the plan's target."""
 
     plan: Plan
     breaker: CircuitBreaker
@@ -36,6 +39,7 @@ class Progress:
     dropped_sessions: int = 0
     late_sessions: int = 0
     abort_reason: str | None = None
+    override_users: int | None = None
 
     def snapshot(self, window_start: float, now: float) -> dict[str, object]:
         """The plan's fields of the per-second row for the window ``window_start``–``now``:
@@ -63,7 +67,9 @@ async def follow_users(
     t0 = progress.began_at = clock()
     peak = math.ceil(plan.peak() - 1e-9)
     while (t := clock() - t0) < plan.duration_s:
-        target = target_users(plan, t)
+        target = progress.override_users
+        if target is None:
+            target = target_users(plan, t)
         progress.target = target
         while pool.alive < target and progress.breaker.allows_more(t) and pool.start():
             pass

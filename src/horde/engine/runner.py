@@ -19,6 +19,7 @@ from typing import Any
 
 from horde.config.model import RunConfig
 from horde.engine.circuit_breaker import CircuitBreaker
+from horde.engine.control import RunControl
 from horde.engine.drivers import Progress, follow_arrivals, follow_users
 from horde.engine.user_pool import UserPool
 from horde.engine.virtual_user import guarded
@@ -82,6 +83,7 @@ async def run(
     t0 = loop.time()
     breaker = CircuitBreaker(recorder.connections, config.circuit_breaker)
     progress = Progress(plan_for(config, scenario), breaker)
+    control = _attach(sinks, config, scenario, progress, stop, aggregator, roster)
     background = [
         asyncio.create_task(monitor.probe_loop_lag()),
         asyncio.create_task(
@@ -106,6 +108,8 @@ async def run(
             )
         if progress.abort_reason is not None:
             status = "aborted"
+        elif status == "interrupted" and control.stopped_by is not None:
+            status = "stopped"
         if scenario.teardown is not None:
             await guarded(scenario.teardown(ctx, shared), recorder)
     finally:
@@ -240,6 +244,29 @@ def _load_facts(config: RunConfig, progress: Progress, aggregator: Aggregator) -
             "max_concurrent": plan.max_concurrent,
         }
     return facts
+
+
+def _attach(
+    sinks: Sequence[Sink],
+    config: RunConfig,
+    scenario: Scenario,
+    progress: Progress,
+    stop: asyncio.Event,
+    aggregator: Aggregator,
+    roster: Roster | None,
+) -> RunControl:
+    """Hand the run's control to the sinks that want it (a dashboard): ``attach(control)``."""
+    control = RunControl(
+        progress, stop, aggregator, thresholds_for(config, scenario),
+        roster_size=roster.size if roster is not None else None,
+        info={"scenario": scenario.name, "target": config.target,
+              "shape": config.shape or progress.plan.shape, "unit": progress.plan.unit},
+    )
+    for sink in sinks:
+        attach = getattr(sink, "attach", None)
+        if attach is not None:
+            _safely(attach, control)
+    return control
 
 
 Check = Callable[[Aggregator, Progress, float], None]
