@@ -1,0 +1,85 @@
+// horde's HTML report: draws every .chart container from the embedded results JSON with
+// uPlot. Each chart marks itself with data-points (how many values it drew) so a test can
+// check the DOM for "rendered with data".
+(function () {
+  "use strict";
+  const R = JSON.parse(document.getElementById("horde-results").textContent);
+  const rows = R.timeseries || [];
+  const COLORS = ["#2f6fb3", "#d9822b", "#b42318", "#1f7a3f", "#7a4eb3", "#0f8a8a",
+                  "#a15c07", "#c2417c", "#4a5563", "#6b8e23"];
+  const col = (list, key) => list.map((r) => (typeof r[key] === "number" ? r[key] : null));
+  const kb = (values) => values.map((v) => (v === null ? null : v / 1024));
+
+  function perMetric(stat) {
+    const labels = [];
+    rows.forEach((r) => Object.keys(r.metrics || {}).forEach((k) => {
+      if (!labels.includes(k)) labels.push(k);
+    }));
+    return labels.slice(0, COLORS.length).map((k) => [
+      k, rows.map((r) => { const m = (r.metrics || {})[k]; return m ? m[stat] ?? null : null; }),
+    ]);
+  }
+
+  function errorsOverTime() {
+    // Per category when the rows carry a split, else the total per second.
+    const key = "errors_by_category";
+    const cats = [];
+    rows.forEach((r) => Object.keys(r[key] || {}).forEach((c) => {
+      if (!cats.includes(c)) cats.push(c);
+    }));
+    if (!cats.length) return [["errors", col(rows, "errors")]];
+    return cats.map((c) => [c, rows.map((r) => (r[key] || {})[c] || 0)]);
+  }
+
+  function targetSeries() {
+    const ts = (R.target_monitor || {}).timeseries || [];
+    const keys = [];
+    ts.forEach((r) => Object.keys(r).forEach((k) => {
+      if (k !== "t" && typeof r[k] === "number" && !keys.includes(k)) keys.push(k);
+    }));
+    return { x: col(ts, "t"), series: keys.map((k) => [k, col(ts, k)]) };
+  }
+
+  const ROWS_X = col(rows, "t");
+  const CHARTS = {
+    "chart-latency": () => ({ x: ROWS_X, series: [["p50", col(rows, "p50_ms")],
+      ["p95", col(rows, "p95_ms")], ["p99", col(rows, "p99_ms")]] }),
+    "chart-latency-by-metric": () => ({ x: ROWS_X, series: perMetric("p95_ms") }),
+    "chart-throughput": () => ({ x: ROWS_X, series: [["requests", col(rows, "requests")],
+      ["messages", col(rows, "messages")]] }),
+    "chart-load": () => ({ x: ROWS_X, series: [["users", col(rows, "users")],
+      ["connections open", col(rows, "connections_open")],
+      ["in flight", col(rows, "in_flight")]] }),
+    "chart-errors": () => ({ x: ROWS_X, series: errorsOverTime() }),
+    "chart-bandwidth": () => ({ x: ROWS_X, series: [["sent KiB", kb(col(rows, "bytes_sent"))],
+      ["received KiB", kb(col(rows, "bytes_received"))]] }),
+    "chart-generator": () => ({ x: ROWS_X, series: [["CPU %", col(rows, "cpu_percent")],
+      ["loop lag ms", col(rows, "loop_lag_ms")], ["RSS MB", col(rows, "rss_mb"), "right"]] }),
+    "chart-target": targetSeries,
+  };
+
+  function draw(el) {
+    const build = CHARTS[el.id];
+    if (!build) return;
+    const spec = build();
+    const right = spec.series.some((s) => s[2] === "right");
+    const opts = {
+      width: Math.max(el.clientWidth, 300), height: 220,
+      scales: { x: { time: false } },
+      legend: { live: false },
+      axes: [{ label: "seconds" }, { scale: "y" }],
+      series: [{ label: "t" }].concat(spec.series.map((s, i) => ({
+        label: s[0], stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false,
+        scale: s[2] === "right" ? "y2" : "y",
+      }))),
+    };
+    if (right) opts.axes.push({ scale: "y2", side: 1, grid: { show: false } });
+    const data = [spec.x].concat(spec.series.map((s) => s[1]));
+    new uPlot(opts, data, el);  // eslint-disable-line no-new
+    // Points drawn: non-null values over all series (an all-null series draws nothing).
+    const drawn = spec.series.reduce((n, s) => n + s[1].filter((v) => v !== null).length, 0);
+    el.dataset.points = String(drawn);
+  }
+
+  document.querySelectorAll(".chart").forEach(draw);
+})();

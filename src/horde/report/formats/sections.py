@@ -1,0 +1,293 @@
+"""The readable reports' content, once: results dict → titled sections of tables and items.
+
+Markdown and HTML differ only in markup, so both render these sections; a number shown in
+one is the number shown in the other. Every value comes from the results dict as it is:
+nothing is estimated here. Every key is read with ``.get`` because a run rebuilt from the
+history after a SIGKILL (``"incomplete": true``) may lack whole sections or percentiles.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+MISSING = "–"
+LATENCY_COLUMNS = ("min_ms", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms",
+                   "max_ms")
+METRIC_KINDS = {  # docs/results.md "Metric names"; anything else is shown under its own name
+    "http_connect": "HTTP connect",
+    "http_req": "HTTP requests (written → whole response)",
+    "http_ttfb": "HTTP time to first byte",
+    "ws_connect": "WebSocket connect",
+    "ws_reply": "WebSocket request → reply",
+    "sio_connect": "Socket.IO connect",
+    "sio_ack": "Socket.IO emit → ack",
+    "timer": "Timers",
+    "iteration": "Iterations",
+    "intended": "Paced blocks, from their intended start",
+}
+OPTIONAL_SECTIONS = ("groups", "events", "broadcasts", "streams", "isolation", "ordering")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Items:
+    """A list of lines, each with a tone (ok, fail, info, warning, critical, or "")."""
+
+    lines: list[tuple[str, str]]
+
+
+Block = Table | Items
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def fmt(value: Any) -> str:
+    """One way to print a value everywhere: ints with separators, floats to 3 decimals."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        text = f"{value:,.3f}".rstrip("0").rstrip(".")
+        return text or "0"
+    if isinstance(value, dict | list):
+        text = json.dumps(value, default=str, separators=(", ", ": "))
+        return text if len(text) <= 200 else text[:199] + "…"
+    return str(value)
+
+
+def percent(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.1%}"
+
+
+def verdict(r: dict[str, Any]) -> tuple[str, str]:
+    """(tone, text) — PASSED/FAILED only when there was something to pass, as the console."""
+    prefix = "INCOMPLETE — " if r.get("incomplete") else ""
+    if r.get("passed") is False:
+        return "fail", prefix + "FAILED"
+    if r.get("thresholds"):
+        return "ok", prefix + "PASSED"
+    errors = r.get("errors_total") or 0
+    if errors:
+        return "warning", prefix + f"DONE with {errors:,} errors (no thresholds set)"
+    return "info", prefix + "DONE (no thresholds set)"
+
+
+INCOMPLETE_NOTE = (
+    "This run did not finish normally: the report was rebuilt from the run history up to "
+    "its last recorded second. Totals cover that span only; percentiles may be missing."
+)
+
+
+def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Nested dicts as dotted keys, so any section can be shown without knowing its shape."""
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            yield from flatten(inner, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, fmt(value)
+
+
+def key_values(value: Any, title: str = "") -> Table:
+    return Table(("", "value"), list(flatten(value)), title)
+
+
+def build_sections(r: dict[str, Any]) -> list[Section]:
+    """Every section that has something to show, in reading order."""
+    sections = [
+        *(build(r) for build in _FIRST), *_optional(r), *(build(r) for build in _LAST),
+    ]
+    return [s for s in sections if s.blocks]
+
+
+def facts(r: dict[str, Any]) -> list[tuple[str, str]]:
+    cfg = r.get("config") or {}
+    load = r.get("load") or {}
+    req = r.get("requests") or {}
+    msg = r.get("messages") or {}
+    return [
+        ("scenario", f"{r.get('scenario', MISSING)} ({r.get('scenario_file') or MISSING})"),
+        ("target", fmt(r.get("target"))),
+        ("status", fmt(r.get("status")) + (" (incomplete)" if r.get("incomplete") else "")),
+        ("started", fmt(r.get("started_at"))),
+        ("finished", fmt(r.get("finished_at"))),
+        ("load duration", f"{fmt(r.get('duration_s'))} s"),
+        ("load", fmt(load.get("shape") or cfg.get("shape"))),
+        ("peak users", fmt((r.get("users") or {}).get("peak_active"))),
+        ("iterations", fmt((r.get("iterations") or {}).get("completed"))),
+        ("requests", f"{fmt(req.get('total'))} ({fmt(req.get('rate_per_s'))}/s)"),
+        ("messages in / out", f"{fmt(msg.get('received'))} / {fmt(msg.get('sent'))}"),
+        ("horde", fmt(r.get("horde_version"))),
+    ]
+
+
+def _summary(r: dict[str, Any]) -> Section:
+    lines = []
+    if r.get("incomplete"):
+        lines.append(("critical", INCOMPLETE_NOTE))
+    if r.get("abort_reason"):
+        lines.append(("fail", f"aborted: {r['abort_reason']}"))
+    blocks: list[Block] = [Items(lines)] if lines else []
+    return Section("summary", "Run", [*blocks, Table(("", "value"), facts(r))])
+
+
+def _thresholds(r: dict[str, Any]) -> Section:
+    rows = [
+        ("✓" if t.get("passed") else "✗", str(t.get("expression")), fmt(t.get("observed")))
+        for t in r.get("thresholds") or []
+    ]
+    return Section("thresholds", "Thresholds", [Table(("", "threshold", "observed"), rows)]
+                   if rows else [])
+
+
+def _connections(r: dict[str, Any]) -> Section:
+    c = r.get("connections") or {}
+    if not c:
+        return Section("connections", "Connections")
+    rows = [(k.replace("_", " "), fmt(c.get(k))) for k in (
+        "attempted", "succeeded", "failed", "dropped", "reconnected", "peak_open")]
+    rows.insert(3, ("success rate", percent(c.get("success_rate"))))
+    rows.append(("peak in-flight requests", fmt((r.get("requests") or {}).get("peak_in_flight"))))
+    return Section("connections", "Connections", [Table(("", "value"), rows)])
+
+
+def metric_kind(key: str, m: dict[str, Any]) -> str:
+    return str(m.get("metric") or key.split(":", 1)[0])
+
+
+def _latency(r: dict[str, Any]) -> Section:
+    """One table per metric kind: per endpoint (http_req), per event (ws_reply, sio_ack)…"""
+    kinds: dict[str, list[tuple[str, ...]]] = {}
+    for key, m in (r.get("metrics") or {}).items():
+        row = (m.get("name") or key, fmt(m.get("count")), fmt(m.get("rate_per_s")),
+               *(fmt(m.get(c)) for c in LATENCY_COLUMNS))
+        kinds.setdefault(metric_kind(key, m), []).append(row)
+    columns = ("name", "count", "rate/s", *(c.removesuffix("_ms") for c in LATENCY_COLUMNS))
+    tables = [Table(columns, rows, f"{kind} — {METRIC_KINDS.get(kind, kind)}")
+              for kind, rows in kinds.items()]
+    return Section("latency", "Latency (ms)", list(tables))
+
+
+def _stages(r: dict[str, Any]) -> Section:
+    stages = (r.get("load") or {}).get("stages") or []
+    columns = ("stage", "from s", "to s", "peak users", "requests", "rate/s", "messages",
+               "errors", "p50", "p95", "p99")
+    keys = ("stage", "from_s", "to_s", "peak_users", "requests", "rate_per_s", "messages",
+            "errors", "p50_ms", "p95_ms", "p99_ms")
+    rows = [tuple(fmt(s.get(k)) for k in keys) for s in stages]
+    return Section("stages", "Stages", [Table(columns, rows)] if rows else [])
+
+
+def _counters(r: dict[str, Any]) -> Section:
+    kinds: dict[str, list[tuple[str, ...]]] = {}
+    for key, n in (r.get("counters") or {}).items():
+        kind, _, name = key.partition(":")
+        kinds.setdefault(kind, []).append((name or kind, fmt(n)))
+    tables = [Table(("name", "count"), rows, kind) for kind, rows in kinds.items()]
+    return Section("counters", "Messages, events and counters", list(tables))
+
+
+def _errors(r: dict[str, Any]) -> Section:
+    errors = r.get("errors") or {}
+    if not errors:
+        total = r.get("errors_total")
+        return Section("errors", "Errors", [Items([("ok", "no errors")])] if total == 0 else [])
+    details = r.get("error_details") or {}
+    rows = [(cat, fmt(n), ", ".join(f"{k}: {fmt(v)}" for k, v in details.get(cat, {}).items()))
+            for cat, n in errors.items()]
+    blocks: list[Block] = [Table(("category", "count", "detail"), rows)]
+    examples = r.get("error_examples") or {}
+    if examples:
+        blocks.append(Table(("error", "first example"),
+                            [(k, _first_line(v)) for k, v in examples.items()], "examples"))
+    return Section("errors", f"Errors ({fmt(r.get('errors_total'))})", blocks)
+
+
+def _first_line(text: Any) -> str:
+    lines = str(text).strip().splitlines()
+    return (lines[-1] if lines else "")[:300]  # a traceback's last line names the exception
+
+
+def _bandwidth(r: dict[str, Any]) -> Section:
+    b = r.get("bytes") or {}
+    rows_ts = r.get("timeseries") or []
+    if not b and not rows_ts:
+        return Section("bandwidth", "Bandwidth")
+    duration = r.get("duration_s") or 0
+    rows = []
+    for direction, key in (("sent", "bytes_sent"), ("received", "bytes_received")):
+        total = b.get(direction)
+        peak = max((row.get(key) or 0 for row in rows_ts), default=None)
+        mean = round(total / duration, 1) if total is not None and duration else None
+        rows.append((direction, fmt(total), fmt(mean), fmt(peak)))
+    columns = ("direction", "bytes", "mean bytes/s", "peak bytes in one second")
+    return Section("bandwidth", "Bandwidth", [Table(columns, rows)])
+
+
+def _optional(r: dict[str, Any]) -> Iterator[Section]:
+    for name in OPTIONAL_SECTIONS:
+        if r.get(name):
+            yield Section(name, name.capitalize(), [key_values(r[name])])
+
+
+def _generator(r: dict[str, Any]) -> Section:
+    gen = r.get("generator") or {}
+    if not gen:
+        return Section("generator", "Generator health")
+    blocks: list[Block] = []
+    if gen.get("saturated"):
+        reasons = "; ".join(gen.get("reasons") or [])
+        blocks.append(Items([("warning", f"generator saturated: {reasons} — figures may show "
+                                         "horde's limit, not the target's")]))
+    shown = {k: v for k, v in gen.items() if k not in ("saturated", "reasons")}
+    return Section("generator", "Generator health", [*blocks, key_values(shown)])
+
+
+def _target_monitor(r: dict[str, Any]) -> Section:
+    tm = r.get("target_monitor") or {}
+    shown = {k: v for k, v in tm.items() if k != "timeseries"}
+    return Section("target", "Target resources", [key_values(shown)] if shown else [])
+
+
+def _analysis(r: dict[str, Any]) -> Section:
+    analysis = r.get("analysis") or {}
+    blocks: list[Block] = []
+    findings = analysis.get("findings") or []
+    if findings:
+        blocks.append(Items([(str(f.get("severity", "info")), finding_text(f))
+                             for f in findings]))
+    for part in ("projections", "scaling"):
+        if analysis.get(part):
+            blocks.append(key_values(analysis[part], part))
+    return Section("analysis", "Analysis", blocks)
+
+
+def finding_text(f: dict[str, Any]) -> str:
+    evidence = ", ".join(f"{k} {v}" for k, v in flatten(f.get("evidence") or {}) if k)
+    text = f"{str(f.get('severity', 'info')).upper()}: {f.get('title', f.get('rule', ''))}"
+    if f.get("detail"):
+        text += f" — {f['detail']}"
+    return text + (f" (evidence: {evidence})" if evidence else "")
+
+
+_FIRST: tuple[Callable[[dict[str, Any]], Section], ...] = (
+    _summary, _thresholds, _analysis, _connections, _latency, _stages, _counters, _errors,
+    _bandwidth,
+)
+_LAST: tuple[Callable[[dict[str, Any]], Section], ...] = (_generator, _target_monitor)
