@@ -28,6 +28,7 @@ from horde.metrics.aggregator import Aggregator
 from horde.metrics.recorder import Recorder
 from horde.metrics.thresholds import Threshold, evaluate, parse_threshold
 from horde.monitor.generator import GeneratorMonitor
+from horde.report.analysis import analyze
 from horde.report.results import build_results
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
@@ -145,6 +146,7 @@ async def run(
     results["passed"] = status not in ("setup_failed", "aborted") and all(
         t["passed"] for t in results["thresholds"]
     )
+    results["analysis"] = analyze(results)  # last: it reads the verdicts above
     for sink in sinks:
         _safely(sink.on_finish, results)
     return results

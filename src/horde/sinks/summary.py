@@ -1,5 +1,5 @@
 """The end-of-run console summary: verdict, connections, latencies, groups and the other
-sections, errors, generator, thresholds."""
+sections, errors, generator, thresholds, analysis findings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from horde.sinks.summary_sections import section_lines
+from horde.sinks.summary_sections import finding_lines, section_lines
 
 
 def _width() -> int | None:
@@ -62,6 +62,8 @@ class ConsoleSummary:
         for t in results["thresholds"]:
             mark = "[green]✓[/]" if t["passed"] else "[red]✗[/]"
             out.print(f"{mark} {t['expression']}  (observed {t.get('observed')})")
+        for line in finding_lines(results):
+            out.print(line)
         if results.get("out_dir"):
             out.print(f"results: {results['out_dir']}/results.json")
 

@@ -1,10 +1,13 @@
 """Summary lines for the optional sections of results.json: groups, events, broadcasts,
-streams, push checks and the scenario's own counters — one line each, only if present."""
+streams, push checks and the scenario's own counters — one line each, only if present —
+and the analysis findings (severity mark and title; the detail is in the reports)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from rich.markup import escape
 
 
 def section_lines(r: dict[str, Any]) -> Iterator[str]:
@@ -15,6 +18,19 @@ def section_lines(r: dict[str, Any]) -> Iterator[str]:
               if k.startswith("custom:")}
     if custom:
         yield "counters: " + ", ".join(f"{k} {n:,}" for k, n in custom.items())
+
+
+FINDING_MARKS = {"critical": "[red]✗[/]", "warning": "[yellow]⚠[/]", "info": "[cyan]i[/]"}
+
+
+def finding_lines(r: dict[str, Any]) -> Iterator[str]:
+    """One line per finding, most severe first (analyze() already sorted them)."""
+    found = (r.get("analysis") or {}).get("findings") or []
+    if found:
+        yield "findings:"
+    for f in found:
+        mark = "[green]✓[/]" if f["rule"] == "all_clear" else FINDING_MARKS[f["severity"]]
+        yield f"  {mark} {escape(f['title'])}  [dim]({f['rule']})[/]"
 
 
 def _groups(g: dict[str, Any]) -> Iterator[str]:
