@@ -1,0 +1,186 @@
+// horde's live dashboard: one EventSource feeds the charts, figures and tables.
+// Events: "backlog" (every row so far, by column), "row" (one per second), "status"
+// (state, thresholds, errors), "finish" (the same, once the run has ended).
+"use strict";
+
+const token = new URLSearchParams(location.search).get("token");
+const withToken = (path) =>
+  token ? path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : path;
+
+const COLORS = ["#0969da", "#8250df", "#1a7f37", "#bf8700", "#cf222e"];
+const CHARTS = [
+  { id: "chart-users", series: [["users", "users"], ["target", "target"], ["connections_open", "connections"], ["in_flight", "in flight"]] },
+  { id: "chart-rates", series: [["requests", "requests/s"], ["messages", "messages/s"]] },
+  { id: "chart-latency", series: [["p50_ms", "p50"], ["p95_ms", "p95"], ["p99_ms", "p99"]] },
+  { id: "chart-errors", series: [["errors", "errors/s"]], colors: ["#cf222e"] },
+];
+
+const data = { t: [] };
+const charts = [];
+const $ = (id) => document.getElementById(id);
+
+function makeChart(spec) {
+  const el = $(spec.id);
+  for (const [field] of spec.series) data[field] = data[field] || [];
+  const colors = spec.colors || COLORS;
+  const opts = {
+    width: Math.max(el.clientWidth, 300),
+    height: 220,
+    scales: { x: { time: false } },
+    axes: [{ label: "seconds" }, {}],
+    series: [
+      { label: "t", value: (u, v) => (v == null ? "–" : v.toFixed(0) + " s") },
+      ...spec.series.map(([, label], i) => ({ label, stroke: colors[i % colors.length], width: 1.5 })),
+    ],
+  };
+  const plot = new uPlot(opts, columnsOf(spec), el);
+  charts.push({ spec, el, plot });
+}
+
+function columnsOf(spec) {
+  return [data.t, ...spec.series.map(([field]) => data[field])];
+}
+
+function redraw() {
+  for (const { spec, el, plot } of charts) {
+    plot.setData(columnsOf(spec));
+    el.dataset.points = String(data.t.length);
+  }
+}
+
+function resetData(columns) {
+  for (const key of Object.keys(data)) data[key].length = 0;
+  for (const [field, values] of Object.entries(columns)) {
+    if (data[field]) data[field].push(...values);
+  }
+  if (columns.stage) data.stage = columns.stage.slice();
+  redraw();
+}
+
+function addRow(row) {
+  for (const key of Object.keys(data)) {
+    if (key !== "stage") data[key].push(row[key] ?? null);
+  }
+  redraw();
+}
+
+// -- figures and tables ----------------------------------------------------------------
+
+const fmt = (v, digits = 0) => (v == null ? "–" : Number(v).toLocaleString(undefined, { maximumFractionDigits: digits }));
+
+function showRow(row) {
+  if (!row) return;
+  $("fig-elapsed").textContent = fmt(row.t) + " s";
+  $("fig-stage").textContent = row.stage || "–";
+  $("fig-users").textContent = fmt(row.users);
+  $("fig-target").textContent = fmt(row.target, 1);
+  $("fig-connections").textContent = fmt(row.connections_open);
+  $("fig-inflight").textContent = fmt(row.in_flight);
+  $("fig-rps").textContent = fmt(row.requests);
+  $("fig-p95").textContent = row.p95_ms == null ? "–" : fmt(row.p95_ms, 1) + " ms";
+}
+
+function showStatus(s) {
+  const state = $("state");
+  state.dataset.state = s.state;
+  let text = s.state;
+  if (s.state === "finished") {
+    text = "finished: " + s.run_status + (s.passed === false ? " (failed)" : s.passed ? " (passed)" : "");
+    state.dataset.passed = String(s.passed);
+  }
+  state.textContent = text;
+  if (s.scenario) $("scenario").textContent = "· " + s.scenario;
+  if (s.target) $("target").textContent = s.target + (s.shape ? " · " + s.shape : "");
+  showRow(s.row);
+  $("fig-errors").textContent = fmt(s.errors_total);
+  showThresholds(s.thresholds || []);
+  showErrors(s.errors || {});
+  showControls(s);
+}
+
+function showThresholds(list) {
+  const ul = $("thresholds");
+  ul.replaceChildren();
+  if (!list.length) {
+    ul.append(Object.assign(document.createElement("li"), { className: "muted", textContent: "none" }));
+  }
+  for (const t of list) {
+    const li = document.createElement("li");
+    li.className = t.observed == null ? "pending" : t.passed ? "pass" : "fail";
+    li.textContent = t.expression + "  (observed " + (t.observed == null ? "–" : t.observed) + ")";
+    ul.append(li);
+  }
+}
+
+function showErrors(errors) {
+  const body = $("errors").tBodies[0];
+  body.replaceChildren();
+  for (const [category, count] of Object.entries(errors).sort((a, b) => b[1] - a[1])) {
+    const tr = document.createElement("tr");
+    tr.append(Object.assign(document.createElement("td"), { textContent: category }));
+    tr.append(Object.assign(document.createElement("td"), { textContent: fmt(count) }));
+    body.append(tr);
+  }
+}
+
+function showControls(s) {
+  const over = s.state === "finished" || s.state === "stopping";
+  $("stop-run").disabled = over || s.state === "waiting";
+  const noUsers = over || s.state === "waiting" || s.open_model;
+  $("users-input").disabled = noUsers;
+  $("users-apply").disabled = noUsers;
+  if (s.open_model && !over) say("arrival-rate run: sessions start when due, the user count is not set");
+}
+
+// -- controls --------------------------------------------------------------------------
+
+function say(text) {
+  $("control-message").textContent = text;
+}
+
+async function post(path, body) {
+  const response = await fetch(withToken(path), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
+}
+
+$("users-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const users = Number($("users-input").value);
+  try {
+    const answer = await post("/api/users", { users });
+    say("holding " + answer.users + " users");
+  } catch (e) {
+    say("not applied: " + e.message);
+  }
+});
+
+$("stop-run").addEventListener("click", async () => {
+  try {
+    await post("/api/stop", {});
+    say("stopping: results will be written");
+  } catch (e) {
+    say("not stopped: " + e.message);
+  }
+});
+
+// -- the stream ------------------------------------------------------------------------
+
+for (const spec of CHARTS) makeChart(spec);
+window.addEventListener("resize", () => {
+  for (const { el, plot } of charts) plot.setSize({ width: Math.max(el.clientWidth, 300), height: 220 });
+});
+
+const events = new EventSource(withToken("/api/events"));
+events.addEventListener("backlog", (e) => resetData(JSON.parse(e.data).columns));
+events.addEventListener("row", (e) => addRow(JSON.parse(e.data)));
+events.addEventListener("status", (e) => showStatus(JSON.parse(e.data)));
+events.addEventListener("finish", (e) => {
+  showStatus(JSON.parse(e.data));
+  events.close(); // the server goes away next: don't reconnect
+});
