@@ -1,4 +1,5 @@
-"""Shared fixtures: scenario files written on the fly, the echo demo server."""
+"""Shared fixtures: scenario files written on the fly, the echo demo server, and a run
+history of the session's own (so no test ever writes horde-runs.sqlite into the repo)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ from pathlib import Path
 import pytest
 
 from horde.demo.launcher import demo_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every ``horde run`` of the session — in process or a child — records its run here."""
+    path = tmp_path_factory.mktemp("history") / "horde-runs.sqlite"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HORDE_HISTORY", str(path))
+        yield path
 
 
 @pytest.fixture

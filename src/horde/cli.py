@@ -21,6 +21,7 @@ from horde.config.durations import parse_duration
 from horde.errors import ConfigError, UsageError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+DEFAULT_REPORT_DIR = "horde-results"  # where --format writes when --out is not given
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", nargs="?", help="path to a scenario .py file")
     run.add_argument("--target", "-t", help="base URL, e.g. http://127.0.0.1:8000")
     _add_run_options(run)
+    _add_output_options(run)
 
     serve = commands.add_parser("serve", help="run a built-in demo server")
     serve.add_argument("name", help="demo server: echo, chsh, quiz, chatrooms, chatbot, tasks")
@@ -67,8 +69,54 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="start a demo server and run its example scenario")
     demo.add_argument("name", help="demo: echo, chsh, quiz, chatrooms, chatbot, tasks")
     _add_run_options(demo)
+    _add_output_options(demo)
     _add_demo_options(demo)
+    _add_history_commands(commands)
     return parser
+
+
+def _add_history_commands(commands: Any) -> None:
+    """``runs``, ``report`` and ``compare``: they read the run history (docs/history.md)."""
+    runs = commands.add_parser("runs", help="list the runs in the run history")
+    runs.add_argument("--limit", "-n", type=int, default=20, help="newest N runs (default 20)")
+    _add_history_option(runs)
+
+    report = commands.add_parser("report", help="write a stored run's report files")
+    report.add_argument("run", help="run id from 'horde runs', 'latest', or -1, -2, ...")
+    report.add_argument("--format", "-f", action="append", default=[], metavar="LIST",
+                        help="json,html,md,csv,junit (default html)")
+    report.add_argument("--out", "-o", default=None, metavar="DIR",
+                        help="directory for the files (default horde-results/run-ID)")
+    _add_history_option(report)
+
+    compare = commands.add_parser(
+        "compare", help="per-metric deltas between two runs; exit 1 on a regression"
+    )
+    compare.add_argument("run_a", metavar="RUN_A", help="the baseline run")
+    compare.add_argument("run_b", metavar="RUN_B", help="the run to judge against it")
+    compare.add_argument("--tolerance", default="10%",
+                         help="allowed change before a figure is a regression (default 10%%)")
+    compare.add_argument("--latency-floor", default="1ms", metavar="DURATION",
+                         help="latency changes smaller than this are noise (default 1ms)")
+    compare.add_argument("--metric", "-m", action="append", default=[], metavar="GLOB",
+                         help="compare only matching figures, e.g. 'http_req:*', '* p95', "
+                              "throughput (repeatable, comma-separated)")
+    _add_history_option(compare)
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    """Report files and the run history: for ``run`` and ``demo`` (one run each)."""
+    p.add_argument("--format", "-f", action="append", default=[], metavar="LIST",
+                   help="report files to write: json,html,md,csv,junit (default json, "
+                        "only with --out; without --out they go to horde-results/)")
+    _add_history_option(p)
+    p.add_argument("--no-history", action="store_true",
+                   help="do not record this run in the run history")
+
+
+def _add_history_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--history", default=None, metavar="PATH",
+                   help="run history file (default $HORDE_HISTORY, else ./horde-runs.sqlite)")
 
 
 def _add_demo_options(p: argparse.ArgumentParser) -> None:
@@ -87,7 +135,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spawn-rate", "-r", type=float, default=None, help="users started per second")
     p.add_argument("--duration", "-d", default=None, help="e.g. 30s, 5m (default 30s)")
     p.add_argument("--iterations", "-i", type=int, default=None, help="behaviour runs per user")
-    p.add_argument("--out", "-o", default=None, help="directory for results.json")
+    p.add_argument("--out", "-o", default=None,
+                   help="directory for results.json and the --format files")
     p.add_argument("--timeout", default=None, help="default per-operation timeout (30s)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible runs")
     p.add_argument("--shape", default=None, metavar="SPEC",
@@ -122,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plan(args)
         if args.command == "capacity":
             return _capacity(args)
+        if args.command == "runs":
+            return _runs(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "compare":
+            return _compare(args)
         return _run(args, Path(args.scenario) if args.scenario else None, args.target)
     except UsageError as exc:
         print(f"horde: error: {exc}", file=sys.stderr)
@@ -190,7 +245,15 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
     params = make_params(scenario.params_type, config.params, str(config.scenario))
     config, _ = cast_config(config, scenario, params)  # bad input fails here, before load
-    sinks = _sinks(config)
+    formats = _formats(args)
+    if args.format and config.out_dir is None:
+        config = config.model_copy(update={"out_dir": Path(DEFAULT_REPORT_DIR)})
+    sinks = _sinks(config, formats)
+    if not args.no_history:
+        from horde.store import history_path
+        from horde.store.sink import start_history
+
+        sinks.append(start_history(history_path(args.history), config, scenario))
 
     async def main(stop: asyncio.Event) -> dict[str, Any]:
         return await run(config, scenario, sinks, stop)
@@ -199,8 +262,16 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     return exitcodes.OK if results["passed"] else exitcodes.FAILED
 
 
-def _sinks(config: Any) -> list[Any]:
+def _formats(args: argparse.Namespace) -> list[str]:
+    """``--format`` values (repeatable, comma-separated), checked before any load is sent."""
+    from horde.report.formats import check_formats
+
+    return check_formats([f for text in args.format for f in text.split(",")])
+
+
+def _sinks(config: Any, formats: Sequence[str] = ()) -> list[Any]:
     from horde.sinks.progress import ProgressLine
+    from horde.sinks.report_files import ReportFiles
     from horde.sinks.results_json import ResultsJson
     from horde.sinks.summary import ConsoleSummary
 
@@ -210,6 +281,9 @@ def _sinks(config: Any) -> list[Any]:
     if config.out_dir is not None:
         sinks.append(ResultsJson(config.out_dir))
     sinks.append(ConsoleSummary())
+    extra = [f for f in formats if f != "json"]  # results.json has its own sink
+    if extra and config.out_dir is not None:
+        sinks.append(ReportFiles(config.out_dir, extra))
     return sinks
 
 
@@ -296,3 +370,75 @@ def _demo(args: argparse.Namespace) -> int:
     with demo_server(args.name, tuple(server_args)) as url:
         print(f"horde demo {args.name}: server on {url}, scenario {scenario}", file=sys.stderr)
         return _run(args, scenario, url)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from horde.store import history_path
+    from horde.store.db import open_store
+    from horde.store.rebuild import load_results
+    from horde.store.summary import summarize
+    from horde.store.tables import console, runs_table
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    path = history_path(args.history)
+    if not path.exists():
+        print(f"no runs yet: {path} does not exist")
+        return exitcodes.OK
+    store = open_store(path, create=False)
+    listed = [
+        (r, r.summary if r.summary is not None else summarize(load_results(store, r)))
+        for r in store.runs(args.limit)
+    ]
+    store.close()
+    console().print(runs_table(listed) if listed else f"no runs yet in {path}")
+    return exitcodes.OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from horde.report.formats import write_reports
+    from horde.store import history_path
+    from horde.store.db import open_store
+    from horde.store.rebuild import load_results
+
+    formats = _formats(args) or ["html"]
+    store = open_store(history_path(args.history), create=False)
+    record = store.get(args.run)
+    results = load_results(store, record)
+    store.close()
+    out = Path(args.out) if args.out else Path(DEFAULT_REPORT_DIR) / f"run-{record.id}"
+    paths = write_reports(results, out, formats)
+    note = " (incomplete: rebuilt from its per-second rows)" if results.get("incomplete") else ""
+    print(f"run {record.id}{note}:")
+    for path in paths:
+        print(f"  {path}")
+    return exitcodes.OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from horde.store import history_path
+    from horde.store.compare import Tolerance, compare, parse_tolerance
+    from horde.store.db import open_store
+    from horde.store.rebuild import load_results
+    from horde.store.tables import compare_table, compare_verdict, console
+
+    try:
+        relative = parse_tolerance(args.tolerance)
+    except ValueError:
+        raise UsageError(f"bad --tolerance {args.tolerance!r}: give e.g. 10% or 0.1") from None
+    tolerance = Tolerance(relative, latency_floor_ms=parse_duration(args.latency_floor) * 1000)
+    store = open_store(history_path(args.history), create=False)
+    a, b = store.get(args.run_a), store.get(args.run_b)
+    ra, rb = load_results(store, a), load_results(store, b)
+    store.close()
+    patterns = [p.strip() for text in args.metric for p in text.split(",") if p.strip()]
+    comparison = compare(ra, rb, tolerance, patterns)
+    if patterns and not comparison.deltas:
+        raise UsageError(f"--metric {', '.join(patterns)} matches no figure of these runs")
+    out = console()
+    out.print(compare_table(comparison, f"run {a.id} (A) → run {b.id} (B)"))
+    for record, results in ((a, ra), (b, rb)):
+        if results.get("incomplete"):
+            out.print(f"note: run {record.id} is incomplete; its percentiles are approximate")
+    out.print(compare_verdict(comparison))
+    return exitcodes.FAILED if comparison.regressions else exitcodes.OK
