@@ -441,3 +441,26 @@ async def test_a_clean_real_run_is_all_clear(write_scenario, echo_server):
     assert [f["rule"] for f in findings] == ["all_clear"], findings
     assert findings[0]["evidence"]["requests"] == results["requests"]["total"] > 0
     assert findings[0]["evidence"]["thresholds_passed"] == 1
+
+
+def test_sparse_results_from_history_are_analyzed_without_inventing():
+    out = analyze({})
+    assert out["projections"] == {}
+    assert set(out["scaling"]) == {"omitted"}
+    assert [f["rule"] for f in out["findings"]] == ["no_traffic"]
+
+
+def test_console_lines_mark_severity():
+    from horde.sinks.summary_sections import finding_lines
+
+    r = changed(lambda r: _errors(r, {"http_429": 30}))
+    r["analysis"] = analyze(r)
+    assert list(finding_lines(r)) == [
+        "findings:",
+        "  [yellow]⚠[/] rate limiting seen: 30 limited responses  [dim](rate_limited)[/]",
+        "  [yellow]⚠[/] 30 errors (2.97% of 1,010 operations), mostly http_429 ×30  "
+        "[dim](error_rate)[/]",
+    ]
+    clear = clean()
+    clear["analysis"] = analyze(clear)
+    assert list(finding_lines(clear))[1].startswith("  [green]✓[/] all clear")

@@ -146,7 +146,10 @@ async def run(
     results["passed"] = status not in ("setup_failed", "aborted") and all(
         t["passed"] for t in results["thresholds"]
     )
-    results["analysis"] = analyze(results)  # last: it reads the verdicts above
+    try:  # last: it reads the verdicts above; a bug in it must not cost the results
+        results["analysis"] = analyze(results)
+    except Exception:
+        log.exception("the analysis failed; results are written without it")
     for sink in sinks:
         _safely(sink.on_finish, results)
     return results
