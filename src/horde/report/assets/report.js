@@ -9,13 +9,19 @@
                   "#a15c07", "#c2417c", "#4a5563", "#6b8e23"];
   const col = (list, key) => list.map((r) => (typeof r[key] === "number" ? r[key] : null));
   const kb = (values) => values.map((v) => (v === null ? null : v / 1024));
+  // Counts per second of each row: the last row of a run may cover only a few milliseconds,
+  // too short to give a rate, so rows under a quarter second are left out (null).
+  const spans = rows.map((r, i) => r.t - (i ? rows[i - 1].t : 0));
+  const rate = (values) => values.map((v, i) => (v === null || spans[i] < 0.25 ? null
+    : v / spans[i]));
 
   function perMetric(stat) {
     const labels = [];
     rows.forEach((r) => Object.keys(r.metrics || {}).forEach((k) => {
       if (!labels.includes(k)) labels.push(k);
     }));
-    return labels.slice(0, COLORS.length).map((k) => [
+    // Iterations include think time: they would dwarf every request → reply metric.
+    return labels.filter((k) => !k.startsWith("iteration:")).slice(0, COLORS.length).map((k) => [
       k, rows.map((r) => { const m = (r.metrics || {})[k]; return m ? m[stat] ?? null : null; }),
     ]);
   }
@@ -27,8 +33,8 @@
     rows.forEach((r) => Object.keys(r[key] || {}).forEach((c) => {
       if (!cats.includes(c)) cats.push(c);
     }));
-    if (!cats.length) return [["errors", col(rows, "errors")]];
-    return cats.map((c) => [c, rows.map((r) => (r[key] || {})[c] || 0)]);
+    if (!cats.length) return [["errors", rate(col(rows, "errors"))]];
+    return cats.map((c) => [c, rate(rows.map((r) => (r[key] || {})[c] || 0))]);
   }
 
   function targetSeries() {
@@ -45,14 +51,15 @@
     "chart-latency": () => ({ x: ROWS_X, series: [["p50", col(rows, "p50_ms")],
       ["p95", col(rows, "p95_ms")], ["p99", col(rows, "p99_ms")]] }),
     "chart-latency-by-metric": () => ({ x: ROWS_X, series: perMetric("p95_ms") }),
-    "chart-throughput": () => ({ x: ROWS_X, series: [["requests", col(rows, "requests")],
-      ["messages", col(rows, "messages")]] }),
+    "chart-throughput": () => ({ x: ROWS_X, series: [["requests/s", rate(col(rows, "requests"))],
+      ["messages/s", rate(col(rows, "messages"))]] }),
     "chart-load": () => ({ x: ROWS_X, series: [["users", col(rows, "users")],
       ["connections open", col(rows, "connections_open")],
       ["in flight", col(rows, "in_flight")]] }),
     "chart-errors": () => ({ x: ROWS_X, series: errorsOverTime() }),
-    "chart-bandwidth": () => ({ x: ROWS_X, series: [["sent KiB", kb(col(rows, "bytes_sent"))],
-      ["received KiB", kb(col(rows, "bytes_received"))]] }),
+    "chart-bandwidth": () => ({ x: ROWS_X, series: [
+      ["sent KiB/s", kb(rate(col(rows, "bytes_sent")))],
+      ["received KiB/s", kb(rate(col(rows, "bytes_received")))]] }),
     "chart-generator": () => ({ x: ROWS_X, series: [["CPU %", col(rows, "cpu_percent")],
       ["loop lag ms", col(rows, "loop_lag_ms")], ["RSS MB", col(rows, "rss_mb"), "right"]] }),
     "chart-target": targetSeries,

@@ -18,9 +18,17 @@ def render(results: dict[str, Any]) -> dict[str, str]:
     return {METRICS_FILE: metrics_csv(results), TIMESERIES_FILE: timeseries_csv(results)}
 
 
+def _lead(results: dict[str, Any]) -> tuple[str, ...]:
+    """A run rebuilt after a kill leads with an ``incomplete`` column (``true`` on every
+    row): a CSV has no header comment a tool would keep, but a column survives."""
+    return ("incomplete",) if results.get("incomplete") else ()
+
+
 def metrics_csv(results: dict[str, Any]) -> str:
-    rows = [{"label": key, **m} for key, m in (results.get("metrics") or {}).items()]
-    return _write(METRIC_COLUMNS, rows)
+    lead = _lead(results)
+    rows = [{"label": key, **m, **dict.fromkeys(lead, "true")}
+            for key, m in (results.get("metrics") or {}).items()]
+    return _write((*lead, *METRIC_COLUMNS), rows)
 
 
 def timeseries_csv(results: dict[str, Any]) -> str:
@@ -33,8 +41,9 @@ def timeseries_csv(results: dict[str, Any]) -> str:
         scalars.update((k, None) for k, v in row.items() if not isinstance(v, dict | list))
         labels.update((label, None) for label in row.get("metrics") or {})
     per_metric = [f"{label}.{stat}" for label in labels for stat in PER_METRIC]
-    flat = [_flat_row(row) for row in rows]
-    return _write((*scalars, *per_metric), flat)
+    lead = _lead(results)
+    flat = [{**_flat_row(row), **dict.fromkeys(lead, "true")} for row in rows]
+    return _write((*lead, *scalars, *per_metric), flat)
 
 
 def _flat_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from horde.report.formats.sections import (
     Section,
     Table,
     build_sections,
+    is_number,
     verdict,
 )
 
@@ -24,11 +25,11 @@ DATA_ID = "horde-results"
 # (container id, caption); report.js knows how to draw each id from the results.
 CHARTS = (
     ("chart-latency", "Latency percentiles over time, request → reply metrics (ms)"),
-    ("chart-latency-by-metric", "p95 per metric over time (ms)"),
+    ("chart-latency-by-metric", "p95 per metric over time (ms), iterations left out"),
     ("chart-throughput", "Throughput: requests and messages per second"),
     ("chart-load", "Active users, open connections, in-flight requests"),
     ("chart-errors", "Errors per second"),
-    ("chart-bandwidth", "Bandwidth per second (KiB)"),
+    ("chart-bandwidth", "Bandwidth (KiB per second)"),
     ("chart-generator", "Generator: CPU %, event-loop lag (ms), RSS (MB, right axis)"),
 )
 TARGET_CHART = ("chart-target", "Target resources over time")
@@ -107,5 +108,5 @@ def _table(table: Table) -> str:
 
 
 def _td(cell: str) -> str:
-    tone = {"✓": ' class="ok"', "✗": ' class="fail"'}.get(cell, "")
-    return f"<td{tone}>{escape(cell)}</td>"
+    tone = {"✓": "ok", "✗": "fail"}.get(cell) or ("" if is_number(cell) else "text")
+    return f'<td class="{tone}">{escape(cell)}</td>' if tone else f"<td>{escape(cell)}</td>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from horde.report.formats.sections import Items, Section, Table, build_sections, verdict
+from horde.report.formats.sections import Items, Section, Table, build_sections, is_number, verdict
 
 FILE = "report.md"
 _MARKS = {"ok": "✓", "fail": "✗", "warning": "⚠", "critical": "‼", "info": "ℹ"}
@@ -40,9 +40,14 @@ def _items(items: Items) -> list[str]:
 def _table(table: Table) -> list[str]:
     head = [f"**{table.title}**", ""] if table.title else []
     columns = [c or " " for c in table.columns]
-    align = [":--"] + ["--:"] * (len(columns) - 1)
+    align = [":--"] + ["--:" if _numeric(table, i) else ":--" for i in range(1, len(columns))]
     rows = ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
     return [*head, "| " + " | ".join(columns) + " |", "| " + " | ".join(align) + " |", *rows]
+
+
+def _numeric(table: Table, column: int) -> bool:
+    """Numbers align right so their digits line up; text stays left."""
+    return all(is_number(row[column]) for row in table.rows)
 
 
 def _cell(text: str) -> str:

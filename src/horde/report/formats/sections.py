@@ -9,6 +9,7 @@ history after a SIGKILL (``"incomplete": true``) may lack whole sections or perc
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +57,8 @@ class Section:
 
 
 def fmt(value: Any) -> str:
-    """One way to print a value everywhere: ints with separators, floats to 3 decimals."""
+    """One way to print a value everywhere: ints with separators, floats as measured (the
+    producers already rounded them; up to 6 decimals, so ratios keep their digits)."""
     if value is None:
         return MISSING
     if isinstance(value, bool):
@@ -64,12 +66,20 @@ def fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        text = f"{value:,.3f}".rstrip("0").rstrip(".")
+        text = f"{value:,.6f}".rstrip("0").rstrip(".")
         return text or "0"
     if isinstance(value, dict | list):
         text = json.dumps(value, default=str, separators=(", ", ": "))
         return text if len(text) <= 200 else text[:199] + "…"
     return str(value)
+
+
+_NUMBER = re.compile(r"[-+]?[\d,]*\.?\d+( s|%)?")
+
+
+def is_number(cell: str) -> bool:
+    """A cell printed by :func:`fmt` from a number (or missing): aligned right."""
+    return cell == MISSING or _NUMBER.fullmatch(cell) is not None
 
 
 def percent(value: float | None) -> str:
@@ -141,6 +151,8 @@ def _summary(r: dict[str, Any]) -> Section:
     lines = []
     if r.get("incomplete"):
         lines.append(("critical", INCOMPLETE_NOTE))
+        if r.get("incomplete_note"):
+            lines.append(("warning", str(r["incomplete_note"])))
     if r.get("abort_reason"):
         lines.append(("fail", f"aborted: {r['abort_reason']}"))
     blocks: list[Block] = [Items(lines)] if lines else []
@@ -175,13 +187,18 @@ def _latency(r: dict[str, Any]) -> Section:
     """One table per metric kind: per endpoint (http_req), per event (ws_reply, sio_ack)…"""
     kinds: dict[str, list[tuple[str, ...]]] = {}
     for key, m in (r.get("metrics") or {}).items():
-        row = (m.get("name") or key, fmt(m.get("count")), fmt(m.get("rate_per_s")),
+        name = str(m.get("name") or key) + (" (≈)" if m.get("approximate") else "")
+        row = (name, fmt(m.get("count")), fmt(m.get("rate_per_s")),
                *(fmt(m.get(c)) for c in LATENCY_COLUMNS))
         kinds.setdefault(metric_kind(key, m), []).append(row)
     columns = ("name", "count", "rate/s", *(c.removesuffix("_ms") for c in LATENCY_COLUMNS))
     tables = [Table(columns, rows, f"{kind} — {METRIC_KINDS.get(kind, kind)}")
               for kind, rows in kinds.items()]
-    return Section("latency", "Latency (ms)", list(tables))
+    blocks: list[Block] = list(tables)
+    if any(m.get("approximate") for m in (r.get("metrics") or {}).values()):
+        blocks.insert(0, Items([("warning", "(≈) percentiles approximated from the per-second "
+                                            "rows: the run's histograms were lost")]))
+    return Section("latency", "Latency (ms)", blocks)
 
 
 def _stages(r: dict[str, Any]) -> Section:
@@ -207,7 +224,10 @@ def _errors(r: dict[str, Any]) -> Section:
     errors = r.get("errors") or {}
     if not errors:
         total = r.get("errors_total")
-        return Section("errors", "Errors", [Items([("ok", "no errors")])] if total == 0 else [])
+        if not total:
+            return Section("errors", "Errors", [Items([("ok", "no errors")])] if total == 0 else [])
+        return Section("errors", "Errors", [Items([("warning", f"{fmt(total)} errors; their "
+                                                               "categories were not recorded")])])
     details = r.get("error_details") or {}
     rows = [(cat, fmt(n), ", ".join(f"{k}: {fmt(v)}" for k, v in details.get(cat, {}).items()))
             for cat, n in errors.items()]
@@ -256,7 +276,8 @@ def _generator(r: dict[str, Any]) -> Section:
         blocks.append(Items([("warning", f"generator saturated: {reasons} — figures may show "
                                          "horde's limit, not the target's")]))
     shown = {k: v for k, v in gen.items() if k not in ("saturated", "reasons")}
-    return Section("generator", "Generator health", [*blocks, key_values(shown)])
+    return Section("generator", "Generator health",
+                   [*blocks, key_values(shown)] if shown else blocks)
 
 
 def _target_monitor(r: dict[str, Any]) -> Section:
@@ -273,9 +294,23 @@ def _analysis(r: dict[str, Any]) -> Section:
         blocks.append(Items([(str(f.get("severity", "info")), finding_text(f))
                              for f in findings]))
     for part in ("projections", "scaling"):
-        if analysis.get(part):
-            blocks.append(key_values(analysis[part], part))
+        rows = [_estimate(key, value) for key, value in (analysis.get(part) or {}).items()
+                if value not in ({}, [], None)]
+        if rows:
+            blocks.append(Table(("", "value", "from"), rows, part))
     return Section("analysis", "Analysis", blocks)
+
+
+def _estimate(key: str, value: Any) -> tuple[str, str, str]:
+    """An estimate is shown by its ``text`` (else value and unit) beside the measured
+    evidence it was computed from; anything else is shown as it is."""
+    if not isinstance(value, dict):
+        return key.replace("_", " "), fmt(value), ""
+    shown = value.get("text") or " ".join(
+        fmt(value.get(k)) for k in ("value", "unit") if value.get(k) is not None)
+    evidence = ", ".join(f"{k} {v}" for k, v in flatten(value.get("evidence") or {}) if k)
+    note = f" ({value['note']})" if value.get("note") else ""
+    return key.replace("_", " "), (shown or fmt(value)) + note, evidence
 
 
 def finding_text(f: dict[str, Any]) -> str:
