@@ -1,14 +1,16 @@
 # The two commands of the README's Quick start: `make demo` and `make test`.
 # Both set everything up first (a venv with pinned dependencies, npm packages for the
-# Socket.IO interop tests), so they work on a fresh machine with Python 3.11+.
+# Socket.IO interop tests, Debian's chromium and playwright-core for the browser tests),
+# so they work on a fresh machine with Python 3.11+ and Node (CI runs as root for apt-get).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_MODULES := tests/interop/node_modules/.installed
+BROWSER_MODULES := tests/browser/node_modules/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean chromium
 
 setup: $(STAMP)
 
@@ -23,14 +25,23 @@ $(NODE_MODULES): tests/interop/package.json tests/interop/package-lock.json
 	npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The browser tests drive Debian's chromium (playwright-core downloads no browser).
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 demo: setup
 	$(BIN)/horde demo chsh --out horde-results
 
 lint: setup
 	$(BIN)/ruff check src tests examples bench
 
-test: setup $(NODE_MODULES) lint
+test: setup $(NODE_MODULES) $(BROWSER_MODULES) chromium lint
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) tests/interop/node_modules horde-results
+	rm -rf $(VENV) tests/interop/node_modules tests/browser/node_modules horde-results

@@ -102,11 +102,18 @@ def _items(items: Items) -> str:
 
 def _table(table: Table) -> str:
     title = f"<h3>{escape(table.title)}</h3>" if table.title else ""
-    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in table.rows)
+    # A column of numbers aligns right (digits line up); any text in it keeps it left.
+    text = [i > 0 and not all(is_number(row[i]) for row in table.rows)
+            for i in range(len(table.columns))]
+    head = "".join(f'<th class="text">{escape(c)}</th>' if text[i] else f"<th>{escape(c)}</th>"
+                   for i, c in enumerate(table.columns))
+    body = "".join(
+        "<tr>" + "".join(_td(cell, text[i]) for i, cell in enumerate(row)) + "</tr>"
+        for row in table.rows
+    )
     return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _td(cell: str) -> str:
-    tone = {"✓": "ok", "✗": "fail"}.get(cell) or ("" if is_number(cell) else "text")
+def _td(cell: str, text: bool) -> str:
+    tone = {"✓": "ok", "✗": "fail"}.get(cell) or ("text" if text else "")
     return f'<td class="{tone}">{escape(cell)}</td>' if tone else f"<td>{escape(cell)}</td>"
