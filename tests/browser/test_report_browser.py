@@ -25,6 +25,8 @@ HERE = Path(__file__).parent
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "docs" / "report-screenshot.png"
 
+SHAPE = "steps(start=2, increment=3, interval=2s, max=8)"
+
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -51,7 +53,8 @@ def test_every_chart_is_drawn_with_data(echo_server, tmp_path):
     reason = missing()
     if reason:
         pytest.skip(reason)
-    results = run_echo(echo_server, tmp_path)
+    # Three stages of two seconds: enough points and stages for the charts to show a shape.
+    results = run_echo(echo_server, tmp_path, SHAPE)
     (report,) = write_reports(results, tmp_path / "out", ["html"])
     shot = tmp_path / "report.png"
     page = open_in_chromium(report, shot)

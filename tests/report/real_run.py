@@ -41,12 +41,13 @@ async def http_calls(user):
 THRESHOLDS = ("p95(http_req{name=slow}) < 500ms", "errors.rate == 0", "p95(ws_reply) < 1000ms")
 
 
-def run_echo(target: str, tmp: Path) -> dict[str, Any]:
-    """Run for 3 s and return the results as results.json would hold them (JSON types)."""
+def run_echo(target: str, tmp: Path, shape: str | None = None) -> dict[str, Any]:
+    """Run for 3 s (or as ``shape`` says) and return the results as results.json would
+    hold them (JSON types)."""
     path = tmp / "report_scenario.py"
     path.write_text(textwrap.dedent(SCENARIO))
-    config = RunConfig(scenario=path, target=target, users=4, duration_s=3, progress=False,
-                       thresholds=THRESHOLDS)
+    config = RunConfig(scenario=path, target=target, users=4, duration_s=None if shape else 3,
+                       shape=shape, progress=False, thresholds=THRESHOLDS)
     results = asyncio.run(run(config, load_scenario(path)))
     return json.loads(json.dumps(results, default=str))
 
