@@ -9,6 +9,7 @@ the process sat at ≥ 90 % of a core for at least half of its seconds.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from horde.metrics.histogram import new_histogram
 PROBE_INTERVAL_S = 0.05
 LAG_LIMIT_MS = 50.0
 CPU_BUSY_PERCENT = 90.0
+MIN_CPU_WINDOW_S = 0.5
 
 
 @dataclass(slots=True)
@@ -54,6 +56,7 @@ class GeneratorMonitor:
     def __init__(self) -> None:
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # prime: the first call always returns 0
+        self._sampled_at = time.monotonic()
         self._lag = new_histogram()
         self._lag_window_max_us = 0
         self.health = GeneratorHealth()
@@ -69,10 +72,15 @@ class GeneratorMonitor:
             self._lag_window_max_us = max(self._lag_window_max_us, late_us)
 
     def sample(self) -> dict[str, Any]:
-        """This second's figures for the per-second row."""
+        """This second's figures for the per-second row. A window much shorter than a
+        second (the run's last, cut by the stop) gives a noisy CPU figure — 300 % over
+        a few ms — so it is shown in its row but kept out of the run's verdict."""
+        now = time.monotonic()
+        window_s, self._sampled_at = now - self._sampled_at, now
         cpu = self._process.cpu_percent(None)
         rss_mb = self._process.memory_info().rss / 1_048_576
-        self.health.cpu_samples.append(cpu)
+        if window_s >= MIN_CPU_WINDOW_S:
+            self.health.cpu_samples.append(cpu)
         self.health.rss_peak_mb = max(self.health.rss_peak_mb, rss_mb)
         lag_ms = self._lag_window_max_us / 1000.0
         self._lag_window_max_us = 0
