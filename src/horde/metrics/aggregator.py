@@ -135,6 +135,7 @@ class Aggregator:
             "requests": replies.get_total_count(),
             "messages": messages,
             "errors": sum(window.errors.values()),
+            "errors_by_category": _by_category(window.errors),
             "p50_ms": p50,
             "p95_ms": p95,
             "p99_ms": p99,
@@ -143,3 +144,11 @@ class Aggregator:
             "metrics": per_metric,
         }
         return row, replies
+
+
+def _by_category(errors: dict[tuple[str, str | None], int]) -> dict[str, int]:
+    """This window's errors per category (details folded in), for charts over time."""
+    totals: dict[str, int] = {}
+    for (category, _), n in errors.items():
+        totals[category] = totals.get(category, 0) + n
+    return totals
