@@ -38,8 +38,9 @@ class RunControl:
     def open_model(self) -> bool:
         return self.progress.plan.open_model
 
-    def set_users(self, users: int) -> int:
-        """Hold ``users`` users from now on (closed model), instead of the plan's target.
+    def set_users(self, users: int | None) -> int | None:
+        """Hold ``users`` users from now on (closed model), instead of the plan's target;
+        ``None`` goes back to following the plan.
 
         Applied at once, without a ramp; the plan still decides when the run ends.
         Returns the count applied: with a roster, clamped to its size. A change the run
@@ -51,6 +52,9 @@ class RunControl:
             )
         if self.stop.is_set():
             raise UsageError("the run is stopping")
+        if users is None:
+            self.progress.override_users = None
+            return None
         if isinstance(users, bool) or not isinstance(users, int) or not 0 <= users <= MAX_USERS:
             raise UsageError(f"users must be a whole number from 0 to {MAX_USERS}")
         if self.roster_size is not None:

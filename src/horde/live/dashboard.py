@@ -10,7 +10,8 @@ how ``POST /api/users`` and ``POST /api/stop`` reach the engine. Routes::
     GET  /api/rows?since=T per-second rows after T seconds, one list per field
     GET  /api/status       run state, users, stage, live thresholds, errors by category
     GET  /api/events       Server-Sent Events: backlog, then each row and status
-    POST /api/users        {"users": N}: hold N users from now on (closed model)
+    POST /api/users        {"users": N}: hold N users from now on (closed model);
+                           {"users": null}: follow the plan again
     POST /api/stop         end the run now; results are still written (status "stopped")
 
 Bound to 127.0.0.1 by default. Bound anywhere else a token is required on every request
@@ -295,9 +296,12 @@ class Dashboard:
 
     async def _users(self, request: web.Request) -> web.Response:
         body = await _json(request)
-        users = None if body is None else body.get("users")
-        if isinstance(users, bool) or not isinstance(users, int) or users < 0:
-            return _error(400, 'send {"users": N} with N a whole number, 0 or more')
+        if body is None or "users" not in body:
+            return _error(400, 'send {"users": N}, or {"users": null} to follow the plan')
+        users = body["users"]
+        if users is not None and (isinstance(users, bool) or not isinstance(users, int)
+                                  or users < 0):
+            return _error(400, "users must be a whole number, 0 or more")
         if self.control is None or self.results is not None:
             return _error(409, "no run is going")
         try:
