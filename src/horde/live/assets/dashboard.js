@@ -107,7 +107,8 @@ function showThresholds(list) {
   for (const t of list) {
     const li = document.createElement("li");
     li.className = t.observed == null ? "pending" : t.passed ? "pass" : "fail";
-    li.textContent = t.expression + "  (observed " + (t.observed == null ? "–" : t.observed) + ")";
+    const observed = t.observed == null ? "–" : String(+Number(t.observed).toPrecision(4));
+    li.textContent = t.expression + "  (observed " + observed + ")";
     ul.append(li);
   }
 }
