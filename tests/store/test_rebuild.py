@@ -14,7 +14,8 @@ def _record() -> RunRecord:
 
 def _row(t: float, count: int, p95: float, errors: int = 0) -> dict:
     return {"t": t, "users": int(t), "connections_open": 2 * int(t), "peak_in_flight": 3,
-            "requests": count, "messages": 5, "errors": errors, "bytes_sent": 100,
+            "requests": count, "messages": 5, "errors": errors,
+            "errors_by_category": {"http_503": errors} if errors else {}, "bytes_sent": 100,
             "bytes_received": 200, "cpu_percent": 10.0 * t, "rss_mb": 50.0, "loop_lag_ms": 1.0,
             "metrics": {"http_req:delay": {"count": count, "p50_ms": p95 / 2, "p95_ms": p95,
                                            "p99_ms": p95 + 1}}}
@@ -28,6 +29,7 @@ def test_totals_are_sums_of_the_rows_and_the_run_is_marked_incomplete() -> None:
     assert r["duration_s"] == 3.0 and r["finished_at"] == "2026-11-23T05:00:03+00:00"
     assert r["requests"]["total"] == 500 and r["requests"]["rate_per_s"] == 166.67
     assert r["messages"]["received"] == 15 and r["errors_total"] == 3
+    assert r["errors"] == {"http_503": 3}
     assert r["bytes"] == {"sent": 300, "received": 600}
     assert r["users"]["peak_active"] == 3 and r["connections"]["peak_open"] == 6
     assert r["connections"]["attempted"] is None  # not in the rows: unknown, not zero

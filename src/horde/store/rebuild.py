@@ -3,10 +3,11 @@ ended (killed) — one rebuilt from the per-second rows it left behind.
 
 A rebuilt dict has the shape of results.json (docs/results.md) with ``"incomplete":
 true`` and status ``incomplete``. What the rows hold is exact: the time series, and the
-sums of requests, messages, errors and bytes. What they do not hold is ``None``:
-connection counts, error categories, thresholds. Per-metric percentiles are
-approximations — each second's percentile weighted by that second's count — because the
-histograms themselves die with the process; such metrics say ``"approximate": true``.
+sums of requests, messages, errors (by category) and bytes. What they do not hold is
+``None`` or empty: connection counts, error details and examples, thresholds. Per-metric
+percentiles are approximations — each second's percentile weighted by that second's
+count — because the histograms die with the process; such metrics say
+``"approximate": true``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def rebuild_results(record: RunRecord, rows: list[dict[str, Any]]) -> dict[str, 
         },
         "metrics": _metrics(rows, duration),
         "counters": {},
-        "errors": {},  # categories are not in the rows; errors_total is exact
+        "errors": _errors_by_category(rows),
         "errors_total": errors,
         "error_details": {},
         "error_examples": {},
@@ -113,6 +114,14 @@ def _weighted(per_second: list[dict[str, Any]], field: str) -> float | None:
     if not weight:
         return None
     return round(sum(v * n for v, n in pairs) / weight, 3)
+
+
+def _errors_by_category(rows: list[dict[str, Any]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for row in rows:
+        for category, n in (row.get("errors_by_category") or {}).items():
+            totals[category] = totals.get(category, 0) + n
+    return dict(sorted(totals.items()))
 
 
 def _generator(rows: list[dict[str, Any]]) -> dict[str, Any]:
