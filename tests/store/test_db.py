@@ -3,6 +3,7 @@
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,22 @@ def test_a_running_run_whose_process_is_gone_is_incomplete(tmp_path: Path) -> No
     record = store.get("latest")
     assert record.status == "incomplete" and record.incomplete
     assert store.results(run_id) is None
+
+
+def test_a_killed_process_not_yet_reaped_counts_as_gone(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "h.sqlite")
+    run_id = store.begin_run(_facts())
+    zombie = subprocess.Popen(["sleep", "30"])
+    zombie.kill()  # not waited for: a zombie, which still answers kill(pid, 0)
+    try:
+        store.conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (zombie.pid, run_id))
+        for _ in range(50):
+            if store.get("latest").status == "incomplete":
+                break
+            time.sleep(0.02)
+        assert store.get("latest").status == "incomplete"
+    finally:
+        zombie.wait()
 
 
 def test_reading_never_creates_a_file_and_a_foreign_file_is_one_line(tmp_path: Path) -> None:

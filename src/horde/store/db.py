@@ -244,7 +244,16 @@ def _alive(pid: int, host: str) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process its parent has not reaped yet still answers ``kill(pid, 0)``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # not Linux, or gone meanwhile
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def _now() -> str:
