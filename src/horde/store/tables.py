@@ -43,7 +43,7 @@ _NUMERIC = {"id", "duration", "requests", "errors", "p95 ms"}
 def compare_table(comparison: Comparison, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("metric", no_wrap=True)
-    for col in ("A", "B", "change", ""):
+    for col in ("A", "B", "change", "%"):
         table.add_column(col, justify="right")
     table.add_column("verdict")
     for d in comparison.deltas:
