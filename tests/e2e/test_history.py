@@ -172,3 +172,16 @@ def test_no_history_and_bad_formats(echo_server, tmp_path) -> None:
     assert bad.stderr.strip().splitlines() == [
         "horde: error: unknown report format 'pdf': choose from json, html, md, csv, junit"]
     assert "history:" not in bad.stdout + bad.stderr
+
+
+def test_formats_go_to_out_or_else_to_horde_results(echo_server, tmp_path) -> None:
+    scenario = tmp_path / "delay.py"
+    scenario.write_text(DELAY_SCENARIO)
+    args = [sys.executable, "-m", "horde", "run", str(scenario), "--target", echo_server,
+            "--users", "1", "--iterations", "3", "-q", "--format", "md", "--format", "junit"]
+    result = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "horde-results"
+    assert sorted(p.name for p in written.iterdir()) == ["junit.xml", "report.md", "results.json"]
+    assert f"reports: {Path('horde-results') / 'report.md'}" in result.stdout
+    assert read_results(written)["requests"]["total"] == 3

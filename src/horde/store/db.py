@@ -204,9 +204,8 @@ def open_store(path: Path, *, create: bool = True) -> RunStore:
         conn.execute("PRAGMA foreign_keys=ON")
         _migrate(conn)
     except (sqlite3.DatabaseError, OSError) as exc:
-        raise UsageError(
-            f"cannot open the run history {path}: {exc} (give --history PATH or --no-history)"
-        ) from None
+        hint = "give --history PATH or --no-history" if create else "give --history PATH"
+        raise UsageError(f"cannot open the run history {path}: {exc} ({hint})") from None
     return RunStore(conn, path)
 
 
