@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", nargs="?", help="path to a scenario .py file")
     run.add_argument("--target", "-t", help="base URL, e.g. http://127.0.0.1:8000")
     _add_run_options(run)
+    _add_ui_options(run)
     _add_output_options(run)
 
     serve = commands.add_parser("serve", help="run a built-in demo server")
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="start a demo server and run its example scenario")
     demo.add_argument("name", help="demo: echo, chsh, quiz, chatrooms, chatbot, tasks")
     _add_run_options(demo)
+    _add_ui_options(demo)
     _add_output_options(demo)
     _add_demo_options(demo)
     _add_history_commands(commands)
@@ -117,6 +119,17 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 def _add_history_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--history", default=None, metavar="PATH",
                    help="run history file (default $HORDE_HISTORY, else ./horde-runs.sqlite)")
+
+
+def _add_ui_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ui", action="store_true",
+                   help="serve the live dashboard: charts, set users, stop (docs/dashboard.md)")
+    p.add_argument("--ui-host", default="127.0.0.1",
+                   help="dashboard address (default 127.0.0.1); any other needs a token")
+    p.add_argument("--ui-port", type=int, default=8089,
+                   help="dashboard port (default 8089; 0 picks a free one)")
+    p.add_argument("--ui-token", default=None,
+                   help="dashboard token (generated and printed when --ui-host is not loopback)")
 
 
 def _add_demo_options(p: argparse.ArgumentParser) -> None:
@@ -255,8 +268,17 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
 
         sinks.append(start_history(history_path(args.history), config, scenario))
 
+    dashboard = None
+    if args.ui:
+        from horde.live.dashboard import from_options
+
+        dashboard = from_options(args.ui_host, args.ui_port, args.ui_token)
+
     async def main(stop: asyncio.Event) -> dict[str, Any]:
-        return await run(config, scenario, sinks, stop)
+        if dashboard is None:
+            return await run(config, scenario, sinks, stop)
+        async with dashboard:
+            return await run(config, scenario, [*sinks, dashboard], stop)
 
     results = run_with_signals(main, use_uvloop=not args.no_uvloop)
     return exitcodes.OK if results["passed"] else exitcodes.FAILED
