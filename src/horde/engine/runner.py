@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from horde.config.model import RunConfig
 from horde.engine.circuit_breaker import CircuitBreaker
@@ -43,6 +43,17 @@ from horde.together.roles import Roster
 log = logging.getLogger("horde")
 
 
+class Probe(Protocol):
+    """Something watched beside the load (the target's process): sampled once per row,
+    its fields merged into the row; its ``report()`` becomes results section ``name``."""
+
+    name: str
+
+    def row_fields(self, t: float) -> dict[str, Any]: ...
+
+    def report(self) -> dict[str, Any]: ...
+
+
 @dataclass
 class RunContext:
     """What ``@setup`` and ``@teardown`` receive: a user of their own, outside the load."""
@@ -68,6 +79,7 @@ async def run(
     scenario: Scenario,
     sinks: Sequence[Sink] = (),
     stop: asyncio.Event | None = None,
+    probes: Sequence[Probe] = (),
 ) -> dict[str, Any]:
     """Run ``scenario`` as ``config`` says; returns the results dict the sinks received."""
     stop = stop or asyncio.Event()
@@ -78,6 +90,8 @@ async def run(
     hub = Hub(recorder)
     aggregator = Aggregator(recorder)
     monitor = GeneratorMonitor()
+    for probe in probes:
+        recorder.add_section(probe.name, probe.report)
     stopping = asyncio.Event()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     loop = asyncio.get_running_loop()
@@ -88,7 +102,8 @@ async def run(
     background = [
         asyncio.create_task(monitor.probe_loop_lag()),
         asyncio.create_task(
-            _tick(aggregator, monitor, progress, sinks, t0, _abort_check(config, scenario, stop))
+            _tick(aggregator, (monitor, probes), progress, sinks, t0,
+                  _abort_check(config, scenario, stop))
         ),
     ]
     ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None, params, hub=hub))
@@ -120,7 +135,7 @@ async def run(
         await asyncio.gather(*background, return_exceptions=True)
     now = loop.time()
     last_tick = t0 + (aggregator.rows[-1]["t"] if aggregator.rows else 0.0)
-    aggregator.tick(now - t0, monitor.sample() | progress.snapshot(last_tick, now))
+    aggregator.tick(now - t0, _extra(monitor, probes, now - t0) | progress.snapshot(last_tick, now))
     run_facts = {
         "scenario": scenario.name,
         "scenario_file": scenario.path,
@@ -139,7 +154,7 @@ async def run(
         "out_dir": str(config.out_dir) if config.out_dir else None,
         "load": _load_facts(config, progress, aggregator),
     }
-    results = build_results(aggregator, run=run_facts, generator=monitor.summary())
+    results = build_results(aggregator, run=run_facts, generator=monitor.summary(aggregator.rows))
     results["thresholds"] = evaluate(
         thresholds_for(config, scenario), results, aggregator.totals.latencies
     )
@@ -303,9 +318,20 @@ def _abort_check(config: RunConfig, scenario: Scenario, stop: asyncio.Event) -> 
     return check
 
 
+def _extra(monitor: GeneratorMonitor, probes: Sequence[Probe], t: float) -> dict[str, Any]:
+    """A row's fields from beside the load: horde's own health, then each probe's."""
+    extra = monitor.sample()
+    for probe in probes:
+        try:
+            extra.update(probe.row_fields(t))
+        except Exception:
+            log.exception("a probe failed; its fields are left out of this row")
+    return extra
+
+
 async def _tick(
     aggregator: Aggregator,
-    monitor: GeneratorMonitor,
+    watched: tuple[GeneratorMonitor, Sequence[Probe]],
     progress: Progress,
     sinks: Sequence[Sink],
     t0: float,
@@ -318,7 +344,7 @@ async def _tick(
     while True:
         await asyncio.sleep(max(0.0, t0 + n - loop.time()))
         now = loop.time()
-        row = aggregator.tick(now - t0, monitor.sample() | progress.snapshot(last, now))
+        row = aggregator.tick(now - t0, _extra(*watched, now - t0) | progress.snapshot(last, now))
         last = now
         for sink in sinks:
             _safely(sink.on_row, row)

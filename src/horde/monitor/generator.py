@@ -1,14 +1,19 @@
-"""Watch horde itself: CPU, memory and event-loop lag, so its limits are never
+"""Watch horde itself: CPU, memory, network and event-loop lag, so its limits are never
 mistaken for the server's.
 
 The loop-lag probe sleeps a fixed 50 ms and measures how late it wakes; a busy loop wakes
 late. A run is marked ``generator_saturated`` when the loop lagged badly (p99 > 50 ms) or
 the process sat at ≥ 90 % of a core for at least half of its seconds.
+
+Live, each per-second row carries ``generator_warning``: a one-line reason as soon as the
+last second's lag p99 passed 50 ms or the CPU sat at ≥ 90 % for the last
+``CPU_PINNED_SECONDS`` seconds in a row — so a watcher knows at once, not at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +26,7 @@ PROBE_INTERVAL_S = 0.05
 LAG_LIMIT_MS = 50.0
 CPU_BUSY_PERCENT = 90.0
 MIN_CPU_WINDOW_S = 0.5
+CPU_PINNED_SECONDS = 3  # consecutive busy seconds before the live warning
 
 
 @dataclass(slots=True)
@@ -58,7 +64,8 @@ class GeneratorMonitor:
         self._process.cpu_percent(None)  # prime: the first call always returns 0
         self._sampled_at = time.monotonic()
         self._lag = new_histogram()
-        self._lag_window_max_us = 0
+        self._window_lags_us: list[int] = []
+        self._busy_streak = 0
         self.health = GeneratorHealth()
 
     async def probe_loop_lag(self) -> None:
@@ -69,7 +76,7 @@ class GeneratorMonitor:
             late_us = int((loop.time() - start - PROBE_INTERVAL_S) * 1_000_000)
             late_us = max(late_us, 1)
             self._lag.record_value(min(late_us, 3_600_000_000))
-            self._lag_window_max_us = max(self._lag_window_max_us, late_us)
+            self._window_lags_us.append(late_us)
 
     def sample(self) -> dict[str, Any]:
         """This second's figures for the per-second row. A window much shorter than a
@@ -81,13 +88,77 @@ class GeneratorMonitor:
         rss_mb = self._process.memory_info().rss / 1_048_576
         if window_s >= MIN_CPU_WINDOW_S:
             self.health.cpu_samples.append(cpu)
+            self._busy_streak = self._busy_streak + 1 if cpu >= CPU_BUSY_PERCENT else 0
         self.health.rss_peak_mb = max(self.health.rss_peak_mb, rss_mb)
-        lag_ms = self._lag_window_max_us / 1000.0
-        self._lag_window_max_us = 0
-        return {"cpu_percent": round(cpu, 1), "rss_mb": round(rss_mb, 1), "loop_lag_ms": lag_ms}
+        lags, self._window_lags_us = self._window_lags_us, []
+        lag_ms = max(lags, default=0) / 1000.0
+        return {
+            "cpu_percent": round(cpu, 1), "rss_mb": round(rss_mb, 1), "loop_lag_ms": lag_ms,
+            "generator_warning": live_warning(window_p99_ms(lags), self._busy_streak),
+        }
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The run's verdict; with the per-second ``rows``, also horde's figures over time
+        (CPU, RSS, lag, network) and its network throughput, mean and peak."""
         lag_p99 = None
         if self._lag.get_total_count():
             lag_p99 = round(self._lag.get_value_at_percentile(99.0) / 1000.0, 2)
-        return self.health.verdict(lag_p99)
+        summary = self.health.verdict(lag_p99)
+        if rows:
+            series = over_time(rows)
+            summary.update(throughput(rows, series))
+            summary["timeseries"] = series
+        return summary
+
+
+def window_p99_ms(lags_us: list[int]) -> float | None:
+    """p99 of one second's lag probes (about 20: in practice their worst)."""
+    if not lags_us:
+        return None
+    ordered = sorted(lags_us)
+    return ordered[max(math.ceil(len(ordered) * 0.99) - 1, 0)] / 1000.0
+
+
+def live_warning(lag_p99_ms: float | None, busy_streak: int) -> str | None:
+    """The warning a live view shows now, or None while horde keeps up."""
+    reasons = []
+    if lag_p99_ms is not None and lag_p99_ms > LAG_LIMIT_MS:
+        reasons.append(f"event-loop lag p99 {lag_p99_ms:.0f} ms > {LAG_LIMIT_MS:.0f} ms")
+    if busy_streak >= CPU_PINNED_SECONDS:
+        reasons.append(f"CPU >= {CPU_BUSY_PERCENT:.0f}% of a core for {busy_streak} s")
+    if not reasons:
+        return None
+    return "generator saturated: " + "; ".join(reasons) + " — figures may show horde's limit"
+
+
+def over_time(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """horde's own figures per second, network as bytes per second of each row's window
+    (the last window may be shorter than a second)."""
+    series = []
+    previous_t = 0.0
+    for row in rows:
+        span = max(row["t"] - previous_t, 1e-3)
+        previous_t = row["t"]
+        series.append({
+            "t": row["t"],
+            "cpu_percent": row.get("cpu_percent"),
+            "rss_mb": row.get("rss_mb"),
+            "loop_lag_ms": row.get("loop_lag_ms"),
+            "sent_bytes_per_s": round(row.get("bytes_sent", 0) / span, 1),
+            "received_bytes_per_s": round(row.get("bytes_received", 0) / span, 1),
+        })
+    return series
+
+
+def throughput(rows: list[dict[str, Any]], series: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean (all bytes over all seconds) and peak network throughput; the peak over full
+    seconds only, as a few bytes in a last 10 ms window would read as a huge rate."""
+    seconds = max(rows[-1]["t"], 1e-3)
+    full = [s for s, prev in zip(series, [{"t": 0.0}, *series], strict=False)
+            if s["t"] - prev["t"] >= MIN_CPU_WINDOW_S] or series
+    out: dict[str, float] = {}
+    for key, counted in (("sent_bytes_per_s", "bytes_sent"),
+                         ("received_bytes_per_s", "bytes_received")):
+        out[f"{key}_mean"] = round(sum(r.get(counted, 0) for r in rows) / seconds, 1)
+        out[f"{key}_peak"] = round(max(s[key] for s in full), 1)
+    return out
