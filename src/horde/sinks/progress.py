@@ -1,55 +1,180 @@
-"""The live progress line: users, request rate, p95, errors, once per interval.
+"""The live monitor in the terminal: what the run is doing, once per interval.
 
-On a terminal the line redraws in place every second; in a log (CI) a new line is
-printed every ``log_interval_s`` seconds instead, so logs stay readable.
+On a terminal it is a rich panel redrawn in place every second (``--monitor-interval``):
+elapsed, stage, users, connections, in-flight, started/completed, rates, p50/p95/p99 of the
+main latencies, errors by category, and horde's own health. In a log (CI, a pipe) it is a
+plain line per interval instead — every 5 s unless ``--monitor-interval`` says otherwise —
+so logs stay readable. A generator-saturation warning is shown at once in both.
+
+:class:`LiveView` folds the per-second rows into the figures both forms show; it has no
+I/O, so it is tested with plain dicts. The panel itself is in :mod:`horde.live.terminal`.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from typing import Any, TextIO
+
+from horde.metrics import names
+
+TTY_INTERVAL_S = 1.0
+LOG_INTERVAL_S = 5.0
+MAIN_LATENCIES = 3  # the most frequent latency metrics of the last second are shown
+NOT_LATENCIES = (names.ITERATION, names.SESSION)  # durations that include think time
+
+
+@dataclass
+class LiveView:
+    """The run so far, from its rows: the last row plus running totals and peaks."""
+
+    total_users: int
+    row: dict[str, Any] = field(default_factory=dict)
+    span_s: float = 1.0  # the last row's window
+    users_started: int = 0
+    iterations: int = 0
+    requests: int = 0
+    peak_in_flight: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    warning: str | None = None
+    warned_at: float | None = None  # when the last warning was seen
+
+    def update(self, row: dict[str, Any]) -> None:
+        self.span_s = max(row["t"] - self.row.get("t", 0.0), 1e-3)
+        self.row = row
+        self.users_started += row.get("users_started", 0)
+        self.requests += row.get("requests", 0)
+        self.peak_in_flight = max(self.peak_in_flight, row.get("peak_in_flight", 0))
+        for label, m in (row.get("metrics") or {}).items():
+            if label.split(":", 1)[0] == names.ITERATION:
+                self.iterations += m.get("count", 0)
+        for category, n in (row.get("errors_by_category") or {}).items():
+            self.errors[category] = self.errors.get(category, 0) + n
+        self.warning = row.get("generator_warning")
+        if self.warning:
+            self.warned_at = row["t"]
+
+    # -- what is shown ---------------------------------------------------------------------
+
+    @property
+    def wanted(self) -> str:
+        target = self.row.get("target")
+        return f"{target:g}" if isinstance(target, int | float) else str(self.total_users)
+
+    @property
+    def users_done(self) -> int:
+        return max(self.users_started - self.row.get("users", 0), 0)
+
+    def rate(self, key: str) -> float:
+        """Per second over the last row's window."""
+        return self.row.get(key, 0) / self.span_s
+
+    def latencies(self) -> list[tuple[str, dict[str, Any]]]:
+        """The main latency metrics of the last second: most samples first."""
+        metrics = [
+            (label, m) for label, m in (self.row.get("metrics") or {}).items()
+            if label.split(":", 1)[0] not in NOT_LATENCIES and m.get("count")
+        ]
+        metrics.sort(key=lambda item: -item[1]["count"])
+        return metrics[:MAIN_LATENCIES]
+
+    @property
+    def errors_total(self) -> int:
+        return sum(self.errors.values())
+
+    def error_text(self, limit: int = 4) -> str:
+        top = sorted(self.errors.items(), key=lambda kv: -kv[1])
+        text = ", ".join(f"{category} {n:,}" for category, n in top[:limit])
+        return text + (f", +{len(top) - limit} more" if len(top) > limit else "")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def plain_line(view: LiveView) -> str:
+    """One line for a log: every figure of the panel, in a fixed order."""
+    row = view.row
+    stage = f" {row['stage']} |" if row.get("stage") else ""
+    parts = [
+        f"[{row.get('t', 0):>6.0f}s]{stage} users {row.get('users', 0)}/{view.wanted}",
+        f"started {view.users_started:,} done {view.users_done:,} iter {view.iterations:,}",
+        f"conns {row.get('connections_open', 0)}",
+        f"in-flight {row.get('in_flight', 0)} (peak {view.peak_in_flight})",
+        f"req/s {view.rate('requests'):,.0f}",
+        f"msg/s {view.rate('messages'):,.0f}",
+    ]
+    for label, m in view.latencies():
+        parts.append(f"{label} p50/p95/p99 {_ms(m['p50_ms'])}/{_ms(m['p95_ms'])}/"
+                     f"{_ms(m['p99_ms'])} ms")
+    errors = f"errors {view.errors_total:,}"
+    if view.errors:
+        errors += f" ({view.error_text()})"
+    parts.append(errors)
+    if row.get("target_cpu_percent") is not None:
+        parts.append(f"target cpu {row['target_cpu_percent']:.0f}% rss "
+                     f"{row.get('target_rss_mb') or 0:.0f} MB")
+    return " | ".join(parts)
 
 
 def format_row(row: dict[str, Any], total_users: int) -> str:
-    p95 = row.get("p95_ms")
-    p95_text = f"{p95:.1f} ms" if p95 is not None else "-"
-    target = row.get("target")
-    wanted = f"{target:g}" if isinstance(target, int | float) else str(total_users)
-    stage = f" {row['stage']} |" if row.get("stage") else ""
-    return (
-        f"[{row['t']:>6.0f}s]{stage} users {row['users']}/{wanted}"
-        f" | conns {row['connections_open']}"
-        f" | req/s {row['requests']:,}"
-        f" | msg/s {row['messages']:,}"
-        f" | p95 {p95_text}"
-        f" | in-flight {row['in_flight']}"
-        f" | errors {row['errors']}"
-    )
+    """One row on its own, as a log line (no running totals)."""
+    view = LiveView(total_users)
+    view.update(row)
+    return plain_line(view)
 
 
 class ProgressLine:
+    """The monitor sink: the rich panel on a terminal, plain lines in a log."""
+
     def __init__(
-        self, total_users: int, stream: TextIO | None = None, log_interval_s: int = 5
+        self,
+        total_users: int,
+        stream: TextIO | None = None,
+        interval_s: float | None = None,
+        *,
+        tty: bool | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
-        self.total_users = total_users
-        self.tty = self.stream.isatty()
-        self.log_interval_s = log_interval_s
-        self._errors = 0
-        self._ticks = 0
+        self.tty = self.stream.isatty() if tty is None else tty
+        default = TTY_INTERVAL_S if self.tty else LOG_INTERVAL_S
+        self.interval_s = interval_s or default
+        self.view = LiveView(total_users)
+        self._next_t = self.interval_s
+        self._warned: str | None = None
+        self._panel: Any = None  # horde.live.terminal.Panel, on a terminal
 
     def on_row(self, row: dict[str, Any]) -> None:
-        self._ticks += 1
-        self._errors += row["errors"]
-        line = format_row(row, self.total_users) + f" (total {self._errors})"
+        self.view.update(row)
+        due = row["t"] + 1e-6 >= self._next_t
+        while self._next_t <= row["t"] + 1e-6:
+            self._next_t += self.interval_s
         if self.tty:
-            self.stream.write("\r\x1b[2K" + line)
-            self.stream.flush()
-        elif self._ticks % self.log_interval_s == 0:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            if due or (self.view.warning and self.view.warning != self._warned):
+                self._draw()
+        else:
+            self._log_warning()
+            if due:
+                self._write(plain_line(self.view))
+        self._warned = self.view.warning
+
+    def _draw(self) -> None:
+        if self._panel is None:
+            from horde.live.terminal import LivePanel
+
+            self._panel = LivePanel(self.stream)
+        self._panel.show(self.view)
+
+    def _log_warning(self) -> None:
+        """In a log, a warning is its own line: once when it starts or changes."""
+        warning = self.view.warning
+        if warning and warning != self._warned:
+            self._write(f"[{self.view.row['t']:>6.0f}s] WARNING: {warning}")
+
+    def _write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
 
     def on_finish(self, results: dict[str, Any]) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._panel is not None:
+            self._panel.stop()
