@@ -17,6 +17,7 @@
         ├── ClosedByPeer                  closed_by_peer (close code kept)
         ├── ProtocolError                 protocol_error (bad frame or packet)
         ├── AppError                      app_error (server's error event, connect_error)
+        ├── ReconnectFailed               reconnect_failed (gave up; detail ws / sio)
         └── CheckFailed                   check_failed
 
 Anything else raised from scenario code is the scenario's own exception: counted as
@@ -111,6 +112,13 @@ class AppError(TargetError):
     """The application said no: a Socket.IO connect_error or an error event."""
 
     category = "app_error"
+
+
+class ReconnectFailed(TargetError):
+    """A dropped connection with a reconnect policy could not be reopened in
+    ``max_attempts`` tries; every later operation on it raises this (counted once)."""
+
+    category = "reconnect_failed"
 
 
 class HttpStatusError(TargetError):
