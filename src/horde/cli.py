@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target", "-t", help="base URL, e.g. http://127.0.0.1:8000")
     _add_run_options(run)
     _add_ui_options(run)
+    _add_monitor_options(run)
     _add_output_options(run)
 
     serve = commands.add_parser("serve", help="run a built-in demo server")
@@ -130,6 +132,22 @@ def _add_ui_options(p: argparse.ArgumentParser) -> None:
                    help="dashboard port (default 8089; 0 picks a free one)")
     p.add_argument("--ui-token", default=None,
                    help="dashboard token (generated and printed when --ui-host is not loopback)")
+
+
+def _add_monitor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--monitor-interval", default=None, metavar="DURATION",
+                   help="terminal monitor refresh (default 1s; 5s when not a terminal)")
+    p.add_argument("--prometheus-port", type=int, default=None, metavar="PORT",
+                   help="serve Prometheus metrics on PORT (0 picks a free one)")
+    p.add_argument("--prometheus-host", default="127.0.0.1",
+                   help="Prometheus endpoint address (default 127.0.0.1)")
+    p.add_argument("--monitor-pid", type=int, default=None, metavar="PID",
+                   help="monitor the target's process: CPU, RSS, threads, files, sockets")
+    p.add_argument("--server-cmd", default=None, metavar="CMD",
+                   help="start the target with CMD, wait for --target's port, monitor it, "
+                        "stop it at the end")
+    p.add_argument("--baseline", default="2s", metavar="DURATION",
+                   help="sample the monitored target idle for this long first (default 2s)")
 
 
 def _add_demo_options(p: argparse.ArgumentParser) -> None:
@@ -252,6 +270,7 @@ def _first_problem(exc: ValidationError) -> str:
 def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     from horde.engine.loop import run_with_signals
     from horde.engine.runner import cast_config, run
+    from horde.monitor.target import watch_target
     from horde.scenario.params import make_params
 
     config, scenario = _run_config(args, scenario_path, target)
@@ -261,27 +280,54 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     formats = _formats(args)
     if args.format and config.out_dir is None:
         config = config.model_copy(update={"out_dir": Path(DEFAULT_REPORT_DIR)})
-    sinks = _sinks(config, formats)
-    if not args.no_history:
-        from horde.store import history_path
-        from horde.store.sink import start_history
-
-        sinks.append(start_history(history_path(args.history), config, scenario))
-
+    sinks = _sinks(config, formats, _interval(getattr(args, "monitor_interval", None)))
     dashboard = None
     if args.ui:
         from horde.live.dashboard import from_options
 
         dashboard = from_options(args.ui_host, args.ui_port, args.ui_token)
 
+    watched = _watched(args)
+    exporter = None
+    if getattr(args, "prometheus_port", None) is not None:
+        from horde.live.prometheus import from_options as prometheus
+
+        exporter = prometheus(args.prometheus_host, args.prometheus_port)
+
     async def main(stop: asyncio.Event) -> dict[str, Any]:
-        if dashboard is None:
-            return await run(config, scenario, sinks, stop)
-        async with dashboard:
-            return await run(config, scenario, [*sinks, dashboard], stop)
+        async with contextlib.AsyncExitStack() as stack:
+            live = [await stack.enter_async_context(s) for s in (dashboard, exporter) if s]
+            probe = await stack.enter_async_context(watch_target(config.target, **watched))
+            probes = [probe] if probe is not None else []
+            if not args.no_history:  # recorded once everything around the run is up
+                from horde.store import history_path
+                from horde.store.sink import start_history
+
+                live.append(start_history(history_path(args.history), config, scenario))
+            return await run(config, scenario, [*sinks, *live], stop, probes=probes)
 
     results = run_with_signals(main, use_uvloop=not args.no_uvloop)
     return exitcodes.OK if results["passed"] else exitcodes.FAILED
+
+
+def _interval(text: str | None) -> float | None:
+    if text is None:
+        return None
+    seconds = parse_duration(text)
+    if seconds < 1:
+        raise ConfigError("--monitor-interval must be 1s or more (rows come once a second)")
+    return seconds
+
+
+def _watched(args: argparse.Namespace) -> dict[str, Any]:
+    """``--monitor-pid`` / ``--server-cmd`` / ``--baseline`` for ``watch_target``."""
+    pid, cmd = getattr(args, "monitor_pid", None), getattr(args, "server_cmd", None)
+    if pid is not None and cmd is not None:
+        raise ConfigError("give --monitor-pid or --server-cmd, not both")
+    baseline = parse_duration(getattr(args, "baseline", None) or "2s")
+    if baseline < 0:
+        raise ConfigError("--baseline must not be negative")
+    return {"pid": pid, "cmd": cmd, "baseline_s": baseline}
 
 
 def _formats(args: argparse.Namespace) -> list[str]:
@@ -291,7 +337,9 @@ def _formats(args: argparse.Namespace) -> list[str]:
     return check_formats([f for text in args.format for f in text.split(",")])
 
 
-def _sinks(config: Any, formats: Sequence[str] = ()) -> list[Any]:
+def _sinks(
+    config: Any, formats: Sequence[str] = (), monitor_interval: float | None = None
+) -> list[Any]:
     from horde.sinks.progress import ProgressLine
     from horde.sinks.report_files import ReportFiles
     from horde.sinks.results_json import ResultsJson
@@ -299,7 +347,7 @@ def _sinks(config: Any, formats: Sequence[str] = ()) -> list[Any]:
 
     sinks: list[Any] = []
     if config.progress:
-        sinks.append(ProgressLine(config.users))
+        sinks.append(ProgressLine(config.users, interval_s=monitor_interval))
     if config.out_dir is not None:
         sinks.append(ResultsJson(config.out_dir))
     sinks.append(ConsoleSummary())
