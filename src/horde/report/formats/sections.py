@@ -275,7 +275,7 @@ def _generator(r: dict[str, Any]) -> Section:
         reasons = "; ".join(gen.get("reasons") or [])
         blocks.append(Items([("warning", f"generator saturated: {reasons} — figures may show "
                                          "horde's limit, not the target's")]))
-    shown = {k: v for k, v in gen.items() if k not in ("saturated", "reasons")}
+    shown = {k: v for k, v in gen.items() if k not in ("saturated", "reasons", "timeseries")}
     return Section("generator", "Generator health",
                    [*blocks, key_values(shown)] if shown else blocks)
 
