@@ -30,6 +30,8 @@ from horde.metrics.thresholds import Threshold, evaluate, parse_threshold
 from horde.monitor.generator import GeneratorMonitor
 from horde.report.analysis import analyze
 from horde.report.results import build_results
+from horde.safety.hosts import use_policy
+from horde.safety.tls import client_tls
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
 from horde.scenario.user import User
@@ -85,6 +87,19 @@ async def run(
     stop = stop or asyncio.Event()
     params = make_params(scenario.params_type, config.params, scenario.path or scenario.name)
     config, roster = cast_config(config, scenario, params)
+    with use_policy(config.host_policy):  # every connection of the run obeys it
+        return await _run(config, scenario, sinks, stop, probes, params, roster)
+
+
+async def _run(
+    config: RunConfig,
+    scenario: Scenario,
+    sinks: Sequence[Sink],
+    stop: asyncio.Event,
+    probes: Sequence[Probe],
+    params: Any,
+    roster: Roster | None,
+) -> dict[str, Any]:
     gc.freeze()  # imports and the scenario are long-lived: keep GC pauses out of latencies
     recorder = Recorder()
     hub = Hub(recorder)
@@ -408,6 +423,7 @@ def _new_user(
         params=params,
         seed=seed,
         timeout=config.timeout_s,
+        ssl_context=client_tls(config.ca_bundle, config.insecure),
         **placement,
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -73,6 +74,7 @@ class User:
         role: str | None = None,
         group: Group | None = None,
         member: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.id = user_id
         self.role = role
@@ -89,6 +91,7 @@ class User:
         self.recorder = recorder
         self.timeout = timeout
         self._stopping = stopping
+        self._ssl = ssl_context  # the run's TLS settings (--ca-bundle, --insecure)
         self._http: HttpClient | None = None
         self._pacers: dict[str, _Schedule] = {}
         self._connections: list[Any] = []
@@ -150,12 +153,14 @@ class User:
                 recorder=self.recorder,
                 base_url=urls.http_url(self.target, "/"),
                 timeout=self.timeout,
+                ssl_context=self._ssl,
             )
         return self._http
 
     async def websocket(self, url: str = "/", **options: Any) -> WebSocketConnection:
         """Open a WebSocket to ``url`` (relative to the target). See WebSocketConnection."""
         options.setdefault("default_timeout", self.timeout)
+        options.setdefault("ssl_context", self._ssl)
         conn = await WebSocketConnection.connect(
             urls.ws_url(self.target, url), recorder=self.recorder, **options
         )
@@ -165,6 +170,7 @@ class User:
     async def socketio(self, url: str | None = None, **options: Any) -> SocketIOConnection:
         """Open a Socket.IO client to ``url`` (default: the target). See SocketIOConnection."""
         options.setdefault("default_timeout", self.timeout)
+        options.setdefault("ssl_context", self._ssl)
         conn = await SocketIOConnection.connect(
             urls.http_url(self.target, url or "/"), recorder=self.recorder, **options
         )

@@ -32,6 +32,7 @@ from horde.errors import (
 )
 from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Signal
+from horde.safety.hosts import guard_url
 from horde.transports.engineio_polling import LongPoll
 from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake, settle
 
@@ -220,6 +221,7 @@ class EngineIOConnection:
 
     async def open(self, base: str, path: str, headers: dict[str, str]) -> None:
         """Handshake on the session's transport; return once the OPEN packet is in."""
+        await guard_url(base)  # --allow/--deny-hosts, either transport: before any packet
         self._opened = asyncio.get_running_loop().create_future()
         if self.session.transport == "websocket":
             self._ws, _ = await self._ws_connect(engineio_url(base, path, "websocket"), headers,

@@ -15,16 +15,30 @@ import ssl
 from typing import TYPE_CHECKING
 
 import aiohttp
+from yarl import URL
 
 from horde.errors import ClosedByPeer, HandshakeRejected, ProtocolError
 from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOProtocolError
+from horde.safety.hosts import guard_url
 
 if TYPE_CHECKING:
     from horde.transports.engineio import EngineIOConnection
 
 _POST_HEADERS = {"Content-Type": "text/plain;charset=UTF-8"}
 _BACKGROUND: set[asyncio.Task[None]] = set()  # keeps fire-and-forget cleanups referenced
+
+
+async def _guard_redirect(_session: object, _ctx: object,
+                          params: aiohttp.TraceRequestRedirectParams) -> None:
+    """aiohttp follows redirects itself: each hop's host passes --allow/--deny-hosts too."""
+    location = params.response.headers.get("Location")
+    if location:
+        await guard_url(str(params.url.join(URL(location))))
+
+
+_REDIRECT_GUARD = aiohttp.TraceConfig()
+_REDIRECT_GUARD.on_request_redirect.append(_guard_redirect)
 
 
 class LongPoll:
@@ -38,7 +52,7 @@ class LongPoll:
         self._owner = owner
         self._recorder = recorder
         self._ssl = ssl_context
-        self._http = aiohttp.ClientSession(headers=headers)
+        self._http = aiohttp.ClientSession(headers=headers, trace_configs=[_REDIRECT_GUARD])
         self._url = ""
         self._paused = False
         self._poll_task: asyncio.Task[None] | None = None

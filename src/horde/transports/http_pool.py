@@ -18,6 +18,7 @@ from time import perf_counter
 from horde.errors import ClosedByPeer, DnsError, OperationTimeout, classify
 from horde.metrics.names import HTTP_CONNECT
 from horde.metrics.recorder import Recorder
+from horde.safety.hosts import check_addresses
 from horde.transports.http_connection import HttpConnection
 
 
@@ -183,6 +184,7 @@ class HostPool:
             addresses = list(dict.fromkeys((info[0], info[4][0]) for info in infos))
             if not addresses:
                 raise DnsError(f"no address for {host}") from None
+        check_addresses(host, addresses)  # --allow/--deny-hosts: before any packet is sent
         errors: list[OSError] = []
         for family, address in addresses:
             try:

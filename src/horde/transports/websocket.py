@@ -26,6 +26,7 @@ from horde.errors import ClosedByPeer, ConfigError, OperationTimeout, TargetErro
 from horde.metrics.names import WS_CONNECT, WS_MSG_OUT, WS_REPLY
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
+from horde.safety.hosts import guard_url
 from horde.streams.meter import (
     CLOSED,
     COMPLETED,
@@ -166,6 +167,7 @@ class WebSocketConnection:
         self._started_ns = perf_counter_ns()
         try:
             async with asyncio.timeout(timeout):
+                await guard_url(url)  # --allow/--deny-hosts: before any packet is sent
                 await ws_connect(
                     listener_factory,
                     url,
