@@ -189,6 +189,23 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="horde's own log messages (default WARNING)")
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
+    _add_safety_options(p)
+
+
+def _add_safety_options(p: argparse.ArgumentParser) -> None:
+    """Which hosts may be reached, TLS verification, the hard time limit (docs/safety.md)."""
+    p.add_argument("--allow-hosts", action="append", default=[], metavar="LIST",
+                   help="connect only to these hosts: CIDRs and hostname globs, "
+                        "comma-separated (repeatable)")
+    p.add_argument("--deny-hosts", action="append", default=[], metavar="LIST",
+                   help="never connect to these: CIDRs and hostname globs, e.g. "
+                        "'10.0.0.0/8,*.internal' (repeatable)")
+    p.add_argument("--ca-bundle", default=None, metavar="PATH",
+                   help="PEM file of CA certificates to trust instead of the system's")
+    p.add_argument("--insecure", action="store_true", default=None,
+                   help="do not verify TLS certificates (a warning is printed)")
+    p.add_argument("--max-duration", default=None, metavar="DURATION",
+                   help="hard limit on the load phase, whatever else says (default 6h)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -239,9 +256,24 @@ def _run_config(
         where = f" or 'target:' in {args.config}" if args.config else ""
         raise ConfigError(f"missing target: give --target URL{where}")
     try:
-        return RunConfig(**values), loaded
+        config = RunConfig(**values)
     except ValidationError as exc:
         raise ConfigError(_first_problem(exc)) from None
+    _check_safety(config)
+    return config, loaded
+
+
+def _check_safety(config: Any) -> None:
+    """Refuse a target the host policy denies before anything starts; warn about --insecure."""
+    from horde.safety.hosts import target_refusal
+
+    reason = target_refusal(config.target, config.host_policy)
+    if reason is not None:
+        raise ConfigError(f"target {reason}")
+    if config.insecure:
+        from horde.safety.tls import INSECURE_WARNING
+
+        print(f"horde: warning: {INSECURE_WARNING}", file=sys.stderr)
 
 
 def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -252,6 +284,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
     options = {key: getattr(args, key) for key in (
         "users", "spawn_rate", "iterations", "seed", "shape", "connect", "circuit_breaker",
         "abort_on_fail", "log_level", "duration", "timeout", "abort_grace", "out", "quiet",
+        "allow_hosts", "deny_hosts", "ca_bundle", "insecure", "max_duration",
     )}
     options["thresholds"] = args.threshold
     options["params"] = parse_param_flags(args.param)

@@ -12,6 +12,8 @@
         │   ├── ConnectionRefusedError_   connection_refused
         │   ├── DnsError                  dns_failure
         │   ├── TlsError                  tls_error
+        │   ├── BlockedHost               blocked_host (refused by --allow/--deny-hosts,
+        │   │                             nothing sent; the host kept)
         │   └── HandshakeRejected         handshake_rejected (HTTP status kept)
         ├── OperationTimeout              timeout
         ├── ClosedByPeer                  closed_by_peer (close code kept)
@@ -78,6 +80,13 @@ class DnsError(ConnectError):
 
 class TlsError(ConnectError):
     category = "tls_error"
+
+
+class BlockedHost(ConnectError):
+    """horde refused to connect: the host policy (``--allow-hosts``/``--deny-hosts``) says
+    no. Nothing was sent to the host; ``detail`` names it."""
+
+    category = "blocked_host"
 
 
 class HandshakeRejected(ConnectError):

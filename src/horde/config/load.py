@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from horde.config.durations import parse_duration
 from horde.errors import ConfigError, HordeError, ScenarioError
 from horde.metrics.thresholds import parse_threshold
+from horde.safety.hosts import parse_rules
 from horde.scenario.urls import validate_target
 from horde.shapes.connect import parse_connect
 from horde.shapes.registry import parse_shape
@@ -57,8 +58,13 @@ class FileConfig(BaseModel):
     quiet: bool | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    max_duration: Duration | None = None
+    allow_hosts: list[str] | str | None = None  # a list, or one comma-separated string
+    deny_hosts: list[str] | str | None = None
+    ca_bundle: str | None = None
+    insecure: bool | None = None
 
-    @field_validator("duration", "timeout", "abort_grace")
+    @field_validator("duration", "timeout", "abort_grace", "max_duration")
     @classmethod
     def _duration(cls, value: Duration | None) -> Duration | None:
         return None if value is None else _checked(parse_duration, value)
@@ -89,11 +95,19 @@ class FileConfig(BaseModel):
             _checked(parse_threshold, text)
         return value
 
+    @field_validator("allow_hosts", "deny_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str] | str | None, info: Any) -> list[str] | None:
+        if value is None:
+            return None
+        items = [value] if isinstance(value, str) else value
+        return list(_checked(parse_rules, items, info.field_name.replace("_", "-")))
 
-def _checked(parse: Any, value: Any) -> Any:
+
+def _checked(parse: Any, value: Any, *more: Any) -> Any:
     """Run one of horde's own parsers; its error becomes a pydantic error for this key."""
     try:
-        return parse(value)
+        return parse(value, *more)
     except HordeError as exc:
         raise ValueError(str(exc)) from None
 
@@ -193,16 +207,19 @@ def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict
     Relative ``scenario`` and ``out`` paths are taken from ``base`` when given."""
     values: dict[str, Any] = {}
     for key in ("target", "users", "spawn_rate", "iterations", "shape", "connect", "seed",
-                "abort_on_fail", "circuit_breaker", "log_level"):
+                "abort_on_fail", "circuit_breaker", "log_level", "insecure"):
         if options.get(key) is not None:
             values[key] = options[key]
     for key, field in (("duration", "duration_s"), ("timeout", "timeout_s"),
-                       ("abort_grace", "abort_grace_s")):
+                       ("abort_grace", "abort_grace_s"), ("max_duration", "max_duration_s")):
         if options.get(key) is not None:
             values[field] = parse_duration(options[key])
-    for key, field in (("scenario", "scenario"), ("out", "out_dir")):
+    for key, field in (("scenario", "scenario"), ("out", "out_dir"), ("ca_bundle", "ca_bundle")):
         if options.get(key) is not None:
             values[field] = (base / options[key]) if base else Path(options[key])
+    for key in ("allow_hosts", "deny_hosts"):
+        if options.get(key):
+            values[key] = parse_rules(options[key], "--" + key.replace("_", "-"))
     if options.get("thresholds"):
         values["thresholds"] = tuple(options["thresholds"])
     if options.get("quiet") is not None:

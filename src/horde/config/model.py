@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from horde.config.durations import format_duration
 from horde.metrics.thresholds import Threshold, parse_threshold
+from horde.safety.hosts import HostPolicy, parse_rules
 from horde.scenario.urls import validate_target
 from horde.shapes.connect import parse_connect
 from horde.shapes.constant import Constant
@@ -47,6 +49,26 @@ class RunConfig(BaseModel):
     circuit_breaker: float | None = Field(
         default=None, ge=0, le=1, description="stop adding users above this connect failure rate"
     )
+    allow_hosts: tuple[str, ...] = Field(default=(), description="CIDRs/globs; others refused")
+    deny_hosts: tuple[str, ...] = Field(default=(), description="CIDRs/globs never connected to")
+    ca_bundle: Path | None = Field(default=None, description="PEM file of CAs to trust for TLS")
+    insecure: bool = Field(default=False, description="skip TLS verification (warned about)")
+
+    @field_validator("allow_hosts", "deny_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...], info: Any) -> tuple[str, ...]:
+        return parse_rules(value, "--" + info.field_name.replace("_", "-"))
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None) -> Path | None:
+        from horde.safety.tls import check_ca_bundle  # imports the transports: only if used
+
+        return None if value is None else check_ca_bundle(value)
+
+    @property
+    def host_policy(self) -> HostPolicy:
+        return HostPolicy.parse(self.allow_hosts, self.deny_hosts)
 
     @field_validator("target")
     @classmethod
@@ -93,6 +115,11 @@ class RunConfig(BaseModel):
     def _default_duration(self) -> RunConfig:
         if self.duration_s is None and self.iterations is None:
             object.__setattr__(self, "duration_s", DEFAULT_DURATION_S)
+        if self.duration_s is not None and self.duration_s > self.max_duration_s:
+            raise ValueError(
+                f"duration {format_duration(self.duration_s)} is longer than max-duration "
+                f"{format_duration(self.max_duration_s)}: raise --max-duration to run longer"
+            )
         return self
 
     @property
