@@ -239,7 +239,7 @@ async def test_connect_timeout_during_a_stalled_tls_handshake(recorder: Recorder
         http = HttpClient(recorder=recorder, timeout=0.2)
         with pytest.raises(OperationTimeout):
             await http.get(f"https://127.0.0.1:{srv.port}/")
-    assert recorder.take_window().errors == {("timeout", None): 1}
+    assert recorder.take_window().errors == {("timeout", "http_connect"): 1}
     assert recorder.connections.failed == 1 and recorder.open_connections == 0
 
 
@@ -247,7 +247,7 @@ async def test_response_timeout(client: HttpClient, recorder: Recorder) -> None:
     with pytest.raises(OperationTimeout):
         await client.get("/delay/1000", timeout=0.2)
     w = recorder.take_window()
-    assert w.errors == {("timeout", None): 1} and count(w, HTTP_REQ, "/delay/1000") == 0
+    assert w.errors == {("timeout", "/delay/1000"): 1} and count(w, HTTP_REQ, "/delay/1000") == 0
     assert recorder.open_connections == 0 and recorder.connections.dropped == 0
     assert (await client.get("/json")).status == 200  # a new connection takes over
 

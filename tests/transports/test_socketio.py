@@ -127,7 +127,7 @@ async def test_silent_server_times_out_the_connect() -> None:
             writer.close()
         srv.close()
         await srv.wait_closed()
-    assert rec.take_window().errors == {("timeout", None): 1}
+    assert rec.take_window().errors == {("timeout", "sio_connect"): 1}
     assert rec.connections == ConnectionCounts(attempted=1, failed=1)
 
 

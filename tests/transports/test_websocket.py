@@ -269,7 +269,7 @@ async def test_connect_timeout(rec):
         await WebSocketConnection.connect(f"ws://127.0.0.1:{port}/", recorder=rec, timeout=0.2)
     await asyncio.wait_for(hung_up.wait(), 2)  # the abandoned socket does not linger
     server.close()
-    assert rec.take_window().errors == {("timeout", "connect"): 1}
+    assert rec.take_window().errors == {("timeout", "ws_connect"): 1}
     assert rec.connections.failed == 1 and rec.open_connections == 0
 
 

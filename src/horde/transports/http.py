@@ -41,9 +41,10 @@ MAX_REDIRECTS = 5
 
 
 
-def _expire(waiter: asyncio.Future[Response], timeout: float) -> None:
+def _expire(waiter: asyncio.Future[Response], timeout: float, label: str) -> None:
     if not waiter.done():
-        waiter.set_exception(OperationTimeout(f"no complete response within {timeout:g} s"))
+        waiter.set_exception(
+            OperationTimeout(f"no complete response within {timeout:g} s", detail=label))
 
 
 class HttpClient:
@@ -155,9 +156,10 @@ class HttpClient:
                     conn = await pool.acquire(deadline, retried)
                 waiter = conn.send(data_out, method)
                 if deadline:
-                    timer = loop.call_at(deadline, _expire, waiter, timeout)
+                    timer = loop.call_at(deadline, _expire, waiter, timeout, name or target.path)
                 else:
-                    timer = loop.call_later(timeout, _expire, waiter, timeout)
+                    timer = loop.call_later(timeout, _expire, waiter, timeout,
+                                            name or target.path)
                 try:
                     response = await waiter
                 except ClosedByPeer as exc:

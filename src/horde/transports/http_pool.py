@@ -98,7 +98,8 @@ class HostPool:
             except BaseException as exc:
                 self._abandon(waiter)
                 if isinstance(exc, TimeoutError):
-                    error = OperationTimeout("no pooled connection became free in time")
+                    error = OperationTimeout("no pooled connection became free in time",
+                                             detail="http_pool")
                     self.recorder.target_error(error)
                     raise error from None
                 raise
@@ -165,6 +166,8 @@ class HostPool:
             raise
         except Exception as exc:
             error = classify(exc)
+            if isinstance(error, OperationTimeout):
+                error.detail = error.detail or "http_connect"
             recorder.connect_failed(error)
             raise error from exc
         recorder.latency(HTTP_CONNECT, None, int((perf_counter() - started) * 1e6))

@@ -289,7 +289,7 @@ def classify_connect(exc: BaseException, timeout: float) -> TargetError:
     if isinstance(exc, SubprotocolMismatch):
         return ProtocolError(str(exc), detail="subprotocol")
     if isinstance(exc, TimeoutError):
-        return OperationTimeout(f"connect: no handshake within {timeout}s", detail="connect")
+        return OperationTimeout(f"connect: no handshake within {timeout}s", detail="ws_connect")
     if type(exc) is OSError and exc.errno is None:
         # Several addresses (::1 and 127.0.0.1) all refusing: asyncio joins them in one text.
         codes = _ERRNO.findall(str(exc))
