@@ -4,6 +4,12 @@ a front server on 127.0.0.1 whose redirects point at the victim."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 from aiohttp import web
 from tests.transports.raw_server import start_app
@@ -70,3 +76,35 @@ class Front:
 
     async def _redirect(self, request: web.Request) -> web.Response:
         raise web.HTTPFound(self.victim.url(path=request.path_qs))
+
+
+@contextlib.contextmanager
+def tls_echo_server(cert: Path, key: Path) -> Iterator[int]:
+    """The echo demo app over TLS in a thread of its own (so an in-process ``horde run``,
+    which owns its event loop, can use it); yields the port."""
+    from horde.demo.echo import build_app
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    loop = asyncio.new_event_loop()
+    started: concurrent.futures.Future[tuple[web.AppRunner, int]] = concurrent.futures.Future()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            started.set_result(loop.run_until_complete(start_app(build_app(), context)))
+        except BaseException as exc:  # pragma: no cover - shown by the test's failure
+            started.set_exception(exc)
+            return
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    runner, port = started.result(timeout=20)
+    try:
+        yield port
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
