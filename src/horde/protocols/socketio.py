@@ -57,8 +57,12 @@ class SocketIOProtocolError(ValueError):
 
 @dataclass(slots=True)
 class Connected:
+    """CONNECT from the server. ``pid`` is set when it offers connection-state recovery
+    (Socket.IO 4.6+): a reconnect that sends it back (with the last offset) resumes."""
+
     namespace: str
     sid: str | None
+    pid: str | None = None
 
 
 @dataclass(slots=True)
@@ -193,8 +197,10 @@ class SocketIOSession:
             if self.namespaces.get(nsp) != "connecting":
                 raise SocketIOProtocolError(f"CONNECT for namespace {nsp!r} we did not ask for")
             self.namespaces[nsp] = "connected"
-            sid = data.get("sid") if isinstance(data, dict) else None
-            return Connected(nsp, sid)
+            if not isinstance(data, dict):
+                return Connected(nsp, None)
+            pid = data.get("pid")
+            return Connected(nsp, data.get("sid"), pid if isinstance(pid, str) else None)
         if kind == CONNECT_ERROR:
             self.namespaces.pop(nsp, None)
             if isinstance(data, dict):

@@ -281,5 +281,8 @@ class User:
 
 
 def _is_closed(conn: Any) -> bool:
-    """WebSocket and SSE connections say ``closed``; Socket.IO says ``connected``."""
+    """WebSocket and SSE connections say ``closed``; Socket.IO says ``connected``. One
+    that is reconnecting is not closed: the user must still close it at the end."""
+    if getattr(conn, "reconnecting", False):
+        return False
     return getattr(conn, "closed", False) is True or getattr(conn, "connected", True) is False

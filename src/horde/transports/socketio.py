@@ -53,12 +53,14 @@ from horde.streams.meter import (
 )
 from horde.transports.engineio import EngineIOConnection, classify_io
 from horde.transports.inbox import CONSUMED
+from horde.transports.reconnect import OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import settle
 from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 
 __all__ = ["INBOX_LIMIT", "SocketIOConnection"]
 
 INBOX_LIMIT = 10_000
+SIO_RECOVERY = "sio_recovery"  # counter per reconnect the server offered recovery for
 # ack id -> (future, sent at ns, metric name, deadline ns, namespace)
 _Pending = tuple[asyncio.Future[Any], int, str, int, str]
 
@@ -68,8 +70,9 @@ class SocketIOConnection:
     :class:`Recorder`. Make one with :meth:`connect`."""
 
     __slots__ = ("_acks", "_decode", "_eio", "_encode", "_inbox", "_loop", "_lost",
-                 "_namespaces", "_pending_connect", "_recorder", "_sio", "_timeout_ns",
-                 "_timer", "_timer_at", "connected", "sid", "sids")
+                 "_namespaces", "_offsets", "_pending_connect", "_pids", "_reconnect",
+                 "_recorder", "_sio", "_timeout_ns", "_timer", "_timer_at", "connected",
+                 "recovered", "sid", "sids")
 
     def __init__(self, recorder: Recorder, *, codec: Codec | None, default_timeout: float,
                  namespaces: Sequence[str]) -> None:
@@ -91,6 +94,10 @@ class SocketIOConnection:
         self._inbox: EventInbox | None = None  # made on first use: idle clients stay small
         self._pending_connect: dict[str, asyncio.Future[None]] = {}
         self._lost: TargetError | None = None  # why Engine.IO ended, if it did
+        self._reconnect: Reconnector | None = None
+        self._pids: dict[str, str] = {}  # namespace -> recovery session id, when offered
+        self._offsets: dict[str, str] = {}  # namespace -> offset of the last event
+        self.recovered: bool | None = None  # after a reconnect: did the server resume?
         self.connected = False
         self.sid: str | None = None
         self.sids: dict[str, str | None] = {}
@@ -108,26 +115,44 @@ class SocketIOConnection:
                       headers: Mapping[str, str] | None = None, auth: Any = None,
                       timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None,
                       socketio_path: str = "socket.io", codec: Codec | None = None,
-                      default_timeout: float = 30.0) -> SocketIOConnection:
+                      default_timeout: float = 30.0, reconnect: Reconnect | None = None,
+                      on_reconnect: OnReconnect | None = None) -> SocketIOConnection:
         """Open Engine.IO on ``transports[0]``, connect every namespace, upgrade polling to
         WebSocket when both are allowed and the server offers it. Failures are recorded
-        (``connect_failed``) and raised as :class:`~horde.errors.TargetError`."""
+        (``connect_failed``) and raised as :class:`~horde.errors.TargetError`.
+
+        With ``reconnect``, a connection the server drops is reopened in the background
+        (see :mod:`horde.transports.reconnect`), resuming the session when the server
+        offers connection-state recovery; ``await on_reconnect(conn)`` runs after each."""
         if not transports or any(t not in ("websocket", "polling") for t in transports):
             raise UsageError(f"transports must be 'websocket' and/or 'polling': {transports!r}")
         self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces)
         self._loop = asyncio.get_running_loop()
+        args = (url, tuple(transports), dict(headers or {}), auth, timeout, ssl_context,
+                socketio_path)
+        await self._open(*args)
+        if reconnect is not None:
+            self._reconnect = Reconnector(
+                reconnect, recorder=recorder, prefix="sio", conn=self,
+                reopen=lambda: self._reopen(args), give_up=self._give_up,
+                on_reconnect=on_reconnect)
+        return self
+
+    async def _open(self, url: str, transports: tuple[str, ...], hdrs: dict[str, str],
+                    auth: Any, timeout: float, ssl_context: ssl.SSLContext | None,
+                    socketio_path: str) -> None:
+        recorder = self._recorder
         eio = self._eio = EngineIOConnection(
             EngineIOSession(transports[0]), recorder=recorder, on_message=self._on_message,
             on_lost=self._on_lost, ssl_context=ssl_context, timeout=timeout)
-        hdrs = dict(headers or {})
         recorder.connect_attempted()
         started = perf_counter_ns()
         try:
             async with asyncio.timeout(timeout):
                 await eio.open(url, socketio_path, hdrs)
                 for nsp in self._namespaces:
-                    self._pending_connect[nsp] = self._loop.create_future()
-                    eio.send(self._sio.connect(nsp, auth))
+                    self._pending_connect[nsp] = self._loop.create_future()  # type: ignore[union-attr]
+                    eio.send(self._sio.connect(nsp, self._auth_for(nsp, auth)))
                 for fut in list(self._pending_connect.values()):
                     await fut
                 if self._lost is not None:  # lost right after the namespaces came up
@@ -148,13 +173,54 @@ class SocketIOConnection:
             raise
         except Exception as exc:
             err = classify_io(exc)
+            if isinstance(exc, TimeoutError):
+                err.detail = err.detail or "sio_connect"
             recorder.connect_failed(err)
             await self._abandon()
             raise err from exc
         self._pending_connect.clear()
         self.connected = True
         recorder.connect_succeeded()
-        return self
+
+    def _auth_for(self, namespace: str, auth: Any) -> Any:
+        """The CONNECT payload: ``auth``, plus the session to resume when the server gave
+        one (socket.io-client does the same: ``{pid, offset, ...auth}``)."""
+        pid = self._pids.get(namespace)
+        if pid is None or not (auth is None or isinstance(auth, dict)):
+            return auth
+        resume = {"pid": pid}
+        offset = self._offsets.get(namespace)
+        if offset is not None:
+            resume["offset"] = offset
+        return {**resume, **(auth or {})}
+
+    async def _reopen(self, args: tuple[Any, ...]) -> None:
+        """One reconnect attempt: a fresh Engine.IO session behind this same object."""
+        before = dict(self._pids)
+        self._sio = SocketIOSession()
+        self._lost = None
+        self.sid, self.sids = None, {}
+        await self._open(*args)
+        if before:  # the server offered recovery: did it resume every namespace?
+            self.recovered = all(self._pids.get(n) == pid for n, pid in before.items())
+            self._recorder.count(SIO_RECOVERY, "recovered" if self.recovered else "lost")
+
+    def _give_up(self, err: TargetError) -> None:
+        """The reconnects failed: every later operation raises ``err`` (counted once)."""
+        self._lost = err
+        self._fail_pending(err, None)
+
+    @property
+    def reconnecting(self) -> bool:
+        """True from a drop until the reconnect (and its ``on_reconnect``) is done."""
+        return self._reconnect is not None and self._reconnect.pending
+
+    async def _reconnected(self, timeout: float | None) -> None:
+        """Not connected: wait for a reconnect in progress (bounded by ``timeout``); raises
+        the give-up error once the reconnects failed. ``_check`` then says the rest."""
+        reconnector = self._reconnect
+        if reconnector is not None:
+            await reconnector.wait(self._timeout_ns if timeout is None else int(timeout * 1e9))
 
     async def _abandon(self) -> None:
         """A failed connect: close quietly, retrieve errors nobody will await."""
@@ -190,7 +256,9 @@ class SocketIOConnection:
         return eio
 
     async def emit(self, event: str, *args: Any, namespace: str = "/") -> None:
-        """Send an event without asking for an ack."""
+        """Send an event without asking for an ack (waits out a reconnect in progress)."""
+        if not self.connected:
+            await self._reconnected(None)
         eio = self._check(namespace)
         if self._encode is not None:
             args = tuple(map(self._encode, args))
@@ -206,6 +274,8 @@ class SocketIOConnection:
         the event loop's scheduling delay is not in it. A missing ack raises
         :class:`~horde.errors.OperationTimeout` after recording it.
         """
+        if not self.connected:
+            await self._reconnected(timeout)
         eio = self._check(namespace)
         if self._encode is not None:
             args = tuple(map(self._encode, args))
@@ -257,6 +327,8 @@ class SocketIOConnection:
         found = inbox.take(key, predicate)
         if found is not EMPTY:
             return found
+        if not self.connected:
+            await self._reconnected(timeout)
         self._check(namespace)
         fut = self._loop.create_future()
         deadline = perf_counter_ns() + (
@@ -283,6 +355,8 @@ class SocketIOConnection:
         ``reason`` is ``"timeout"`` (recorded as a ``timeout`` error under ``name``) or
         ``"closed"``. ``timeout`` bounds the whole stream (default: the connection's).
         """
+        if not self.connected:
+            await self._reconnected(timeout)
         eio = self._check(namespace)
         meter = StreamMeter(self._recorder, name, stall_after)
 
@@ -347,6 +421,10 @@ class SocketIOConnection:
             self._on_event(ev)
         elif cls is Connected:
             self.sids[ev.namespace] = ev.sid
+            if ev.pid is not None:
+                if self._pids.get(ev.namespace) != ev.pid:  # a new session: old offsets void
+                    self._offsets.pop(ev.namespace, None)
+                self._pids[ev.namespace] = ev.pid
             if self.sid is None or ev.namespace == "/":
                 self.sid = ev.sid
             settle(self._pending_connect.get(ev.namespace))
@@ -359,6 +437,10 @@ class SocketIOConnection:
     def _on_event(self, ev: EventReceived) -> None:
         self._recorder.count(SIO_EVENT_IN, ev.event)
         args = ev.args
+        if self._pids and ev.id is None and args and args[-1].__class__ is str:
+            # with recovery on, the server appends each event's offset (handlers see it too,
+            # as with socket.io-client); a reconnect sends the last one back
+            self._offsets[ev.namespace] = args[-1]
         if self._decode is not None:
             args = [self._decode(a) if isinstance(a, str | bytes) else a for a in args]
         ack = None if ev.id is None else lambda reply: self._ack(ev, reply)
@@ -421,6 +503,10 @@ class SocketIOConnection:
         self._recorder.target_error(err)
         self._recorder.connection_closed(dropped=True)
         self._fail_pending(err, None)
+        # A server that disconnected the last namespace meant it (socket.io-client does not
+        # reconnect then either); a lost transport leaves the namespaces in place.
+        if self._reconnect is not None and self._sio.namespaces:
+            self._reconnect.start()
 
     def _fail_pending(self, err: TargetError, namespace: str | None) -> None:
         for ack_id, entry in list(self._acks.items()):
@@ -436,6 +522,9 @@ class SocketIOConnection:
 
     async def disconnect(self) -> None:
         """Leave every namespace and close Engine.IO; counted as a clean close."""
+        reconnector, self._reconnect = self._reconnect, None
+        if reconnector is not None:  # ours, not a drop: never reconnect after it
+            reconnector.stop(_recorded(ClosedByPeer("connection closed by the client")))
         if not self.connected or self._eio is None:
             return
         self.connected = False

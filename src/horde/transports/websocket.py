@@ -36,6 +36,7 @@ from horde.streams.meter import (
     StreamResult,
 )
 from horde.transports.inbox import CONSUMED, EMPTY, Inbox, Predicate
+from horde.transports.reconnect import OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake
 from horde.transports.ws_listener import (
     BINARY,
@@ -66,7 +67,7 @@ class WebSocketConnection:
 
     __slots__ = (
         "_close_exc", "_close_timeout", "_closing", "_connected", "_default_timeout_ns",
-        "_encode", "_inbox", "_listener", "_recorder", "_started_ns", "_transport",
+        "_encode", "_inbox", "_listener", "_reconnect", "_recorder", "_started_ns", "_transport",
         "_write_paused", "close_code", "closed", "subprotocol",
     )  # fmt: skip
 
@@ -96,6 +97,7 @@ class WebSocketConnection:
         self._connected = False
         self._closing = False
         self._close_exc: TargetError | None = None
+        self._reconnect: Reconnector | None = None
         self._started_ns = 0
         self.subprotocol: str | None = None
         self.closed = False
@@ -118,11 +120,16 @@ class WebSocketConnection:
         inbox_limit: int = 10_000,
         default_timeout: float = DEFAULT_TIMEOUT,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        reconnect: Reconnect | None = None,
+        on_reconnect: OnReconnect | None = None,
     ) -> WebSocketConnection:
         """Open ``url`` (ws:// or wss://) within ``timeout`` s, recording the attempt.
 
         Raises the classified :class:`TargetError` (already recorded) when it fails, and
         :class:`ConfigError` (not recorded: the user's fault) for a malformed URL.
+        With ``reconnect``, a connection the peer drops is reopened in the background
+        (see :mod:`horde.transports.reconnect`); ``await on_reconnect(conn)`` runs after
+        each reconnect, before the operations waiting for it resume.
         """
         try:
             secure = parse_url(url).is_secure
@@ -139,8 +146,31 @@ class WebSocketConnection:
         conn._close_timeout = timeout
         if secure and ssl_context is None:
             ssl_context = default_ssl_context()
-        await conn._open(url, headers, tuple(subprotocols), timeout, ssl_context, max_message_size)
+        args = (url, headers, tuple(subprotocols), timeout, ssl_context, max_message_size)
+        await conn._open(*args)
+        if reconnect is not None:
+            conn._reconnect = Reconnector(
+                reconnect, recorder=conn._recorder, prefix="ws", conn=conn,
+                reopen=lambda: conn._reopen(args), give_up=conn._give_up,
+                on_reconnect=on_reconnect)
         return conn
+
+    async def _reopen(self, args: tuple[Any, ...]) -> None:
+        """One reconnect attempt: a fresh socket behind this same object."""
+        listener = self._listener
+        listener.frag_type = listener.frag_buf = None
+        self._connected = False
+        await self._open(*args)
+
+    def _give_up(self, err: TargetError) -> None:
+        """The reconnects failed: every later operation raises ``err`` (counted once)."""
+        self._close_exc = err
+        self._inbox.fail_all(err)
+
+    @property
+    def reconnecting(self) -> bool:
+        """True from a drop until the reconnect (and its ``on_reconnect``) is done."""
+        return self._reconnect is not None and self._reconnect.pending
 
     async def _open(
         self, url: str, headers: Mapping[str, str] | None, subprotocols: tuple[str, ...],
@@ -198,6 +228,9 @@ class WebSocketConnection:
         """picows calls this (via the listener) right after the 101: the handshake's end."""
         self._transport = transport
         self._connected = True
+        if self._close_exc is not None:  # a reconnect: this object is live again
+            self._close_exc = self.close_code = None
+            self.closed = False
         forget_handshake(transport)
         recorder = self._recorder
         recorder.latency(WS_CONNECT, None, (perf_counter_ns() - self._started_ns) // 1000)
@@ -207,6 +240,8 @@ class WebSocketConnection:
 
     async def send(self, message: Any) -> None:
         """Encode and send one message: ``str`` → TEXT frame, ``bytes`` → BINARY frame."""
+        if self.closed:
+            await self._reconnected(None)
         self._send_now(message)
         if self._write_paused is not None:
             await self._write_paused
@@ -239,7 +274,7 @@ class WebSocketConnection:
         if message is not EMPTY:
             return message
         if self._close_exc is not None:
-            raise self._close_exc
+            await self._reconnected(timeout)
         deadline = perf_counter_ns() + self._timeout_ns(timeout)
         return await inbox.wait(None, deadline, "receive")
 
@@ -250,7 +285,7 @@ class WebSocketConnection:
         if message is not EMPTY:
             return message
         if self._close_exc is not None:
-            raise self._close_exc
+            await self._reconnected(timeout)
         deadline = perf_counter_ns() + self._timeout_ns(timeout)
         return await inbox.wait(predicate, deadline, "wait_for")
 
@@ -268,6 +303,8 @@ class WebSocketConnection:
         (``None``: any). Queued messages are not considered: they predate the send.
         A timeout is recorded under ``("timeout", name)``.
         """
+        if self.closed:
+            await self._reconnected(timeout)
         recorder = self._recorder
         recorder.request_started()
         try:
@@ -305,6 +342,8 @@ class WebSocketConnection:
         under ``name``, like a request's) or ``"closed"`` (the close is already recorded).
         ``timeout`` bounds the whole stream (default: the connection's default timeout).
         """
+        if self.closed:
+            await self._reconnected(timeout)
         meter = StreamMeter(self._recorder, name, stall_after)
 
         def take(chunk: Any) -> Any:  # runs in the frame callback
@@ -330,6 +369,17 @@ class WebSocketConnection:
         finally:
             recorder.request_finished()
 
+    async def _reconnected(self, timeout: float | None) -> None:
+        """Closed: wait for a reconnect in progress (bounded by ``timeout``), else raise why.
+        A send during a reconnect waits rather than fails, so a scenario's loop rides over
+        a drop; what it waited for is counted as ``ws_reconnect``, not as its latency."""
+        reconnector = self._reconnect
+        if reconnector is not None and reconnector.pending:
+            await reconnector.wait(self._timeout_ns(timeout))
+            if not self.closed:
+                return
+        raise self._closed_error()
+
     def _timeout_ns(self, timeout: float | None) -> int:
         return self._default_timeout_ns if timeout is None else int(timeout * 1e9)
 
@@ -348,6 +398,9 @@ class WebSocketConnection:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the handshake way: send CLOSE, wait for the server's CLOSE or the TCP end."""
+        reconnector, self._reconnect = self._reconnect, None
+        if reconnector is not None:  # ours, not a drop: never reconnect after it
+            reconnector.stop(_uncounted(ClosedByPeer("connection closed by this client")))
         transport = self._transport
         if self.closed or transport is None:
             return
@@ -385,6 +438,8 @@ class WebSocketConnection:
         self._close_exc = exc
         self._inbox.fail_all(exc)
         self._resume_writing()
+        if dropped and self._reconnect is not None:
+            self._reconnect.start()
 
     def _closed_error(self) -> TargetError:
         if self._close_exc is not None:
