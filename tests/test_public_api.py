@@ -18,6 +18,8 @@ EXPECTED = {
     "Response", "HttpStatusError",
     # streamed replies
     "StreamResult",
+    # reconnection
+    "Reconnect", "ReconnectFailed",
     # data and secrets
     "Feeder", "FeederExhausted", "secret",
     # errors

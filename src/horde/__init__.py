@@ -17,6 +17,7 @@ from horde.errors import (
     HttpStatusError,
     OperationTimeout,
     ProtocolError,
+    ReconnectFailed,
     ScenarioError,
     TargetError,
     UsageError,
@@ -42,6 +43,7 @@ from horde.secrets import secret
 from horde.streams import StreamResult
 from horde.together.groups import Group, GroupBroken
 from horde.together.roles import group, role
+from horde.transports.reconnect import Reconnect
 from horde.version import __version__
 
 __all__ = [
@@ -67,6 +69,8 @@ __all__ = [
     "Params",
     "ProtocolError",
     "RawCodec",
+    "Reconnect",
+    "ReconnectFailed",
     "Response",
     "RunConfig",
     "RunContext",
