@@ -24,6 +24,11 @@ def secret(name: str) -> str:
     return value
 
 
+def known() -> bool:
+    """Whether any secret was read (so callers can skip redacting on hot-ish paths)."""
+    return bool(_values)
+
+
 def redact(text: str) -> str:
     """``text`` with every known secret replaced by ``***``."""
     for value in _values:

@@ -15,6 +15,8 @@ from hdrh.histogram import HdrHistogram
 from horde.metrics import names
 from horde.metrics.histogram import new_histogram, percentiles_ms
 from horde.metrics.recorder import Key, Recorder, Window
+from horde.secrets import known as secrets_known
+from horde.secrets import redact
 
 
 def label(key: Key) -> str:
@@ -96,6 +98,8 @@ class Aggregator:
         return [stage.summary(name) for name, stage in self.stages.items()]
 
     def _merge(self, window: Window) -> None:
+        if secrets_known():
+            _redact_keys(window)
         totals = self.totals
         for key, hist in window.latencies.items():
             total = totals.latencies.get(key)
@@ -144,6 +148,22 @@ class Aggregator:
             "metrics": per_metric,
         }
         return row, replies
+
+
+def _redact_keys(window: Window) -> None:
+    """Names holding a secret (a URL path, a check's name) are redacted once a second here,
+    before any total, row or sink sees them; the recorder's hot path stays untouched."""
+    for table in (window.latencies, window.counters, window.errors):
+        for key in [k for k in table if k[1] and redact(k[1]) != k[1]]:
+            value = table.pop(key)
+            clean = (key[0], redact(key[1]))
+            old = table.get(clean)
+            if old is None:
+                table[clean] = value
+            elif isinstance(old, int):
+                table[clean] = old + value
+            else:
+                old.add(value)
 
 
 def _by_category(errors: dict[tuple[str, str | None], int]) -> dict[str, int]:

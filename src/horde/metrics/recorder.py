@@ -99,9 +99,10 @@ class Recorder:
         errors = self._window.errors
         key = (category, detail)
         errors[key] = errors.get(key, 0) + 1
-        label = f"{category}:{detail}" if detail else category
-        if example and label not in self.error_examples:
-            self.error_examples[label] = redact(example)[:4000]
+        if example:
+            label = redact(f"{category}:{detail}") if detail else category
+            if label not in self.error_examples:
+                self.error_examples[label] = redact(example)[:4000]
 
     def target_error(self, exc: TargetError) -> None:
         """Count a target error once, however many layers see it go by."""
