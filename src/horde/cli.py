@@ -169,6 +169,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", default=None,
                    help="directory for results.json and the --format files")
     p.add_argument("--timeout", default=None, help="default per-operation timeout (30s)")
+    p.add_argument("--on-error", default=None, choices=["continue", "restart"],
+                   help="after a failed iteration: go on (default) or restart the user")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible runs")
     p.add_argument("--shape", default=None, metavar="SPEC",
                    help="load shape instead of --users, e.g. 'ramp(to=100, over=1m)'; "
@@ -284,7 +286,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
     options = {key: getattr(args, key) for key in (
         "users", "spawn_rate", "iterations", "seed", "shape", "connect", "circuit_breaker",
         "abort_on_fail", "log_level", "duration", "timeout", "abort_grace", "out", "quiet",
-        "allow_hosts", "deny_hosts", "ca_bundle", "insecure", "max_duration",
+        "allow_hosts", "deny_hosts", "ca_bundle", "insecure", "max_duration", "on_error",
     )}
     options["thresholds"] = args.threshold
     options["params"] = parse_param_flags(args.param)

@@ -50,6 +50,7 @@ class FileConfig(BaseModel):
     connect: str | None = None
     out: str | None = None
     timeout: Duration | None = None
+    on_error: Literal["continue", "restart"] | None = None
     seed: int | None = None
     thresholds: list[str] = Field(default_factory=list)
     abort_on_fail: bool | None = None
@@ -207,7 +208,7 @@ def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict
     Relative ``scenario`` and ``out`` paths are taken from ``base`` when given."""
     values: dict[str, Any] = {}
     for key in ("target", "users", "spawn_rate", "iterations", "shape", "connect", "seed",
-                "abort_on_fail", "circuit_breaker", "log_level", "insecure"):
+                "abort_on_fail", "circuit_breaker", "log_level", "insecure", "on_error"):
         if options.get(key) is not None:
             values[key] = options[key]
     for key, field in (("duration", "duration_s"), ("timeout", "timeout_s"),

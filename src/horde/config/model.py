@@ -34,6 +34,8 @@ class RunConfig(BaseModel):
     max_duration_s: float = Field(default=HARD_MAX_DURATION_S, gt=0)
     out_dir: Path | None = None
     timeout_s: float = Field(default=30.0, gt=0, description="default per-operation timeout")
+    on_error: Literal["continue", "restart"] = Field(
+        default="continue", description="after a failed iteration: go on, or restart the user")
     stop_grace_s: float = Field(default=5.0, ge=0, description="wait for users at the end")
     seed: int | None = None
     progress: bool = True

@@ -424,6 +424,7 @@ def _new_user(
         seed=seed,
         timeout=config.timeout_s,
         ssl_context=client_tls(config.ca_bundle, config.insecure),
+        on_error=config.on_error,
         **placement,
     )
 

@@ -5,6 +5,11 @@ saw it; an exception from scenario code is counted here with its type and traceb
 user whose ``@on_start`` fails waits (1, 2, 4 … 10 s) and tries again, so an unreachable
 target yields counted errors, not a hot loop — except a group member: its failure fails
 the whole group, whose members then stop (a half-formed team has nothing to retry).
+
+After a failed iteration the user goes on with the next one (``on_error="continue"``), or
+with ``on_error="restart"`` closes its connections and runs ``@on_start`` again, as a real
+client would reload after a crash (counted as ``user_restarts``). Group members always go
+on: restarting one would have to re-form its whole group.
 """
 
 from __future__ import annotations
@@ -82,10 +87,21 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
             if not ok:
                 clean = False
                 await asyncio.sleep(FAILED_ITERATION_PAUSE_S)
+                more = iterations is None or user.iteration < iterations
+                restart = more and user.on_error == "restart" and group is None
+                if restart and not await _restart(user, program, iterations):
+                    return
         if group is not None and clean:  # a member whose iterations failed did not finish
             group.member_finished()
     finally:
         recorder.user_stopped()
+
+
+async def _restart(user: User, program: Program, iterations: int | None) -> bool:
+    """Start the user afresh: close what it opened, then ``@on_start`` again."""
+    user.recorder.count(names.USER_RESTARTS)
+    await user.close()
+    return await _start(user, program, iterations)
 
 
 async def _start(user: User, program: Program, iterations: int | None) -> bool:

@@ -26,6 +26,14 @@ WS_MSG_OUT = "ws_msg_out"
 SIO_EVENT_IN = "sio_event_in"
 SIO_EMIT = "sio_emit"
 ITERATIONS_DONE = "iterations"
+USER_RESTARTS = "user_restarts"  # users restarted after a failed iteration (--on-error restart)
+
+# reconnects (a connection with reconnect=): attempts per drop, drop → reconnected latency
+WS_RECONNECT = "ws_reconnect"
+WS_RECONNECT_ATTEMPTS = "ws_reconnect_attempts"
+SIO_RECONNECT = "sio_reconnect"
+SIO_RECONNECT_ATTEMPTS = "sio_reconnect_attempts"
+SIO_RECOVERY = "sio_recovery"  # per reconnect the server offered recovery for: recovered|lost
 
 REQUEST_METRICS = frozenset({HTTP_REQ, WS_REPLY, SIO_ACK})
 MESSAGE_IN_COUNTERS = frozenset({WS_MSG_IN, SIO_EVENT_IN})

@@ -75,8 +75,10 @@ class User:
         group: Group | None = None,
         member: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        on_error: str = "continue",
     ) -> None:
         self.id = user_id
+        self.on_error = on_error  # a failed iteration: "continue", or "restart" the user
         self.role = role
         self.group = group  # the Group this user belongs to, if its role is in one
         self.member = member  # its place in the group: 0 is the first member

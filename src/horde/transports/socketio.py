@@ -30,7 +30,7 @@ from horde.errors import (
     TargetError,
     UsageError,
 )
-from horde.metrics.names import SIO_ACK, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN
+from horde.metrics.names import SIO_ACK, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN, SIO_RECOVERY
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import Codec, RawCodec
 from horde.protocols.engineio import EngineIOSession
@@ -60,7 +60,6 @@ from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 __all__ = ["INBOX_LIMIT", "SocketIOConnection"]
 
 INBOX_LIMIT = 10_000
-SIO_RECOVERY = "sio_recovery"  # counter per reconnect the server offered recovery for
 # ack id -> (future, sent at ns, metric name, deadline ns, namespace)
 _Pending = tuple[asyncio.Future[Any], int, str, int, str]
 
