@@ -176,7 +176,7 @@ def row_gauges(row: dict[str, Any]) -> Iterator[Metric]:
     for key, name, doc, scale in ROW_GAUGES:
         value = row.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            yield GaugeMetricFamily(name, doc, value=value * scale)
+            yield GaugeMetricFamily(name, doc, value=round(value * scale, 9))
 
 
 def totals_counters(aggregator: Aggregator) -> Iterator[Metric]:
@@ -229,7 +229,8 @@ def run_latency(aggregator: Aggregator) -> Metric:
             family.add_sample("horde_latency_seconds", {**labels, "quantile": q},
                               p[wanted] / 1_000_000)
         family.add_sample("horde_latency_seconds_count", labels, count)
-        family.add_sample("horde_latency_seconds_sum", labels, hist.mean() * count / 1_000_000)
+        family.add_sample("horde_latency_seconds_sum", labels,
+                          round(hist.mean() * count / 1_000_000, 6))
     return family
 
 
@@ -242,5 +243,5 @@ def window_latency(row: dict[str, Any]) -> Metric:
         metric, _, name = label.partition(":")
         for q, key in QUANTILES:
             if m.get(key) is not None:
-                family.add_metric([metric, name, q], m[key] / 1000)
+                family.add_metric([metric, name, q], round(m[key] / 1000, 9))
     return family
