@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from horde.monitor.generator import over_time, throughput
 from horde.report.results import SCHEMA
 from horde.store.db import RunRecord, RunStore
 from horde.version import __version__
@@ -134,7 +135,14 @@ def _generator(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cpu_percent_max": max(cpu, default=None),
         "rss_peak_mb": max(rss, default=None),
         "loop_lag_p99_ms": max(lag, default=None),  # the worst second, not a p99
+        **(_over_time(rows) if rows else {}),
     }
+
+
+def _over_time(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Network throughput and the figures over time, as a finished run records them."""
+    series = over_time(rows)
+    return {**throughput(rows, series), "timeseries": series}
 
 
 def _sum(rows: list[dict[str, Any]], field: str) -> int:
