@@ -4,6 +4,7 @@ bottleneck, and prints plain monitor lines into a log."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from tests.support import ROOT, free_port, horde_cli, read_results
 
 from horde.errors import ConfigError
-from horde.monitor.target import TargetServer
+from horde.monitor.target import TargetMonitor, TargetServer
 
 ECHO = str(ROOT / "examples" / "echo.py")
 
@@ -183,3 +184,22 @@ def test_a_log_gets_a_plain_monitor_line_each_interval(write_scenario):
     quiet = horde_cli("run", str(light), "--target", "http://127.0.0.1:1", "--users", "2",
                       "--duration", "2s", "--quiet", "--no-history")
     assert not re.search(r"^\[\s*\d+s\] ", quiet.stderr, re.MULTILINE)
+
+
+async def test_children_count_with_their_parent():
+    """A server started through a shell: the CPU is the child's, counted with the shell's."""
+    burn = f"{sys.executable} -c 'while True: pass'"
+    shell = subprocess.Popen(["sh", "-c", f"{burn}; true"])
+    try:
+        await asyncio.sleep(0.3)  # the child has started
+        monitor = TargetMonitor(shell.pid)
+        monitor.sample()  # finds the child and primes its CPU window
+        await asyncio.sleep(1.0)
+        figures = monitor.sample()
+        assert figures is not None and figures["cpu_percent"] > 40  # the child's busy loop
+        assert figures["threads"] >= 2  # shell + child
+    finally:
+        for child in psutil.Process(shell.pid).children(recursive=True):
+            child.kill()
+        shell.kill()
+        shell.wait(5)

@@ -58,7 +58,7 @@ ROW_GAUGES = (
     ("target_threads", "horde_target_threads", "The monitored target's threads.", 1.0),
     ("target_open_files", "horde_target_open_files", "The monitored target's open files.", 1.0),
     ("target_connections", "horde_target_connections",
-     "The monitored target's open inet sockets.", 1.0),
+     "The monitored target's open sockets.", 1.0),
 )
 
 
