@@ -10,7 +10,7 @@
     upgrade, ``/close/1006`` hangs up without a CLOSE.
   - ``badframe``: a WebSocket server; ``/opcode`` sends opcode 0x3 (reserved),
     ``/length`` a 64-bit length with the top bit set, ``/utf8`` a TEXT frame that is not
-    UTF-8, ``/json`` a TEXT frame that is not JSON, then keeps the socket open.
+    UTF-8, ``/json`` a TEXT frame that is not JSON, then hangs up once the client writes.
   - ``badsio``: Engine.IO OPEN over WebSocket, then answers the Socket.IO CONNECT with an
     invalid packet.
   - ``slow``: HTTP/1.1 that answers every request after 2 s (``SLOW_S``).
@@ -167,7 +167,8 @@ async def _badframe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
     path = await _upgrade(reader, writer)
     writer.write(BAD_FRAMES[path])
     await writer.drain()
-    await _hold(reader)
+    await reader.read(65536)  # the client's CLOSE (after its error, or its own close)
+    await asyncio.sleep(0.1)
 
 
 async def _badsio(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

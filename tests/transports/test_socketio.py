@@ -87,7 +87,7 @@ async def test_invalid_socketio_packet_drops_the_connection(first: str) -> None:
         await c.emit("anything")
         await eventually(lambda: not c.connected)
     w = rec.take_window()
-    assert w.errors == {("protocol_error", None): 1}  # not also closed_by_peer
+    assert w.errors == {("protocol_error", "socketio"): 1}  # not also closed_by_peer
     assert rec.connections == ConnectionCounts(attempted=1, succeeded=1, dropped=1)
     assert rec.open_connections == 0
 

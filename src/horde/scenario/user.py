@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 
 _SHARED_RNG = random.Random()
+CONNECT_TIMEOUT_S = 10.0  # connect + handshake, unless --timeout (or timeout=) is shorter
 
 
 class _Schedule:
@@ -162,6 +163,7 @@ class User:
     async def websocket(self, url: str = "/", **options: Any) -> WebSocketConnection:
         """Open a WebSocket to ``url`` (relative to the target). See WebSocketConnection."""
         options.setdefault("default_timeout", self.timeout)
+        options.setdefault("timeout", min(CONNECT_TIMEOUT_S, self.timeout))
         options.setdefault("ssl_context", self._ssl)
         conn = await WebSocketConnection.connect(
             urls.ws_url(self.target, url), recorder=self.recorder, **options
@@ -172,6 +174,7 @@ class User:
     async def socketio(self, url: str | None = None, **options: Any) -> SocketIOConnection:
         """Open a Socket.IO client to ``url`` (default: the target). See SocketIOConnection."""
         options.setdefault("default_timeout", self.timeout)
+        options.setdefault("timeout", min(CONNECT_TIMEOUT_S, self.timeout))
         options.setdefault("ssl_context", self._ssl)
         conn = await SocketIOConnection.connect(
             urls.http_url(self.target, url or "/"), recorder=self.recorder, **options

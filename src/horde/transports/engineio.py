@@ -74,7 +74,7 @@ def classify_io(exc: BaseException) -> TargetError:
                                      status=int(status))
         return ProtocolError(f"bad WebSocket handshake: {exc}")
     if isinstance(exc, EngineIOProtocolError):
-        return ProtocolError(str(exc))
+        return ProtocolError(str(exc), detail="engineio")
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return DnsError(str(exc))
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
@@ -153,7 +153,7 @@ class EngineIOConnection:
         try:
             result = self.session.receive_packet(pkt)
         except EngineIOProtocolError as exc:
-            self.lose(ProtocolError(str(exc)))
+            self.lose(ProtocolError(str(exc), detail="engineio"))
             return
         if result.__class__ is not Signal:
             self._on_message(result)  # type: ignore[arg-type]

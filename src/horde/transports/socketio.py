@@ -408,7 +408,7 @@ class SocketIOConnection:
         try:
             ev = self._sio.receive_message(data)
         except SocketIOProtocolError as exc:
-            self._eio.lose(ProtocolError(str(exc)))
+            self._eio.lose(ProtocolError(str(exc), detail="socketio"))
             return
         cls = ev.__class__
         if cls is AckReceived:
