@@ -154,7 +154,7 @@ class SocketIOSession:
             raise SocketIOProtocolError("text packet while binary attachments are pending")
         if data[:1] == "3" and data[1:2] in _DIGITS:  # fast path: ack in "/", no binary
             body = data.find("[")
-            if body > 1 and data[1:body].isdigit():
+            if body > 1 and data[1:body].isascii() and data[1:body].isdigit():  # not "1³"
                 try:
                     args, end = _scan(data, body)
                 except (ValueError, StopIteration) as exc:
