@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("name", help="demo: echo, chsh, quiz, chatrooms, chatbot, tasks")
     _add_run_options(demo)
     _add_ui_options(demo)
+    _add_monitor_options(demo, demo=True)
     _add_output_options(demo)
     _add_demo_options(demo)
     _add_history_commands(commands)
@@ -134,20 +135,26 @@ def _add_ui_options(p: argparse.ArgumentParser) -> None:
                    help="dashboard token (generated and printed when --ui-host is not loopback)")
 
 
-def _add_monitor_options(p: argparse.ArgumentParser) -> None:
+def _add_monitor_options(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
+    """Live monitoring; ``horde demo`` always watches its own server (no pid or command to
+    give) after a shorter idle baseline."""
     p.add_argument("--monitor-interval", default=None, metavar="DURATION",
                    help="terminal monitor refresh (default 1s; 5s when not a terminal)")
     p.add_argument("--prometheus-port", type=int, default=None, metavar="PORT",
                    help="serve Prometheus metrics on PORT (0 picks a free one)")
     p.add_argument("--prometheus-host", default="127.0.0.1",
                    help="Prometheus endpoint address (default 127.0.0.1)")
+    baseline = "1s" if demo else "2s"
+    p.add_argument("--baseline", default=baseline, metavar="DURATION",
+                   help=f"sample the monitored target idle for this long first "
+                        f"(default {baseline})")
+    if demo:
+        return
     p.add_argument("--monitor-pid", type=int, default=None, metavar="PID",
                    help="monitor the target's process: CPU, RSS, threads, files, sockets")
     p.add_argument("--server-cmd", default=None, metavar="CMD",
                    help="start the target with CMD, wait for --target's port, monitor it, "
                         "stop it at the end")
-    p.add_argument("--baseline", default="2s", metavar="DURATION",
-                   help="sample the monitored target idle for this long first (default 2s)")
 
 
 def _add_demo_options(p: argparse.ArgumentParser) -> None:
@@ -466,14 +473,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from horde.demo.launcher import demo_server, example_path
+    from horde.demo.launcher import demo_process, example_path
     from horde.demo.serve import options_for
 
     options_for(args.name, args.fault, args.settings)  # refuse bad flags before starting
     scenario = example_path(args.name)
     server_args = [*(f"--fault={f}" for f in args.fault), *(f"--set={s}" for s in args.settings)]
-    with demo_server(args.name, tuple(server_args)) as url:
+    with demo_process(args.name, tuple(server_args)) as (url, pid):
         print(f"horde demo {args.name}: server on {url}, scenario {scenario}", file=sys.stderr)
+        args.monitor_pid = pid  # the demo server's CPU and memory, against its idle baseline
         return _run(args, scenario, url)
 
 

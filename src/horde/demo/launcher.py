@@ -21,13 +21,21 @@ STARTUP_TIMEOUT_S = 20.0
 @contextlib.contextmanager
 def demo_server(name: str, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
     """Yield the base URL of demo server ``name`` running in a child process."""
+    with demo_process(name, extra_args) as (url, _pid):
+        yield url
+
+
+@contextlib.contextmanager
+def demo_process(name: str, extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, int]]:
+    """Yield the base URL and the pid of demo server ``name`` in a child process (the pid
+    lets ``horde demo`` watch the server's CPU and memory as the load runs)."""
     cmd = [sys.executable, "-m", "horde", "serve", name, "--port", "0", *extra_args]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         url = _read_url(proc)
-        yield url
+        yield url, proc.pid
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

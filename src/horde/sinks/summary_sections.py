@@ -81,6 +81,21 @@ def _ordering(o: dict[str, Any]) -> Iterator[str]:
     )
 
 
+def _target(t: dict[str, Any]) -> Iterator[str]:
+    base, load = t.get("baseline") or {}, t.get("load") or {}
+    idle, mean, peak = base.get("mean") or {}, load.get("mean") or {}, load.get("peak") or {}
+    yield (
+        f"target pid {t.get('pid')}: CPU idle {_num(idle.get('cpu_percent'))}% → "
+        f"mean {_num(mean.get('cpu_percent'))}%, peak {_num(peak.get('cpu_percent'))}%; "
+        f"RSS idle {_num(idle.get('rss_mb'))} MB → peak {_num(peak.get('rss_mb'))} MB; "
+        f"sockets peak {_num(peak.get('connections'))}"
+    )
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
 def _ms(percentiles: Any) -> str:
     if isinstance(percentiles, dict) and percentiles.get("p50") is not None:
         return f"{percentiles['p50']:,.2f}"
@@ -94,4 +109,5 @@ _RENDERERS: tuple[tuple[str, Callable[[Any], Iterator[str]]], ...] = (
     ("streams", _streams),
     ("isolation", _isolation),
     ("ordering", _ordering),
+    ("target_monitor", _target),
 )
