@@ -129,3 +129,11 @@ def test_attachment_without_packet_and_text_while_pending() -> None:
     s.receive_message('51-["bin",{"_placeholder":true,"num":0}]')
     with pytest.raises(SocketIOProtocolError):
         s.receive_message('2["x"]')
+
+
+def test_connect_carries_the_recovery_pid_when_offered():
+    s = SocketIOSession()
+    s.connect("/")
+    assert s.receive_message('0{"sid":"a","pid":"p1"}') == Connected("/", "a", "p1")
+    s.connect("/x")
+    assert s.receive_message('0/x,{"sid":"b","pid":7}') == Connected("/x", "b", None)

@@ -4,7 +4,9 @@ server process that is killed (SIGKILL) and started again on the same port."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import subprocess
 
 import pytest
 from tests.support import free_port
@@ -17,6 +19,7 @@ from horde.transports.socketio import SocketIOConnection
 from horde.transports.websocket import WebSocketConnection
 
 from .fault_servers import EchoProcess
+from .socketio_servers import INTEROP, NODE_MODULES, node_missing_reason
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -68,6 +71,7 @@ async def test_websocket_reconnects_after_the_server_restarts(echo: EchoProcess)
     async def rejoin(conn: WebSocketConnection) -> None:
         rejoined.append(conn)
         await conn.send({"join": "room-1"})  # a hook may use the connection at once
+        assert await conn.receive(timeout=5) == {"join": "room-1"}
 
     ws = await WebSocketConnection.connect(
         echo.url.replace("http", "ws") + "/ws", recorder=rec, codec=JSON,
@@ -78,7 +82,7 @@ async def test_websocket_reconnects_after_the_server_restarts(echo: EchoProcess)
         await ws.request({"n": 2}, name="echo", timeout=5)
     assert ws.reconnecting
     restart = asyncio.create_task(_restart_later(echo, 0.5))
-    assert await ws.request({"n": 3}, name="echo", timeout=15) == {"join": "room-1"}
+    assert await ws.request({"n": 3}, name="echo", timeout=15) == {"n": 3}
     await restart
     assert rejoined == [ws] and not ws.reconnecting
     await ws.close()
@@ -164,3 +168,35 @@ async def test_socketio_reconnects_and_rejoins(echo: EchoProcess) -> None:
     assert w.latencies[("sio_reconnect", None)].get_total_count() == 1
     assert w.counters[("sio_reconnect_attempts", None)] >= 1
     assert rec.open_connections == 0
+
+
+@pytest.mark.skipif(node_missing_reason() is not None, reason=str(node_missing_reason()))
+async def test_socketio_resumes_the_session_when_the_server_offers_recovery() -> None:
+    env = {**os.environ, "NODE_PATH": str(NODE_MODULES)}
+    proc = subprocess.Popen(["node", str(INTEROP / "socketio_recovery_server.js")],
+                            stdout=subprocess.PIPE, text=True, env=env, cwd=INTEROP)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().split()[1])
+        rec = Recorder()
+        sio = await SocketIOConnection.connect(f"http://127.0.0.1:{port}", recorder=rec,
+                                               reconnect=FAST)
+        await sio.emit("tick", 1)
+        tick = await sio.wait_for("tick", timeout=5)  # (1, offset): the offset rides along
+        assert tick[0] == 1 and isinstance(tick[1], str)
+        await sio.emit("drop")
+        for _ in range(2):  # a wait pending at the drop fails; the next one waits it out
+            try:
+                missed = await sio.wait_for("missed", timeout=10)  # replayed on recovery
+                break
+            except ClosedByPeer:
+                continue
+        assert missed[0] == 1
+        assert sio.recovered is True and sio.connected
+        await sio.disconnect()
+        w = rec.take_window()
+        assert w.counters[("sio_recovery", "recovered")] == 1
+        assert (rec.connections.dropped, rec.connections.reconnected) == (1, 1)
+    finally:
+        proc.kill()
+        proc.wait(10)

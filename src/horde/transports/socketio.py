@@ -328,6 +328,9 @@ class SocketIOConnection:
             return found
         if not self.connected:
             await self._reconnected(timeout)
+            found = inbox.take(key, predicate)  # replayed by a recovered session, maybe
+            if found is not EMPTY:
+                return found
         self._check(namespace)
         fut = self._loop.create_future()
         deadline = perf_counter_ns() + (

@@ -275,6 +275,9 @@ class WebSocketConnection:
             return message
         if self._close_exc is not None:
             await self._reconnected(timeout)
+            message = inbox.pop()  # arrived while the on_reconnect hook ran
+            if message is not EMPTY:
+                return message
         deadline = perf_counter_ns() + self._timeout_ns(timeout)
         return await inbox.wait(None, deadline, "receive")
 
@@ -286,6 +289,9 @@ class WebSocketConnection:
             return message
         if self._close_exc is not None:
             await self._reconnected(timeout)
+            message = inbox.pop_match(predicate)
+            if message is not EMPTY:
+                return message
         deadline = perf_counter_ns() + self._timeout_ns(timeout)
         return await inbox.wait(predicate, deadline, "wait_for")
 
