@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from horde.errors import ConfigError
@@ -25,6 +26,8 @@ def parse_duration(text: str | float | int) -> float:
                     f"bad duration {text!r}: use e.g. 30s, 250ms, 5m, 1h30m"
                 ) from None
             seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not math.isfinite(seconds):
+        raise ConfigError(f"bad duration {text!r}: must be a finite number of seconds")
     if seconds < 0:
         raise ConfigError(f"bad duration {text!r}: must not be negative")
     return seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from horde.shapes.plan import Plan, build
+from horde.shapes.plan import MAX_STAGES, Plan, build
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +13,10 @@ class Burst:
     size: int
     every: float
     count: int
+
+    def __post_init__(self) -> None:
+        if self.count > MAX_STAGES:
+            raise ValueError(f"count={self.count}: at most {MAX_STAGES} bursts")
 
     def plan(self) -> Plan:
         points = [

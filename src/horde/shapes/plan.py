@@ -67,6 +67,9 @@ class Plan:
         return max((max(s.value_from, s.value_to) for s in self.segments), default=0.0)
 
 
+MAX_STAGES = 10_000  # a plan is printed and reported stage by stage: more is a typo
+
+
 def build(shape: str, unit: str, points: list[tuple[float, float, float, str]]) -> Plan:
     """A plan from (duration, from, to, stage) tuples laid end to end."""
     segments, start = [], 0.0

@@ -4,6 +4,7 @@ The only place that parses a shape spec; everything after it takes a typed shape
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import fields
@@ -94,7 +95,10 @@ def _build(spec: str, cls: type, raw: dict[str, str]) -> Any:
             values[key] = parse_duration(text)
         else:
             values[key] = _number(spec, key, text, int if "int" in str(known[key].type) else float)
-    shape = cls(**values)
+    try:
+        shape = cls(**values)  # a shape refuses what it cannot plan (ValueError)
+    except ValueError as exc:
+        raise ConfigError(f"bad shape {spec!r}: {exc}") from None
     _check_positive(spec, values)
     return shape
 
@@ -107,9 +111,12 @@ def _required(f: Any) -> bool:
 
 def _number(spec: str, key: str, text: str, kind: Callable[[str], Any]) -> Any:
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
         raise ConfigError(f"bad shape {spec!r}: {key}={text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"bad shape {spec!r}: {key}={text!r} is not a finite number")
+    return value
 
 
 def _check_positive(spec: str, values: dict[str, Any]) -> None:

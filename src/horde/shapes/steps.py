@@ -6,9 +6,10 @@ Stage 1 runs ``start`` users for ``interval``, each next stage adds ``increment`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from horde.shapes.plan import Plan, build
+from horde.shapes.plan import MAX_STAGES, Plan, build
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,15 @@ class Steps:
     increment: int
     interval: float
     max: int
+
+    def __post_init__(self) -> None:
+        """Refuse what would loop forever (no increment) or build millions of stages."""
+        if self.max > self.start:
+            if self.increment < 1:
+                raise ValueError("increment must be at least 1 to reach max")
+            stages = 1 + math.ceil((self.max - self.start) / self.increment)
+            if stages > MAX_STAGES:
+                raise ValueError(f"{stages} stages: at most {MAX_STAGES}")
 
     def plan(self) -> Plan:
         points, users, stage = [], self.start, 1
