@@ -43,8 +43,12 @@ def parse_shape(spec: str) -> Shape:
     if cls is None:
         raise ConfigError(f"unknown shape {name!r}; choose from: {', '.join(SHAPES)}")
     if cls is Stages:
-        return Stages(tuple(_stage(spec, part) for part in _split(args)))
-    return build_from_args(spec, cls, args)
+        shape: Shape = Stages(tuple(_stage(spec, part) for part in _split(args)))
+    else:
+        shape = build_from_args(spec, cls, args)
+    if not shape.plan().segments:  # stages(), burst(count=0): nothing to run or to show
+        raise ConfigError(f"bad shape {spec!r}: it plans no load at all")
+    return shape
 
 
 def split_spec(spec: str, kind: str) -> tuple[str, str]:
