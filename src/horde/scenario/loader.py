@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -48,8 +49,11 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
             line = _line_of(value)
             raise ScenarioError(f"{where}:{line}: {mark.name} must be 'async def'")
         if mark.kind == "behaviour":
-            if mark.weight <= 0:
-                raise ScenarioError(f"{where}:{_line_of(value)}: weight must be > 0")
+            weight = mark.weight
+            if (not isinstance(weight, int | float) or isinstance(weight, bool)
+                    or not 0 < weight < math.inf):
+                raise ScenarioError(
+                    f"{where}:{_line_of(value)}: weight must be a number > 0, not {weight!r}")
             behaviours.append(
                 Behaviour(mark.name or value.__name__, value, mark.weight, mark.role)
             )
@@ -130,7 +134,7 @@ def _import(file: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise ScenarioError(f"{file}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() at import must not end horde
         line = _failing_line(exc, file)
         raise ScenarioError(f"{file}:{line}: {type(exc).__name__}: {exc}") from None
     return module
