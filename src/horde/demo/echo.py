@@ -35,6 +35,7 @@ import socketio
 from aiohttp import WSMsgType, web
 
 from horde.demo.options import DemoOptions
+from horde.demo.shared import health
 
 FAULTS: dict[str, str] = {}
 SETTINGS: dict[str, str] = {}
@@ -55,13 +56,17 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     app.router.add_get("/status/{code}", _status)
     app.router.add_get("/capacity/{slots}/{ms}", _capacity)
     app.router.add_get("/stall/{every_ms}/{for_ms}", _periodic_stall)
-    app.router.add_get("/health", lambda r: web.Response(text="ok"))
-    app.router.add_get("/stats", lambda r: web.json_response(dict(r.app[STATS])))
+    app.router.add_get("/health", health)
+    app.router.add_get("/stats", _stats)
     app.router.add_post("/stats/reset", _reset)
     app.router.add_get("/ws", _websocket)
     app.router.add_get("/stream/{n}/{ms}", _chunked_stream)
     app.router.add_get("/sse", _sse)
     return app
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.json_response(dict(request.app[STATS]))
 
 
 async def _echo(request: web.Request) -> web.Response:
