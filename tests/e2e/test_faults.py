@@ -233,3 +233,25 @@ def test_results_json_is_valid_json(tmp_path: Path) -> None:
     """(read_results parses it; this guards the helper itself)"""
     (tmp_path / "results.json").write_text(json.dumps({"errors": {}}))
     assert read_results(tmp_path) == {"errors": {}}
+
+
+async def test_a_server_that_stops_reading_times_out_the_send_instead_of_hanging():
+    """Write flow control: once the socket buffers are full, a send waits for the peer to
+    read — at most the timeout, then it is a ``timeout`` with detail ``ws_send``."""
+    from horde.errors import OperationTimeout
+    from horde.metrics.recorder import Recorder
+    from horde.transports.websocket import WebSocketConnection
+
+    with FaultProcess("deaf") as deaf:
+        recorder = Recorder()
+        ws = await WebSocketConnection.connect(
+            deaf.url.replace("http", "ws") + "/ws", recorder=recorder, default_timeout=0.5,
+            timeout=2,
+        )
+        chunk = b"x" * 65536
+        with pytest.raises(OperationTimeout, match="stopped reading"):
+            for _ in range(10_000):  # ~650 MB: far past any socket buffer
+                await ws.send(chunk)
+        window = recorder.take_window()
+        assert window.errors == {("timeout", "ws_send"): 1}
+        await ws.close()

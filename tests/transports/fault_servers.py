@@ -192,8 +192,15 @@ async def _slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         return
 
 
+async def _deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accept the WebSocket upgrade, then never read again: the client's sends pile up
+    until its socket buffers are full."""
+    await _upgrade(reader, writer)
+    await asyncio.sleep(3600)
+
+
 MODES = {"silent": _silent, "close": _close, "badframe": _badframe, "badsio": _badsio,
-         "slow": _slow}
+         "slow": _slow, "deaf": _deaf}
 
 
 async def _serve(mode: str) -> None:

@@ -244,7 +244,20 @@ class WebSocketConnection:
             await self._reconnected(None)
         self._send_now(message)
         if self._write_paused is not None:
-            await self._write_paused
+            await self._drain()
+
+    async def _drain(self) -> None:
+        """Wait until the peer reads again (write flow control), at most the default
+        timeout: a server that stops reading must not hang a user forever."""
+        paused = self._write_paused
+        if paused is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(paused), self._default_timeout_ns / 1e9)
+        except TimeoutError:
+            exc = OperationTimeout("the peer stopped reading: send timed out", detail="ws_send")
+            self._recorder.target_error(exc)
+            raise exc from None
 
     def _send_now(self, message: Any) -> None:
         if self.closed:
@@ -317,7 +330,7 @@ class WebSocketConnection:
             start = perf_counter_ns()
             self._send_now(message)  # raises once the connection is closed
             if self._write_paused is not None:
-                await self._write_paused
+                await self._drain()
             if timeout is None:
                 deadline = start + self._default_timeout_ns
             else:
@@ -363,7 +376,7 @@ class WebSocketConnection:
         try:
             self._send_now(message)  # raises once the connection is closed
             if self._write_paused is not None:
-                await self._write_paused
+                await self._drain()
             deadline = meter.started_ns + self._timeout_ns(timeout)
             try:
                 await self._inbox.wait(take, deadline, name)
