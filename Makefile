@@ -29,10 +29,11 @@ $(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The browser tests drive Debian's chromium (playwright-core downloads no browser).
+# The browser tests drive Debian's chromium (playwright-core downloads no browser); the
+# TLS tests make certificates with openssl.
 chromium:
-	command -v chromium >/dev/null || (apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	(command -v chromium && command -v openssl) >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium openssl)
 
 demo: setup
 	$(BIN)/horde demo chsh --out horde-results
