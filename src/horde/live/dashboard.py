@@ -39,6 +39,7 @@ from horde.engine.control import RunControl
 from horde.errors import ConfigError, UsageError
 from horde.live import static
 from horde.live.feed import KEEPALIVE, Feed, columns, sse_frame
+from horde.live.listen import listen
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8089
@@ -104,18 +105,9 @@ class Dashboard:
         return f"http://{host}:{self.port}/{query}"
 
     async def start(self) -> None:
-        runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=DRAIN_S)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        try:
-            await site.start()
-        except OSError as e:
-            await runner.cleanup()
-            raise ConfigError(
-                f"the dashboard cannot listen on {self.host}:{self.port}: {e}"
-            ) from None
-        self._runner = runner
-        self.port = runner.addresses[0][1]
+        self._runner, self.port = await listen(
+            self._app(), self.host, self.port, "dashboard", shutdown_timeout=DRAIN_S
+        )
         self.stream.write(f"horde: dashboard at {self.url}\n")
         self.stream.flush()
 

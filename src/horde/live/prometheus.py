@@ -29,6 +29,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 
 from horde.engine.control import RunControl
 from horde.errors import ConfigError
+from horde.live.listen import listen
 from horde.metrics import names
 from horde.metrics.aggregator import Aggregator
 
@@ -91,17 +92,7 @@ class PrometheusExporter:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.host, self.port).start()
-        except OSError as e:
-            await runner.cleanup()
-            raise ConfigError(
-                f"the Prometheus endpoint cannot listen on {self.host}:{self.port}: {e}"
-            ) from None
-        self._runner = runner
-        self.port = runner.addresses[0][1]
+        self._runner, self.port = await listen(app, self.host, self.port, "Prometheus endpoint")
         self.stream.write(f"horde: Prometheus metrics at {self.url}\n")
         self.stream.flush()
 
