@@ -13,7 +13,7 @@ const { chromium } = require("playwright-core");
 
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const CHARTS = ["chart-users", "chart-rates", "chart-latency", "chart-errors"];
+const CHARTS = ["chart-users", "chart-rates", "chart-latency", "chart-errors", "chart-resources"];
 
 const points = (page, id) => page.$eval("#" + id, (el) => Number(el.dataset.points));
 

@@ -102,7 +102,7 @@ def test_dashboard_in_chromium(echo_server, write_scenario, tmp_path):
         assert browser.returncode == 0, (browser.stderr, seen)
     assert running.error is None and running.results is not None
     # the charts drew and kept updating
-    assert seen["canvases"] == 4
+    assert seen["canvases"] == 5
     assert seen["points_first"] >= 2
     assert all(n > seen["points_first"] for n in seen["points_later"].values())
     assert seen["state_running"] == "running"

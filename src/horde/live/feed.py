@@ -16,8 +16,9 @@ from typing import Any
 SERIES = (
     "t", "users", "target", "connections_open", "in_flight", "requests", "messages",
     "errors", "p50_ms", "p95_ms", "p99_ms", "cpu_percent", "loop_lag_ms",
+    "target_cpu_percent",
 )
-FIELDS = (*SERIES, "stage")
+FIELDS = (*SERIES, "stage", "generator_warning")
 QUEUE_FRAMES = 256  # ~2 minutes of rows and statuses for a stalled browser
 
 

@@ -13,6 +13,7 @@ const CHARTS = [
   { id: "chart-rates", series: [["requests", "requests/s"], ["messages", "messages/s"]] },
   { id: "chart-latency", series: [["p50_ms", "p50"], ["p95_ms", "p95"], ["p99_ms", "p99"]] },
   { id: "chart-errors", series: [["errors", "errors/s"]], colors: ["#cf222e"] },
+  { id: "chart-resources", series: [["cpu_percent", "horde CPU %"], ["target_cpu_percent", "target CPU %"], ["loop_lag_ms", "horde loop lag ms"]] },
 ];
 
 const data = { t: [] };
@@ -54,6 +55,8 @@ function resetData(columns) {
     if (data[field]) data[field].push(...values);
   }
   if (columns.stage) data.stage = columns.stage.slice();
+  const warnings = columns.generator_warning || [];
+  showWarning(warnings.length ? warnings[warnings.length - 1] : null);
   redraw();
 }
 
@@ -61,7 +64,16 @@ function addRow(row) {
   for (const key of Object.keys(data)) {
     if (key !== "stage") data[key].push(row[key] ?? null);
   }
+  showWarning(row.generator_warning);
   redraw();
+}
+
+// horde's own limit, said at once: figures may show the generator, not the target.
+function showWarning(text) {
+  const el = $("generator-warning");
+  if (!text) return;
+  el.textContent = "⚠ generator saturated: " + text + " — figures may show horde's limit, not the target's";
+  el.hidden = false;
 }
 
 // -- figures and tables ----------------------------------------------------------------
