@@ -157,3 +157,33 @@ async def test_setup_failure_skips_load_but_still_reports(write_scenario):
     assert results["status"] == "setup_failed"
     assert results["passed"] is False
     assert results["errors"] == {"scenario_exception": 1}
+
+
+async def test_graceful_stop_lets_iterations_in_flight_finish(write_scenario):
+    """Without it, the iteration running at the deadline is cut off (as Locust does);
+    with ``graceful_stop_s`` it finishes, and no new one starts."""
+    path = write_scenario(
+        """
+        import asyncio
+        import horde
+
+        @horde.behaviour
+        async def slow(user):
+            user.count("began")
+            await asyncio.sleep(0.7)
+            user.count("finished")
+        """
+    )
+    scenario = load_scenario(path)
+
+    async def counts(**kw):
+        config = RunConfig(scenario=path, target="http://127.0.0.1:1", users=4, spawn_rate=1000,
+                           duration_s=1.0, progress=False, **kw)
+        results = await run(config, scenario)
+        c = results["counters"]
+        return c["custom:began"], c.get("custom:finished", 0), results["duration_s"]
+
+    began, finished, _ = await counts()
+    assert began == 8 and finished == 4  # the second iteration of each user was cut off
+    began, finished, duration = await counts(graceful_stop_s=2.0)
+    assert began == finished == 8 and 1.3 < duration < 2.5

@@ -50,6 +50,7 @@ class FileConfig(BaseModel):
     connect: str | None = None
     out: str | None = None
     timeout: Duration | None = None
+    graceful_stop: Duration | None = None
     on_error: Literal["continue", "restart"] | None = None
     seed: int | None = None
     thresholds: list[str] = Field(default_factory=list)
@@ -65,7 +66,7 @@ class FileConfig(BaseModel):
     ca_bundle: str | None = None
     insecure: bool | None = None
 
-    @field_validator("duration", "timeout", "abort_grace", "max_duration")
+    @field_validator("duration", "timeout", "abort_grace", "max_duration", "graceful_stop")
     @classmethod
     def _duration(cls, value: Duration | None) -> Duration | None:
         return None if value is None else _checked(parse_duration, value)

@@ -215,11 +215,14 @@ async def _load(
     if driving in done and plan.open_model:  # let sessions in flight finish, within grace
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(pool.wait_sessions(), config.stop_grace_s)
-    load_s = loop.time() - began
     stopping.set()
     for task in (driving, interrupted, cap):
         task.cancel()
     await asyncio.gather(driving, interrupted, cap, return_exceptions=True)
+    if status == "completed" and config.graceful_stop_s > 0:
+        with contextlib.suppress(TimeoutError):  # iterations in flight may finish
+            await asyncio.wait_for(pool.wait_running(), config.graceful_stop_s)
+    load_s = loop.time() - began
     await pool.close()
     return status, load_s
 

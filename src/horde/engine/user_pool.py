@@ -147,6 +147,12 @@ class UserPool:
         await asyncio.gather(task, return_exceptions=True)
         await stop_user(user, self._scenario, self._grace_s)
 
+    async def wait_running(self) -> None:
+        """Until every running user has left its loop (``--graceful-stop``: users stop
+        starting iterations once the run is stopping, and finish the one in flight)."""
+        while self._live:
+            await asyncio.wait(list(self._live))
+
     async def wait_sessions(self) -> None:
         """Until every open-model session in flight has finished."""
         while self._sessions:

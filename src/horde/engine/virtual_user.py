@@ -68,8 +68,9 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
             return
         pick, rng = program.pick, user.rng
         clean = True
+        stopping = user.stopping_event
         while iterations is None or user.iteration < iterations:
-            if group is not None and group.failed:
+            if stopping.is_set() or (group is not None and group.failed):
                 return
             behaviour = pick(rng)
             began = perf()

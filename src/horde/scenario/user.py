@@ -142,6 +142,11 @@ class User:
         return self._hub
 
     @property
+    def stopping_event(self) -> asyncio.Event:
+        """Set when the run is ending (the engine's loop checks it between iterations)."""
+        return self._stopping
+
+    @property
     def stopping(self) -> bool:
         """True once the run is ending: long loops inside a behaviour should return."""
         return self._stopping.is_set()
