@@ -7,12 +7,11 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
+from tests.demo.support import demo_app
 
 from horde.demo.chatbot import build_app
 from horde.demo.chatbot.gate import CapacityGate, GateFullError, GateTimeoutError
@@ -132,16 +131,9 @@ def test_settings_are_checked_all_at_once() -> None:
 # --- the server on a real socket ----------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def chatbot_server(*faults: str, **settings: object) -> AsyncIterator[str]:
+def chatbot_server(*faults: str, **settings: object) -> contextlib.AbstractAsyncContextManager[str]:
     """The chatbot app in-process on 127.0.0.1, with these faults and settings."""
-    options = options_for("chatbot", faults, [f"{k}={v}" for k, v in settings.items()])
-    server = TestServer(build_app(options), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    return demo_app("chatbot", *faults, **settings)
 
 
 async def chat_session(http: aiohttp.ClientSession, url: str) -> dict[str, str]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
+from tests.demo.support import demo_app
 
 from horde.demo.chatrooms import build_app
 from horde.demo.chatrooms.state import (
@@ -83,16 +82,9 @@ def test_settings_are_checked_all_at_once() -> None:
 
 # --- the HTTP API on a real socket ---------------------------------------------------
 
-@contextlib.asynccontextmanager
-async def chatrooms_server(*faults: str, **settings: object) -> AsyncIterator[str]:
+def chatrooms_server(*faults: str, **settings: object) -> contextlib.AbstractAsyncContextManager[str]:
     """The chatrooms app in-process on 127.0.0.1, with these faults and settings."""
-    options = options_for("chatrooms", faults, [f"{k}={v}" for k, v in settings.items()])
-    server = TestServer(build_app(options), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    return demo_app("chatrooms", *faults, **settings)
 
 
 async def login(http: aiohttp.ClientSession, url: str, email: str | None = "ann@x.org") -> dict[str, str]:

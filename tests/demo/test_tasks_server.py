@@ -7,12 +7,11 @@ import asyncio
 import contextlib
 import random
 import string
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
+from tests.demo.support import demo_app
 
 from horde.demo.launcher import demo_server
 from horde.demo.serve import options_for
@@ -64,16 +63,9 @@ def test_settings_are_checked_all_at_once() -> None:
 # --- the server on a real socket ----------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def tasks_server(*faults: str, **settings: object) -> AsyncIterator[str]:
+def tasks_server(*faults: str, **settings: object) -> contextlib.AbstractAsyncContextManager[str]:
     """The tasks app in-process on 127.0.0.1, with these faults and settings."""
-    options = options_for("tasks", faults, [f"{k}={v}" for k, v in settings.items()])
-    server = TestServer(build_app(options), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    return demo_app("tasks", *faults, **settings)
 
 
 async def until_complete(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
