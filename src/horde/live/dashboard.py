@@ -39,7 +39,7 @@ from horde.engine.control import RunControl
 from horde.errors import ConfigError, UsageError
 from horde.live import static
 from horde.live.feed import KEEPALIVE, Feed, columns, sse_frame
-from horde.live.listen import listen
+from horde.live.listen import Served, listen
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8089
@@ -72,7 +72,7 @@ def from_options(
     return Dashboard(host, port, token)
 
 
-class Dashboard:
+class Dashboard(Served):
     """A sink that serves the live page; ``start``/``close`` (or ``async with``) bracket it."""
 
     def __init__(
@@ -118,16 +118,7 @@ class Dashboard:
         deadline = loop.time() + DRAIN_S
         while self._streams and loop.time() < deadline:
             await asyncio.sleep(0.02)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Dashboard:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+        await super().close()
 
     # -- the sink --------------------------------------------------------------------------
 

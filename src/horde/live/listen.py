@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from aiohttp import web
 
 from horde.errors import ConfigError
@@ -20,3 +22,25 @@ async def listen(
         await runner.cleanup()
         raise ConfigError(f"the {what} cannot listen on {host}:{port}: {e}") from None
     return runner, runner.addresses[0][1]
+
+
+class Served:
+    """A live view with a web server: ``start``/``close``, or ``async with``; the runner
+    of its app is kept in ``_runner`` so closing it is the same for every view."""
+
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -29,7 +29,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 
 from horde.engine.control import RunControl
 from horde.errors import ConfigError
-from horde.live.listen import listen
+from horde.live.listen import Served, listen
 from horde.metrics import names
 from horde.metrics.aggregator import Aggregator
 
@@ -70,7 +70,7 @@ def from_options(host: str = DEFAULT_HOST, port: int = 0) -> PrometheusExporter:
     return PrometheusExporter(host, port)
 
 
-class PrometheusExporter:
+class PrometheusExporter(Served):
     """A sink that serves the run's figures as Prometheus text."""
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = 0,
@@ -95,18 +95,6 @@ class PrometheusExporter:
         self._runner, self.port = await listen(app, self.host, self.port, "Prometheus endpoint")
         self.stream.write(f"horde: Prometheus metrics at {self.url}\n")
         self.stream.flush()
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> PrometheusExporter:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # -- the sink --------------------------------------------------------------------------
 
