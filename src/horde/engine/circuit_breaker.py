@@ -1,7 +1,8 @@
 """The circuit breaker (000): stop adding load once too many connections fail.
 
-After at least ``min_attempts`` connection attempts, if more than ``limit`` of them
-failed, the breaker trips for good: the drivers start no more users or sessions, the
+After at least ``min_attempts`` connection attempts have an outcome, if more than
+``limit`` of them failed, the breaker trips for good (an attempt still in flight has no
+outcome yet and counts neither way): the drivers start no more users or sessions, the
 users already running go on, and the run still completes its report — which says when
 and why the breaker tripped.
 """
@@ -28,9 +29,10 @@ class CircuitBreaker:
         """False from the moment the failure rate has passed the limit (``t``: load time)."""
         if self.limit is None or self.tripped_at is not None:
             return self.tripped_at is None
-        attempted = self.connections.attempted
-        if attempted >= self.min_attempts:
-            rate = self.connections.failed / attempted
+        failed = self.connections.failed
+        decided = failed + self.connections.succeeded
+        if decided >= self.min_attempts:
+            rate = failed / decided
             if rate > self.limit:
                 self.tripped_at, self.failure_rate = round(t, 3), round(rate, 4)
                 return False
