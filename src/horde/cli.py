@@ -100,9 +100,15 @@ def _add_history_commands(commands: Any) -> None:
     compare.add_argument("run_a", metavar="RUN_A", help="the baseline run")
     compare.add_argument("run_b", metavar="RUN_B", help="the run to judge against it")
     compare.add_argument("--tolerance", default="10%",
-                         help="allowed change before a figure is a regression (default 10%%)")
+                         help="least change that matters: B's median second worse than A's "
+                              "by more than this (default 10%%)")
     compare.add_argument("--latency-floor", default="1ms", metavar="DURATION",
                          help="latency changes smaller than this are noise (default 1ms)")
+    compare.add_argument("--confidence", default="99%",
+                         help="how sure the significance test must be that a change is not "
+                              "noise (default 99%%)")
+    compare.add_argument("--force", action="store_true",
+                         help="compare runs of different scenarios anyway")
     compare.add_argument("--metric", "-m", action="append", default=[], metavar="GLOB",
                          help="compare only matching figures, e.g. 'http_req:*', '* p95', "
                               "throughput (repeatable, comma-separated)")
@@ -534,20 +540,17 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from horde.store import history_path
-    from horde.store.compare import Tolerance, compare, parse_tolerance
+    from horde.store.compare import compare
     from horde.store.db import open_store
     from horde.store.rebuild import load_results
     from horde.store.tables import compare_table, compare_verdict, console
 
-    try:
-        relative = parse_tolerance(args.tolerance)
-    except ValueError:
-        raise UsageError(f"bad --tolerance {args.tolerance!r}: give e.g. 10% or 0.1") from None
-    tolerance = Tolerance(relative, latency_floor_ms=parse_duration(args.latency_floor) * 1000)
+    tolerance = _compare_tolerance(args)
     store = open_store(history_path(args.history), create=False)
     a, b = store.get(args.run_a), store.get(args.run_b)
     ra, rb = load_results(store, a), load_results(store, b)
     store.close()
+    _check_comparable(a.id, ra, b.id, rb, args.force)
     patterns = [p.strip() for text in args.metric for p in text.split(",") if p.strip()]
     comparison = compare(ra, rb, tolerance, patterns)
     if patterns and not comparison.deltas:
@@ -559,3 +562,36 @@ def _compare(args: argparse.Namespace) -> int:
             out.print(f"note: run {record.id} is incomplete; its percentiles are approximate")
     out.print(compare_verdict(comparison))
     return exitcodes.FAILED if comparison.regressions else exitcodes.OK
+
+
+def _compare_tolerance(args: argparse.Namespace) -> Any:
+    from horde.store.compare import Tolerance, parse_confidence, parse_tolerance
+
+    try:
+        relative = parse_tolerance(args.tolerance)
+    except ValueError:
+        raise UsageError(f"bad --tolerance {args.tolerance!r}: give e.g. 10% or 0.1") from None
+    try:
+        confidence = parse_confidence(args.confidence)
+    except ValueError:
+        raise UsageError(
+            f"bad --confidence {args.confidence!r}: give e.g. 99% or 0.95 (from 50% to under 100%)"
+        ) from None
+    return Tolerance(relative, latency_floor_ms=parse_duration(args.latency_floor) * 1000,
+                     confidence=confidence)
+
+
+def _check_comparable(id_a: int, ra: dict[str, Any], id_b: int, rb: dict[str, Any],
+                      force: bool) -> None:
+    """Runs of different scenarios are refused (unless ``force``); other differences in
+    target or load are one warning line: they may explain a difference."""
+    from horde.store.comparable import scenario_difference, setting_differences
+
+    scenario = scenario_difference(ra, rb)
+    if scenario and not force:
+        raise UsageError(f"runs {id_a} and {id_b} are of different scenarios ({scenario}); "
+                         "--force compares them anyway")
+    differences = [d for d in (scenario, *setting_differences(ra, rb)) if d]
+    if differences:
+        print(f"horde: warning: runs {id_a} and {id_b} differ in {'; '.join(differences)}",
+              file=sys.stderr)

@@ -41,25 +41,40 @@ _NUMERIC = {"id", "duration", "requests", "errors", "p95 ms"}
 
 
 def compare_table(comparison: Comparison, title: str) -> Table:
+    """A and B are the whole-run figures; ``p-value`` is how likely a move at least this
+    consistent, second by second, would be from noise alone (``n/a``: not tested)."""
     table = Table(title=title, title_justify="left")
     table.add_column("metric", no_wrap=True)
-    for col in ("A", "B", "change", "%"):
+    for col in ("A", "B", "change", "%", "p-value"):
         table.add_column(col, justify="right")
     table.add_column("verdict")
     for d in comparison.deltas:
         table.add_row(d.name, _value(d, d.a), _value(d, d.b), _change(d), _relative(d),
-                      _verdict(d))
+                      _p_value(d.p_value), _verdict(d))
     return table
 
 
 def compare_verdict(comparison: Comparison) -> str:
-    tol = f"{comparison.tolerance.relative:.0%}"
+    tol = comparison.tolerance
+    rule = f"beyond {_pct(tol.relative)} at {_pct(tol.confidence)} confidence"
     worse = comparison.regressions
+    few = len(comparison.unjudged)
+    unjudged = f"; {few} figure{'s' if few > 1 else ''} not judged: too few samples" if few else ""
     if not worse:
-        return f"[bold green]no regression[/] beyond {tol}"
+        return f"[bold green]no regression[/] {rule}{unjudged}"
     names = ", ".join(d.name for d in worse)
     plural = "s" if len(worse) > 1 else ""
-    return f"[bold red]{len(worse)} regression{plural}[/] beyond {tol}: {names}"
+    return f"[bold red]{len(worse)} regression{plural}[/] {rule}: {names}{unjudged}"
+
+
+def _pct(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+def _p_value(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _value(d: Delta, v: float | None) -> str:
