@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_monitor_options(demo, demo=True)
     _add_output_options(demo)
     _add_demo_options(demo)
+    examples = commands.add_parser(
+        "examples", help="list the example scenarios the demos run, or copy them to edit"
+    )
+    examples.add_argument("--copy", default=None, metavar="DIR",
+                          help="copy them, with their data folder, into DIR (never overwrites)")
     _add_history_commands(commands)
     return parser
 
@@ -233,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "examples":
+            return _examples(args)
         if args.command == "plan":
             return _plan(args)
         if args.command == "capacity":
@@ -493,6 +500,24 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"horde demo {args.name}: server on {url}, scenario {scenario}", file=sys.stderr)
         args.monitor_pid = pid  # the demo server's CPU and memory, against its idle baseline
         return _run(args, scenario, url)
+
+
+def _examples(args: argparse.Namespace) -> int:
+    """Where the packaged example scenarios are, or a copy of them to edit: an installed
+    horde has no examples/ folder a user could find on their own."""
+    from horde.demo.launcher import copy_examples, example_files, examples_dir
+
+    if args.copy is not None:
+        copied = copy_examples(Path(args.copy))
+        print(f"copied {len(copied)} files into {args.copy}; run one with "
+              f"'horde run {Path(args.copy) / 'echo.py'} --target URL' "
+              f"or 'HORDE_EXAMPLES={args.copy} horde demo NAME'")
+        return exitcodes.OK
+    print("the example scenarios ('horde demo NAME' runs NAME.py; "
+          "'horde examples --copy DIR' copies them to edit):")
+    for name in example_files():
+        print(f"  {name.as_posix():28} {examples_dir() / name}")
+    return exitcodes.OK
 
 
 def _runs(args: argparse.Namespace) -> int:
