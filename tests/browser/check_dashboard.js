@@ -1,6 +1,6 @@
 // Drive horde's live dashboard in Debian's chromium during a real run and print what
 // happened as JSON: the charts' data-points growing, the users figure before and after
-// setting users, the state after clicking stop.
+// setting users, the state after clicking stop; and what each chart drew (drawn.js).
 //
 //   node check_dashboard.js URL USERS [SCREENSHOT.png]
 //
@@ -10,6 +10,7 @@ const path = require("node:path");
 const fs = require("node:fs");
 const os = require("node:os");
 const { chromium } = require("playwright-core");
+const { capture, drawnValues } = require("./drawn.js");
 
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -33,6 +34,7 @@ async function main() {
     page.on("console", (m) => { if (m.type() === "error") out.errors.push(m.text()); });
     const origin = new URL(url).origin;
     page.on("request", (r) => { if (!r.url().startsWith(origin)) out.requests.push(r.url()); });
+    await page.addInitScript(capture);
     await page.goto(url, { waitUntil: "load", timeout: 10000 });
 
     // the charts fill as rows arrive, one a second
@@ -41,6 +43,7 @@ async function main() {
     await page.waitForFunction((n) => Number(document.getElementById("chart-users").dataset.points) > n, out.points_first, { timeout: 5000 });
     out.points_later = {};
     for (const id of CHARTS) out.points_later[id] = await points(page, id);
+    out.drawn = await drawnValues(page);
     out.canvases = await page.$$eval(".chart canvas", (els) => els.length);
     out.state_running = await page.getAttribute("#state", "data-state");
     out.users_before = await page.textContent("#fig-users");

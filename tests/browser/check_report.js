@@ -1,5 +1,6 @@
 // Open a horde HTML report in Debian's chromium and print what the DOM shows as JSON:
-// every chart container's id, data-points and whether it holds a <canvas>.
+// every chart container's id, data-points and whether it holds a <canvas>; and what each
+// chart drew on its canvas (drawn.js).
 //
 //   node check_report.js REPORT.html [SCREENSHOT.png]
 //
@@ -10,6 +11,7 @@ const path = require("node:path");
 const fs = require("node:fs");
 const os = require("node:os");
 const { chromium } = require("playwright-core");
+const { capture, drawnValues } = require("./drawn.js");
 
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -31,6 +33,7 @@ async function main() {
     page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
     const requests = [];
     page.on("request", (r) => { if (!r.url().startsWith("file:")) requests.push(r.url()); });
+    await page.addInitScript(capture);
     await page.goto("file://" + path.resolve(report), { waitUntil: "load", timeout: 15000 });
     const charts = await page.$$eval(".chart", (els) => els.map((el) => ({
       id: el.id,
@@ -38,6 +41,7 @@ async function main() {
       canvas: el.querySelector("canvas") !== null,
     })));
     const verdict = await page.textContent("#verdict");
+    const drawn = await drawnValues(page);
     if (screenshot) {
       // The top of the page (verdict, charts, facts, thresholds, analysis): what a reader
       // sees first; the long tables below add megabytes, not information.
@@ -45,7 +49,7 @@ async function main() {
       await page.screenshot({ path: screenshot, fullPage: true,
         clip: { x: 0, y: 0, width: 1280, height: Math.min(height, 2100) } });
     }
-    process.stdout.write(JSON.stringify({ charts, verdict, errors, requests }) + "\n");
+    process.stdout.write(JSON.stringify({ charts, drawn, verdict, errors, requests }) + "\n");
   } finally {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });

@@ -1,4 +1,5 @@
-"""The HTML report opened in headless Chromium: every chart drawn with data, in the DOM.
+"""The HTML report opened in headless Chromium: every chart drawn with data, in the DOM and
+on its canvas.
 
 Debian's ``chromium`` driven by playwright-core from npm (``tests/browser``); ``make test``
 installs both. Without them this test skips and says how to get them. The screenshot it
@@ -63,6 +64,8 @@ def test_every_chart_is_drawn_with_data(echo_server, tmp_path):
     for chart in page["charts"]:
         assert chart["canvas"], chart
         assert chart["points"] and chart["points"] > 0, chart
+    for chart in page["drawn"]:  # every value left ink on its canvas (drawn.js)
+        assert chart["values"] > 0 and chart["missing"] == 0, chart
     assert page["verdict"] == "FAILED"  # the run fails one threshold on purpose
     assert shot.stat().st_size > 10_000
     if os.environ.get("HORDE_UPDATE_SCREENSHOT") == "1":

@@ -8,22 +8,49 @@ const withToken = (path) =>
   token ? path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : path;
 
 const COLORS = ["#0969da", "#8250df", "#1a7f37", "#bf8700", "#cf222e"];
+// A series names the row field it draws, or several: the first a row has (the per-second
+// rows' request count is being renamed to "operations"; either is drawn).
+const RATE = ["operations", "requests"];
 const CHARTS = [
   { id: "chart-users", series: [["users", "users"], ["target", "target"], ["connections_open", "connections"], ["in_flight", "in flight"]] },
-  { id: "chart-rates", series: [["requests", "requests/s"], ["messages", "messages/s"]] },
+  { id: "chart-rates", series: [[RATE, "requests/s"], ["messages", "messages/s"]] },
   { id: "chart-latency", series: [["p50_ms", "p50"], ["p95_ms", "p95"], ["p99_ms", "p99"]] },
   { id: "chart-errors", series: [["errors", "errors/s"]], colors: ["#cf222e"] },
   { id: "chart-resources", series: [["cpu_percent", "horde CPU %"], ["target_cpu_percent", "target CPU %"], ["loop_lag_ms", "horde loop lag ms"]] },
 ];
 
-const data = { t: [] };
+const names = (field) => (Array.isArray(field) ? field : [field]);
+const keyOf = (field) => names(field).join("|");
+const valueOf = (row, field) => names(field).map((n) => row[n]).find((v) => v != null) ?? null;
+
+const data = { t: [] }; // one column per series key, all as long as t
+const fields = { t: "t" }; // series key → the field(s) it reads
 const charts = [];
 const $ = (id) => document.getElementById(id);
 
+// A value between two gaps (a second with samples between seconds without, as a polling
+// workload gives) has no line to a neighbour, and uPlot draws its points only while the
+// chart has few: such a value would not show at all. It gets a dot; no line crosses a gap,
+// since a second without samples has no latency (or rate) to draw.
+function lonePoints(u, si, show) {
+  if (show) return null; // uPlot draws every point already
+  const ys = u.data[si];
+  const [first, last] = u.series[0].idxs;
+  const lone = [];
+  for (let i = first; i <= last; i++) {
+    if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) lone.push(i);
+  }
+  return lone.length ? lone : null;
+}
+
 function makeChart(spec) {
   const el = $(spec.id);
-  for (const [field] of spec.series) data[field] = data[field] || [];
+  for (const [field] of spec.series) {
+    fields[keyOf(field)] = field;
+    data[keyOf(field)] = data[keyOf(field)] || data.t.map(() => null);
+  }
   const colors = spec.colors || COLORS;
+  const stroke = (i) => colors[i % colors.length];
   const opts = {
     width: Math.max(el.clientWidth, 300),
     height: 220,
@@ -31,7 +58,10 @@ function makeChart(spec) {
     axes: [{ label: "seconds" }, {}],
     series: [
       { label: "t", value: (u, v) => (v == null ? "–" : v.toFixed(0) + " s") },
-      ...spec.series.map(([, label], i) => ({ label, stroke: colors[i % colors.length], width: 1.5 })),
+      ...spec.series.map(([, label], i) => ({
+        label, stroke: stroke(i), width: 1.5, spanGaps: false,
+        points: { size: 5, fill: stroke(i), filter: lonePoints },
+      })),
     ],
   };
   const plot = new uPlot(opts, columnsOf(spec), el);
@@ -39,7 +69,7 @@ function makeChart(spec) {
 }
 
 function columnsOf(spec) {
-  return [data.t, ...spec.series.map(([field]) => data[field])];
+  return [data.t, ...spec.series.map(([field]) => data[keyOf(field)])];
 }
 
 function redraw() {
@@ -49,21 +79,25 @@ function redraw() {
   }
 }
 
+function push(row) {
+  for (const [key, field] of Object.entries(fields)) data[key].push(valueOf(row, field));
+}
+
+// The backlog comes by column; it is read row by row so each series picks its field the
+// same way as for a live row.
 function resetData(columns) {
   for (const key of Object.keys(data)) data[key].length = 0;
-  for (const [field, values] of Object.entries(columns)) {
-    if (data[field]) data[field].push(...values);
+  const count = (columns.t || []).length;
+  for (let i = 0; i < count; i++) {
+    push(Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, values[i]])));
   }
-  if (columns.stage) data.stage = columns.stage.slice();
-  const warnings = columns.generator_warning || [];
+  const warnings = (columns.generator_warning || []).filter(Boolean);
   showWarning(warnings.length ? warnings[warnings.length - 1] : null);
   redraw();
 }
 
 function addRow(row) {
-  for (const key of Object.keys(data)) {
-    if (key !== "stage") data[key].push(row[key] ?? null);
-  }
+  push(row);
   showWarning(row.generator_warning);
   redraw();
 }
@@ -88,7 +122,7 @@ function showRow(row) {
   $("fig-target").textContent = fmt(row.target, 1);
   $("fig-connections").textContent = fmt(row.connections_open);
   $("fig-inflight").textContent = fmt(row.in_flight);
-  $("fig-rps").textContent = fmt(row.requests);
+  $("fig-rps").textContent = fmt(valueOf(row, RATE));
   $("fig-p95").textContent = row.p95_ms == null ? "–" : fmt(row.p95_ms, 1) + " ms";
 }
 

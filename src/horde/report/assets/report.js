@@ -1,6 +1,6 @@
 // horde's HTML report: draws every .chart container from the embedded results JSON with
-// uPlot. Each chart marks itself with data-points (how many values it drew) so a test can
-// check the DOM for "rendered with data".
+// uPlot. Each chart marks itself with data-points (how many values it holds) so a test can
+// check the DOM for "rendered with data" (tests/browser/drawn.js checks the canvas).
 (function () {
   "use strict";
   const R = JSON.parse(document.getElementById("horde-results").textContent);
@@ -12,7 +12,10 @@
   const rows = last < 0.25 ? all.slice(0, -1) : all;
   const COLORS = ["#2f6fb3", "#d9822b", "#b42318", "#1f7a3f", "#7a4eb3", "#0f8a8a",
                   "#a15c07", "#c2417c", "#4a5563", "#6b8e23"];
-  const col = (list, key) => list.map((r) => (typeof r[key] === "number" ? r[key] : null));
+  // A key may be several names: the first a row has as a number (the per-second rows'
+  // request count is being renamed to "operations"; either is drawn).
+  const num = (r, key) => [].concat(key).map((k) => r[k]).find((v) => typeof v === "number");
+  const col = (list, key) => list.map((r) => num(r, key) ?? null);
   const kb = (values) => values.map((v) => (v === null ? null : v / 1024));
   // Counts per second of each row (rows are about a second long; not exactly).
   const spans = rows.map((r, i) => r.t - (i ? rows[i - 1].t : 0));
@@ -55,7 +58,8 @@
     "chart-latency": () => ({ x: ROWS_X, series: [["p50", col(rows, "p50_ms")],
       ["p95", col(rows, "p95_ms")], ["p99", col(rows, "p99_ms")]] }),
     "chart-latency-by-metric": () => ({ x: ROWS_X, series: perMetric("p95_ms") }),
-    "chart-throughput": () => ({ x: ROWS_X, series: [["requests/s", rate(col(rows, "requests"))],
+    "chart-throughput": () => ({ x: ROWS_X, series: [
+      ["requests/s", rate(col(rows, ["operations", "requests"]))],
       ["messages/s", rate(col(rows, "messages"))]] }),
     "chart-load": () => ({ x: ROWS_X, series: [["users", col(rows, "users")],
       ["connections open", col(rows, "connections_open")],
@@ -68,6 +72,21 @@
       ["loop lag ms", col(rows, "loop_lag_ms")], ["RSS MB", col(rows, "rss_mb"), "right"]] }),
     "chart-target": targetSeries,
   };
+
+  // A value between two gaps (a second with samples between seconds without, as a polling
+  // workload gives) has no line to a neighbour, and uPlot draws its points only while the
+  // chart has few: such a value would not show at all. It gets a dot; no line crosses a
+  // gap, since a second without samples has no latency (or rate) to draw.
+  function lonePoints(u, si, show) {
+    if (show) return null;  // uPlot draws every point already
+    const ys = u.data[si];
+    const [first, last] = u.series[0].idxs;
+    const lone = [];
+    for (let i = first; i <= last; i++) {
+      if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) lone.push(i);
+    }
+    return lone.length ? lone : null;
+  }
 
   function draw(el) {
     const build = CHARTS[el.id];
@@ -82,6 +101,7 @@
       series: [{ label: "t" }].concat(spec.series.map((s, i) => ({
         label: s[0], stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false,
         scale: s[2] === "right" ? "y2" : "y",
+        points: { size: 5, fill: COLORS[i % COLORS.length], filter: lonePoints },
       }))),
     };
     if (right) opts.axes.push({ scale: "y2", side: 1, grid: { show: false } });
