@@ -102,8 +102,9 @@ def test_a_failing_test_names_its_results_json(inner: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*assert False*",
-        "*<Results horde offline: FAILED (completed) | failed: checks.rate == 1 (observed 0.0)"
-        " | errors: check_failed 6 | results: *run-1?results.json>*",
+        "*<Results horde offline: FAILED (completed) | failed: checks.rate == 1 (observed 0)"
+        " | errors: check_failed 6"
+        " | results: *run-1?results.json>*",
         "*horde runs*",
         "horde offline: FAILED*results: *results.json",
     ])
@@ -157,8 +158,10 @@ def test_horde_demo_starts_a_server_once_per_configuration(inner: pytest.Pyteste
 def test_results_helpers_on_a_plain_dict() -> None:
     data = {
         "scenario": "s", "status": "completed", "passed": False, "duration_s": 2.0,
-        "thresholds": [{"expression": "errors.rate < 0.01", "observed": 0.5, "passed": False}],
-        "requests": {"total": 2}, "connections": {"attempted": 2},
+        "thresholds": [{"expression": "errors.rate < 0.01", "observed": 0.5, "passed": False,
+                        "reason": "observed 50.00 %"}],
+        "operations": {"finished": 4, "failed": 2, "error_rate": 0.5},
+        "connections": {"attempted": 2},
         "errors": {"http_500": 2}, "errors_total": 2, "counters": {"custom:x": 3},
         "metrics": {"ws_connect": {"count": 2, "rate_per_s": 1.0, "min_ms": 1.0,
                                    "mean_ms": 1.5, "p50_ms": 1.0, "p90_ms": 2.0,
@@ -170,7 +173,7 @@ def test_results_helpers_on_a_plain_dict() -> None:
     assert results.counter("custom:x") == 3
     assert results.value("errors.rate") == 0.5
     assert results.value("no.such.path") is None
-    assert results.failed_thresholds == ["errors.rate < 0.01 (observed 0.5)"]
+    assert results.failed_thresholds == ["errors.rate < 0.01 (observed 50.00 %)"]
     with pytest.raises(KeyError, match=r"no metric 'ws_reply'.*metrics: ws_connect"):
         results.metric("ws_reply")
     assert "FAILED" in repr(results) and "http_500 2" in repr(results)

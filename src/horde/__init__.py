@@ -2,101 +2,84 @@
 
 A scenario file marks ``async def`` functions with the decorators below; each behaviour
 receives a :class:`User`. See the README for a tour and docs/ for guides.
+
+Importing horde costs nothing: each public name is imported from the module that owns it
+the first time it is used (PEP 562), so ``horde --help``, the pytest plugin and a
+command's start-up (when a Ctrl-C must already be caught) stay fast.
 """
 
-from horde.config.model import RunConfig
-from horde.engine.runner import RunContext, run
-from horde.errors import (
-    AppError,
-    CheckFailed,
-    ClosedByPeer,
-    ConfigError,
-    ConnectError,
-    HandshakeRejected,
-    HordeError,
-    HttpStatusError,
-    OperationTimeout,
-    ProtocolError,
-    ReconnectFailed,
-    ScenarioError,
-    TargetError,
-    UsageError,
-)
-from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
-from horde.protocols.http import Response
-from horde.scenario.feeders import Feeder, FeederExhausted
-from horde.scenario.loader import load_scenario
-from horde.scenario.markers import behaviour, on_start, on_stop, setup, shape, teardown
-from horde.scenario.model import Scenario
-from horde.scenario.params import Params
-from horde.scenario.think import (
-    choice,
-    constant,
-    human_like,
-    lognormal,
-    normal,
-    response_pattern,
-    uniform,
-)
-from horde.scenario.user import User
-from horde.secrets import secret
-from horde.streams import StreamResult
-from horde.together.groups import Group, GroupBroken
-from horde.together.roles import group, role
-from horde.transports.reconnect import Reconnect
-from horde.version import __version__
+from __future__ import annotations
 
-__all__ = [
-    "JSON",
-    "RAW",
-    "AppError",
-    "Chain",
-    "CheckFailed",
-    "ClosedByPeer",
-    "Codec",
-    "ConfigError",
-    "ConnectError",
-    "Feeder",
-    "FeederExhausted",
-    "FunctionCodec",
-    "Group",
-    "GroupBroken",
-    "HandshakeRejected",
-    "HordeError",
-    "HttpStatusError",
-    "JsonCodec",
-    "OperationTimeout",
-    "Params",
-    "ProtocolError",
-    "RawCodec",
-    "Reconnect",
-    "ReconnectFailed",
-    "Response",
-    "RunConfig",
-    "RunContext",
-    "Scenario",
-    "ScenarioError",
-    "StreamResult",
-    "TargetError",
-    "UsageError",
-    "User",
-    "__version__",
-    "behaviour",
-    "choice",
-    "constant",
-    "group",
-    "human_like",
-    "load_scenario",
-    "lognormal",
-    "normal",
-    "on_start",
-    "on_stop",
-    "response_pattern",
-    "role",
-    "run",
-    "secret",
-    "setup",
-    "shape",
-    "teardown",
-    "uniform",
-]
+from importlib import import_module
+from typing import Any
+
+_OWNERS = {
+    "JSON": "horde.protocols.codec",
+    "RAW": "horde.protocols.codec",
+    "AppError": "horde.errors",
+    "Chain": "horde.protocols.codec",
+    "CheckFailed": "horde.errors",
+    "ClosedByPeer": "horde.errors",
+    "Codec": "horde.protocols.codec",
+    "ConfigError": "horde.errors",
+    "ConnectError": "horde.errors",
+    "Feeder": "horde.scenario.feeders",
+    "FeederExhausted": "horde.scenario.feeders",
+    "FunctionCodec": "horde.protocols.codec",
+    "Group": "horde.together.groups",
+    "GroupBroken": "horde.together.groups",
+    "HandshakeRejected": "horde.errors",
+    "HordeError": "horde.errors",
+    "HttpStatusError": "horde.errors",
+    "JsonCodec": "horde.protocols.codec",
+    "OperationTimeout": "horde.errors",
+    "Params": "horde.scenario.params",
+    "ProtocolError": "horde.errors",
+    "RawCodec": "horde.protocols.codec",
+    "Reconnect": "horde.transports.reconnect",
+    "ReconnectFailed": "horde.errors",
+    "Response": "horde.protocols.http",
+    "RunConfig": "horde.config.model",
+    "RunContext": "horde.engine.runner",
+    "Scenario": "horde.scenario.model",
+    "ScenarioError": "horde.errors",
+    "StreamResult": "horde.streams",
+    "TargetError": "horde.errors",
+    "UsageError": "horde.errors",
+    "User": "horde.scenario.user",
+    "__version__": "horde.version",
+    "behaviour": "horde.scenario.markers",
+    "choice": "horde.scenario.think",
+    "constant": "horde.scenario.think",
+    "group": "horde.together.roles",
+    "human_like": "horde.scenario.think",
+    "load_scenario": "horde.scenario.loader",
+    "lognormal": "horde.scenario.think",
+    "normal": "horde.scenario.think",
+    "on_start": "horde.scenario.markers",
+    "on_stop": "horde.scenario.markers",
+    "response_pattern": "horde.scenario.think",
+    "role": "horde.together.roles",
+    "run": "horde.engine.runner",
+    "secret": "horde.secrets",
+    "setup": "horde.scenario.markers",
+    "shape": "horde.scenario.markers",
+    "teardown": "horde.scenario.markers",
+    "uniform": "horde.scenario.think",
+}
+
+__all__ = sorted(_OWNERS)
+
+
+def __getattr__(name: str) -> Any:
+    owner = _OWNERS.get(name)
+    if owner is None:
+        raise AttributeError(f"module 'horde' has no attribute {name!r}")
+    # Not cached in this module: whoever reloads horde's modules (pytest's in-process
+    # pytester does) must get the names of the modules now loaded, one class of each.
+    return getattr(import_module(owner), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_OWNERS})
+

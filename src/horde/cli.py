@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -232,6 +233,13 @@ def _add_safety_options(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from horde.engine.loop import caught_early_signals
+
+    with caught_early_signals():  # a Ctrl-C while starting still ends in written results
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "serve":
@@ -339,6 +347,8 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     formats = _formats(args)
     if args.format and config.out_dir is None:
         config = config.model_copy(update={"out_dir": Path(DEFAULT_REPORT_DIR)})
+    if config.out_dir is not None:
+        writable_folder(config.out_dir, "--out")
     sinks = _sinks(config, formats, _interval(getattr(args, "monitor_interval", None)))
     dashboard = None
     if args.ui:
@@ -366,7 +376,20 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
             return await run(config, scenario, [*sinks, *live], stop, probes=probes)
 
     results = run_with_signals(main, use_uvloop=not args.no_uvloop)
-    return exitcodes.OK if results["passed"] else exitcodes.FAILED
+    return exitcodes.for_run(results["status"], results["passed"])
+
+
+def writable_folder(path: Path, flag: str) -> None:
+    """Refuse an output path that cannot take the results before any load is sent: a file,
+    a folder that cannot be made, or one horde may not write in. It is made if missing."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path}: is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot make this folder: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: this folder is not writable")
 
 
 def _interval(text: str | None) -> float | None:
@@ -428,6 +451,8 @@ def _capacity(args: argparse.Namespace) -> int:
     )
     if not (base.thresholds or scenario.thresholds):
         raise UsageError("capacity needs at least one --threshold: it defines 'held'")
+    if base.out_dir is not None:
+        writable_folder(base.out_dir, "--out")
     if min(args.start, args.step, args.max) < 1:
         raise UsageError("--start, --step and --max must be at least 1")
     make_params(scenario.params_type, base.params, str(base.scenario))
@@ -539,7 +564,8 @@ def _runs(args: argparse.Namespace) -> int:
         for r in store.runs(args.limit)
     ]
     store.close()
-    console().print(runs_table(listed) if listed else f"no runs yet in {path}")
+    out = console()
+    out.print(runs_table(listed, out.width) if listed else f"no runs yet in {path}")
     return exitcodes.OK
 
 
@@ -555,6 +581,7 @@ def _report(args: argparse.Namespace) -> int:
     results = load_results(store, record)
     store.close()
     out = Path(args.out) if args.out else Path(DEFAULT_REPORT_DIR) / f"run-{record.id}"
+    writable_folder(out, "--out")
     paths = write_reports(results, out, formats)
     note = " (incomplete: rebuilt from its per-second rows)" if results.get("incomplete") else ""
     print(f"run {record.id}{note}:")

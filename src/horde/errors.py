@@ -33,6 +33,7 @@ transport boundary by :func:`classify`, so nothing above the transports sees the
 from __future__ import annotations
 
 import asyncio
+import copy
 import socket
 import ssl
 
@@ -51,6 +52,11 @@ class ScenarioError(UsageError):
 
 class ConfigError(UsageError):
     """A configuration value or command-line option is invalid."""
+
+
+class GroupBroken(HordeError):
+    """This user's group has failed; the user stops (the failure that broke it was counted
+    once, where it happened: nothing is counted again for the members that stop)."""
 
 
 class TargetError(HordeError):
@@ -143,6 +149,20 @@ class HttpStatusError(TargetError):
 
 class CheckFailed(TargetError):
     category = "check_failed"
+
+
+def again(exc: TargetError) -> TargetError:
+    """A fresh, not yet counted copy of ``exc`` for one more use of a dead connection.
+
+    The drop (or the reconnect's giving up) was counted once when it happened; every later
+    operation on that connection fails on its own and must be counted on its own, or a
+    user hammering a dead socket would show no errors at all.
+    """
+    fresh = copy.copy(exc)
+    fresh.recorded = False
+    fresh.__traceback__ = None
+    fresh.args = (f"connection was closed earlier: {exc}",)
+    return fresh
 
 
 def classify(exc: BaseException) -> TargetError:

@@ -86,7 +86,7 @@ class Results:
 
     @property
     def failed_thresholds(self) -> list[str]:
-        return [f"{t['expression']} (observed {t['observed']})"
+        return [f"{t['expression']} ({t.get('reason') or 'observed ' + str(t['observed'])})"
                 for t in self.thresholds if not t["passed"]]
 
     @property
@@ -121,6 +121,9 @@ class Results:
     def summary(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
         parts = [f"horde {self.data.get('scenario')}: {verdict} ({self.status})"]
+        reason = (self.data.get("verdict") or {}).get("reason")
+        if reason and not self.failed_thresholds:  # else the failed thresholds say it
+            parts.append(str(reason))
         if self.failed_thresholds:
             parts.append("failed: " + "; ".join(self.failed_thresholds))
         if self.errors:

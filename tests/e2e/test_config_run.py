@@ -15,6 +15,7 @@ class Params(horde.Params):
 async def play(user):
     for _ in range(user.params.rounds):
         user.count(user.params.label)
+    user.record("played", 1)  # something measured: a run measuring nothing fails
 """
 
 
@@ -37,8 +38,9 @@ def test_file_then_flags_then_params(write_scenario, tmp_path):
     assert results["iterations"]["completed"] == 4
     assert results["counters"] == {
         "custom:flag": 2 * 2 * 5,  # 2 users x 2 iterations x rounds from the file
-        "iterations:play": 4,
     }
+    assert results["iterations"]["by_behaviour"] == {
+        "play": {"completed": 4, "failed": 0, "unfinished": 0}}
 
 
 def test_bad_params_are_bad_input(write_scenario):

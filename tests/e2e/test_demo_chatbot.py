@@ -50,7 +50,8 @@ def test_streamed_chunks_and_sessions_match_the_server(tmp_path: Path) -> None:
     sessions = users * 2  # a new session after every 3 questions
     assert counters["custom:sessions"] == stats["sessions_created"] == sessions
     assert stats["ws_connections"] == stats["tokens_issued"] == sessions
-    assert results["requests"]["peak_in_flight"] == stats["peak_active"] == users
+    # every user's answer was in flight at once (its connects too, while it started)
+    assert results["operations"]["peak_in_flight"] >= stats["peak_active"] == users
     assert results["errors"] == {}
 
 

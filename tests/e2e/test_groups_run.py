@@ -103,6 +103,7 @@ def test_connect_burst_starts_the_roster_in_batches(write_scenario, echo_server,
 
         @horde.behaviour
         async def idle(user):
+            user.record("idle", 1)  # a run that measures nothing fails
             await user.think(0.1)
         """
     )

@@ -187,7 +187,8 @@ def test_a_run_killed_with_sigkill_is_listed_and_reportable(echo_server, tmp_pat
     results = read_results(out)
     assert results["incomplete"] is True and results["status"] == "incomplete"
     assert len(results["timeseries"]) == stored
-    assert results["requests"]["total"] == sum(r["requests"] for r in results["timeseries"]) > 0
+    assert results["operations"]["finished"] == sum(
+        r["operations"] for r in results["timeseries"]) > 0
     assert results["metrics"]["http_req:delay"]["approximate"] is True
     assert "INCOMPLETE" in (out / "report.md").read_text()
 
@@ -236,4 +237,4 @@ def test_formats_go_to_out_or_else_to_horde_results(echo_server, tmp_path) -> No
     written = tmp_path / "horde-results"
     assert sorted(p.name for p in written.iterdir()) == ["junit.xml", "report.md", "results.json"]
     assert f"reports: {Path('horde-results') / 'report.md'}" in result.stdout
-    assert read_results(written)["requests"]["total"] == 3
+    assert read_results(written)["operations"]["by_kind"]["http"]["finished"] == 3

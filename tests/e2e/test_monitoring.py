@@ -30,6 +30,7 @@ async def burn(user):
     end = time.perf_counter() + 0.1   # 100 ms of CPU without awaiting: the loop stalls
     while time.perf_counter() < end:
         pass
+    user.record("burn", 100)
     await asyncio.sleep(0)
 """
 

@@ -6,7 +6,7 @@ from horde.engine.capacity import SearchPlan, search
 def fake_results(passed, saturated=False):
     return {
         "passed": passed, "timeseries": [], "metrics": {}, "errors_total": 0,
-        "requests": {"total": 0, "rate_per_s": 0.0}, "connections": {"attempted": 0},
+        "operations": {"finished": 0, "rate_per_s": 0.0, "error_rate": None},
         "generator": {"saturated": saturated, "cpu_percent_mean": 50.0, "loop_lag_p99_ms": 1.0},
         "thresholds": [] if passed else [{"expression": "p95(latency) < 1ms", "passed": False}],
     }

@@ -78,7 +78,9 @@ async def test_scenario_exceptions_are_counted_with_type_and_traceback(write_sce
     assert results["error_details"]["scenario_exception"] == {"ZeroDivisionError": 6}
     example = results["error_examples"]["scenario_exception:ZeroDivisionError"]
     assert "Traceback" in example and "half the time" in example and "scenario.py" in example
-    assert results["iterations"]["completed"] == 12
+    its = results["iterations"]
+    assert (its["completed"], its["failed"]) == (6, 6)  # a raising iteration did not complete
+    assert its["failures"] == {"scenario_exception": 6}
 
 
 async def test_duration_stops_endless_users_and_rows_are_per_second(write_scenario):

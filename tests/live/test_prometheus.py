@@ -62,7 +62,7 @@ async def test_scrapes_are_valid_and_the_last_matches_results(echo_server, write
         final = await scrape(http, exporter)
 
     fams = during["families"]
-    assert fams["horde_requests"].type == "counter"  # the parser strips _total
+    assert fams["horde_operations"].type == "counter"  # the parser strips _total
     assert fams["horde_latency_seconds"].type == "summary"
     assert fams["horde_users"].type == "gauge"
     assert value(during, "horde_run_finished") == 0
@@ -80,7 +80,8 @@ async def test_scrapes_are_valid_and_the_last_matches_results(echo_server, write
     assert "horde_target_cpu_ratio" not in fams  # no target monitored
 
     counters = {
-        "horde_requests_total": results["requests"]["total"],
+        "horde_operations_total": results["operations"]["finished"],
+        "horde_operations_failed_total": results["operations"]["failed"],
         "horde_messages_received_total": results["messages"]["received"],
         "horde_messages_sent_total": results["messages"]["sent"],
         "horde_iterations_total": results["iterations"]["completed"],

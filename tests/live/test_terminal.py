@@ -17,7 +17,7 @@ def row(t: float, **over) -> dict:
     base = {
         "t": t, "users": 8, "users_started": 4, "stage": "ramp-up", "target": 10,
         "connections_open": 16, "in_flight": 3, "peak_in_flight": 7,
-        "requests": 250, "messages": 120, "errors": 2,
+        "operations": 250, "messages": 120, "errors": 2,
         "errors_by_category": {"http_503": 2},
         "p50_ms": 1.0, "p95_ms": 2.0, "p99_ms": 3.0,
         "metrics": {
@@ -39,14 +39,14 @@ def test_the_view_keeps_running_totals_and_picks_the_main_latencies():
                     peak_in_flight=5))
     assert view.users_started == 6 and view.users_done == 0
     assert view.iterations == 80  # iteration:* counts, both seconds
-    assert view.requests == 500
+    assert view.operations == 500
     assert view.peak_in_flight == 7  # the run's peak, not the last second's
     assert view.errors == {"http_503": 3, "timeout": 1} and view.errors_total == 4
-    assert view.rate("requests") == 250.0
+    assert view.rate("operations") == 250.0
     main = [label for label, _ in view.latencies()]
     assert main == ["ws_reply:join", "http_req:/login", "ws_connect"]  # by count, no iteration
-    view.update(row(2.5, requests=100))  # a last, half-second window
-    assert view.rate("requests") == 200.0
+    view.update(row(2.5, operations=100))  # a last, half-second window
+    assert view.rate("operations") == 200.0
 
 
 def test_the_panel_renders_every_field():
@@ -60,7 +60,7 @@ def test_the_panel_renders_every_field():
     for expected in (
         "elapsed", "2 s", "stage", "ramp-up", "users", "8 / 10", "connections", "16",
         "in flight", "3 (peak 7)", "started / done", "8 / 0 users", "iterations", "80",
-        "requests/s", "250", "messages/s", "120",
+        "operations/s", "250", "messages/s", "120",
         "ws_reply:join", "1.2", "4.5", "9.8", "http_req:/login", "p50 ms", "p95 ms", "p99 ms",
         "errors", "4", "http_503 4",
         "horde", "cpu 35%", "loop lag 1.5 ms", "target", "cpu 55%", "rss 120 MB", "conns 17",
@@ -93,7 +93,7 @@ def test_a_log_gets_a_plain_line_per_interval_and_warnings_at_once():
     assert lines.index(warnings[0]) == 1  # before the 4 s line: not held back to the interval
     line = progress[0]
     for part in ("ramp-up", "users 8/10", "started 8", "conns 16", "in-flight 3 (peak 7)",
-                 "req/s 250", "msg/s 120", "ws_reply:join p50/p95/p99 1.2/4.5/9.8 ms",
+                 "op/s 250", "msg/s 120", "ws_reply:join p50/p95/p99 1.2/4.5/9.8 ms",
                  "errors 4 (http_503 4)"):
         assert part in line, part
 
@@ -115,11 +115,11 @@ def test_a_terminal_gets_the_panel_redrawn_in_place():
     assert isinstance(sink._panel, LivePanel)
     sink.on_finish({})
     text = out.getvalue()
-    assert "requests/s" in text and "ws_reply:join" in text and "horde's limit" in text
+    assert "operations/s" in text and "ws_reply:join" in text and "horde's limit" in text
     assert sink._panel._live is None  # stopped: the summary prints below it
 
 
 def test_plain_line_of_a_first_empty_row():
     view = LiveView(total_users=3)
-    view.update({"t": 1.0, "users": 0, "requests": 0, "messages": 0})
+    view.update({"t": 1.0, "users": 0, "operations": 0, "messages": 0})
     assert plain_line(view).startswith("[     1s] users 0/3")

@@ -58,7 +58,7 @@ def test_mistakes_are_named(text, message):
 def results(**overrides):
     base = {
         "duration_s": 10.0,
-        "requests": {"total": 100},
+        "operations": {"finished": 110, "failed": 11, "error_rate": 0.1},
         "connections": {"attempted": 10, "success_rate": 1.0},
         "errors": {"http_503": 11},
         "errors_total": 11,
@@ -79,7 +79,7 @@ def test_evaluation_merges_selected_histograms_and_reads_paths():
         parse_threshold("p99(latency) < 50ms"),  # the WebSocket tail is merged in: fails
         parse_threshold("count(http_req) == 90"),
         parse_threshold("rate(latency) >= 10"),
-        parse_threshold("errors.rate < 0.05"),  # 11 / 110 = 0.1: fails
+        parse_threshold("errors.rate < 0.05"),  # 11 failed / 110 finished = 0.1: fails
         parse_threshold("errors.http_429 == 0"),  # never happened: 0
         parse_threshold("checks.rate > 0.5"),
         parse_threshold("p95(sio_ack) < 1s"),  # no samples: cannot pass

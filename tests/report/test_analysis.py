@@ -26,12 +26,14 @@ DOCS = Path(__file__).parents[2] / "docs"
 
 
 def clean() -> dict[str, Any]:
-    """A 10 s run of 10 users, 1,000 requests, nothing wrong."""
+    """A 10 s run of 10 users, 1,000 operations, nothing wrong."""
     return {
         "status": "completed", "duration_s": 10.0, "abort_reason": None,
         "load": {
-            "stages": [{"stage": "hold", "peak_users": 10, "requests": 1000,
-                        "rate_per_s": 100.0, "p95_ms": 2.0, "errors": 0}],
+            "stages": [{"stage": "hold", "peak_users": 10, "peak_target": 10.0,
+                        "operations": 1000, "rate_per_s": 100.0, "p95_ms": 2.0, "errors": 0,
+                        "metrics": {"http_req:x": {"count": 1000, "p50_ms": 1.0,
+                                                   "p95_ms": 2.0, "p99_ms": 3.0}}}],
             "circuit_breaker": None,
         },
         "passed": True,
@@ -39,7 +41,10 @@ def clean() -> dict[str, Any]:
         "connections": {"attempted": 10, "succeeded": 10, "failed": 0, "dropped": 0,
                         "reconnected": 0, "success_rate": 1.0, "peak_open": 10},
         "users": {"peak_active": 10},
-        "requests": {"total": 1000, "rate_per_s": 100.0, "peak_in_flight": 5},
+        "operations": {"finished": 1000, "ok": 1000, "failed": 0, "unfinished": 0,
+                       "error_rate": 0.0, "rate_per_s": 100.0, "peak_in_flight": 5},
+        "iterations": {"completed": 1000, "failed": 0, "unfinished": 0, "failures": {},
+                       "by_behaviour": {}},
         "messages": {"received": 0, "sent": 0},
         "metrics": {"http_req:x": {"metric": "http_req", "name": "x", "count": 1000,
                                    "p95_ms": 2.0}},
@@ -63,16 +68,27 @@ def fired(results: dict[str, Any], rule: str) -> list[dict[str, Any]]:
 
 
 def _errors(r: dict[str, Any], errors: dict[str, int], **extra: Any) -> None:
+    """Errors, each of which failed one of the 1,000 operations."""
     r["errors"] = errors
-    r["errors_total"] = sum(errors.values())
+    r["errors_total"] = total = sum(errors.values())
+    r["operations"].update(ok=1000 - total, failed=total, error_rate=round(total / 1000, 6))
     r.update(extra)
 
 
-def _stages(r: dict[str, Any], rows: list[tuple[str, int, float]]) -> None:
+def _stages(r: dict[str, Any], rows: list[tuple[str, int, float]], seconds: int = 10,
+            label: str = "http_req:x") -> None:
+    """Stages of ``seconds`` each, whose every second measured p95 (±5 % noise)."""
     r["load"]["stages"] = [
-        {"stage": s, "peak_users": u, "requests": 100, "rate_per_s": 10.0 * u,
-         "p95_ms": p95, "errors": 0}
+        {"stage": s, "peak_users": u, "peak_target": float(u), "operations": 100,
+         "peak_in_flight": u, "rate_per_s": 10.0 * u, "p95_ms": p95, "errors": 0,
+         "metrics": {label: {"count": 100, "p50_ms": p95 / 2, "p95_ms": p95,
+                             "p99_ms": p95 * 1.1}}}
         for s, u, p95 in rows
+    ]
+    r["timeseries"] = [
+        {"t": float(i * seconds + k + 1), "users": u, "stage": s, "cpu_percent": 20.0,
+         "metrics": {label: {"count": 10, "p95_ms": p95 * (0.95 + 0.01 * (k % 10))}}}
+        for i, (s, u, p95) in enumerate(rows) for k in range(seconds)
     ]
 
 
@@ -93,28 +109,36 @@ FIRES: list[tuple[str, Callable[[dict[str, Any]], None], str, dict[str, Any]]] =
      "critical", {"expression": "connections.success_rate >= 99%", "observed": 0.9, "op": ">=",
                   "limit": 0.99}),
     ("rate_limited", lambda r: _errors(r, {"http_429": 30}), "warning",
-     {"http_429": 30, "requests": 1000}),
+     {"http_429": 30, "operations": 1000}),
     ("rate_limited", lambda r: r.update(counters={"custom:rate_limited": 7, "custom:other": 2}),
-     "warning", {"custom:rate_limited": 7, "requests": 1000}),
+     "warning", {"custom:rate_limited": 7, "operations": 1000}),
     ("rate_limited",
      lambda r: _errors(r, {"handshake_rejected": 4},
                        error_details={"handshake_rejected": {"429": 3, "403": 1}}),
-     "warning", {"handshake_rejected_429": 3, "requests": 1000}),
+     "warning", {"handshake_rejected_429": 3, "operations": 1000}),
+    # 429s kept out of errors and checked by a threshold: the test is about the limit
+    ("rate_limited",
+     lambda r: r.update(counters={"custom:rate_limited": 4, "custom:rate_limited_poll": 4,
+                                  "http_status_ok:429": 4},
+                        thresholds=[{"expression": "counters.custom:rate_limited > 0",
+                                     "observed": 4.0, "passed": True}]),
+     "info", {"custom:rate_limited": 4, "custom:rate_limited_poll": 4, "operations": 1000,
+              "thresholds": ["counters.custom:rate_limited > 0"]}),
     ("error_rate",
      lambda r: _errors(r, {"http_503": 60, "timeout": 30, "connection_refused": 5,
                            "http_500": 1},
                        error_examples={"http_503:x": "GET /x -> 503", "timeout": "slow"}),
      "critical",
-     {"errors_total": 96, "operations": 1010, "error_rate": 0.09505,
+     {"errors_total": 96, "operations": 1000, "failed_operations": 96, "error_rate": 0.096,
       "top": {"http_503": 60, "timeout": 30, "connection_refused": 5}, "details": {},
       "example": "GET /x -> 503"}),
     ("error_rate", lambda r: _errors(r, {"closed_by_peer": 20},
                                      error_details={"closed_by_peer": {"1011": 20}}),
      "warning",
-     {"errors_total": 20, "operations": 1010, "error_rate": 0.019802,
+     {"errors_total": 20, "operations": 1000, "failed_operations": 20, "error_rate": 0.02,
       "top": {"closed_by_peer": 20}, "details": {"closed_by_peer": {"1011": 20}}}),
     ("error_rate", lambda r: _errors(r, {"scenario_exception": 2}), "info",
-     {"errors_total": 2, "operations": 1010, "error_rate": 0.00198,
+     {"errors_total": 2, "operations": 1000, "failed_operations": 2, "error_rate": 0.002,
       "top": {"scenario_exception": 2}, "details": {}}),
     ("connection_failures",
      lambda r: r["connections"].update(attempted=100, succeeded=90, failed=10,
@@ -143,12 +167,14 @@ FIRES: list[tuple[str, Callable[[dict[str, Any]], None], str, dict[str, Any]]] =
     ("latency_rising",
      lambda r: _stages(r, [("s1", 10, 4.0), ("s2", 20, 6.0), ("s3", 40, 9.0), ("s4", 80, 30.0)]),
      "warning",
-     {"stages": [
-         {"stage": "s1", "peak_users": 10, "rate_per_s": 100.0, "p95_ms": 4.0, "errors": 0},
-         {"stage": "s2", "peak_users": 20, "rate_per_s": 200.0, "p95_ms": 6.0, "errors": 0},
-         {"stage": "s3", "peak_users": 40, "rate_per_s": 400.0, "p95_ms": 9.0, "errors": 0},
-         {"stage": "s4", "peak_users": 80, "rate_per_s": 800.0, "p95_ms": 30.0, "errors": 0}],
-      "rise_factor": 7.5}),
+     {"rises": [{"metric": "http_req:x", "from_stage": "s1", "knee": "s3", "from_load": 10.0,
+                 "to_load": 40.0, "from_p95_ms": 4.0, "to_p95_ms": 9.0, "factor": 2.25,
+                 "test": "rank test on per-second p95, p=9.1e-05"}],
+      "stages": [
+          {"stage": "s1", "load": 10.0, "peak_in_flight": 10, "rate_per_s": 100.0},
+          {"stage": "s2", "load": 20.0, "peak_in_flight": 20, "rate_per_s": 200.0},
+          {"stage": "s3", "load": 40.0, "peak_in_flight": 40, "rate_per_s": 400.0},
+          {"stage": "s4", "load": 80.0, "peak_in_flight": 80, "rate_per_s": 800.0}]}),
     ("latency_high",
      lambda r: (r.update(thresholds=[]), r["metrics"]["http_req:x"].update(p95_ms=1500.0)),
      "warning", {"p95_ms": {"http_req:x": 1500.0}, "assumed_limit_ms": 1000.0}),
@@ -189,9 +215,23 @@ FIRES: list[tuple[str, Callable[[dict[str, Any]], None], str, dict[str, Any]]] =
                                           "max_concurrent": 50}),
      "info", {"started": 300, "late": 4, "dropped": 0, "max_concurrent": 50}),
     ("no_traffic",
-     lambda r: (r.update(metrics={}), r["requests"].update(total=0),
+     lambda r: (r.update(metrics={}), r["operations"].update(finished=0),
                 r["connections"].update(attempted=0)),
-     "warning", {"requests": 0, "connections_attempted": 0, "metrics": 0}),
+     "warning", {"operations": 0, "connections_attempted": 0, "metrics": 0}),
+    ("operations_unfinished",
+     lambda r: (r["operations"].update(finished=0, ok=0, unfinished=10), r["metrics"].update(
+         {"ws_connect": {"metric": "ws_connect", "name": None, "count": 0, "unfinished": 10}})),
+     "critical", {"unfinished": 10, "finished": 0, "by_metric": {"ws_connect": 10}}),
+    ("iterations_failed",
+     lambda r: r["iterations"].update(
+         completed=10, failed=40, failures={"closed_by_peer": 40},
+         by_behaviour={"a": {"completed": 10, "failed": 40, "unfinished": 0}}),
+     "critical", {"failed": 40, "completed": 10, "failures": {"closed_by_peer": 40},
+                  "by_behaviour": {"a": {"completed": 10, "failed": 40, "unfinished": 0}}}),
+    ("iterations_empty",
+     lambda r: r["metrics"].update({"iteration:spin": {
+         "metric": "iteration", "name": "spin", "count": 5000, "p50_ms": 0.004}}),
+     "warning", {"iteration:spin": {"count": 5000, "p50_ms": 0.004}}),
 ]
 
 
@@ -213,7 +253,7 @@ def test_a_clean_run_is_all_clear_and_nothing_else():
     assert analyze(clean())["findings"] == [{
         "rule": "all_clear", "severity": "info", "title": "all clear: no rule fired",
         "detail": analyze(clean())["findings"][0]["detail"],
-        "evidence": {"requests": 1000, "errors_total": 0, "connection_success_rate": 1.0,
+        "evidence": {"operations": 1000, "errors_total": 0, "connection_success_rate": 1.0,
                      "thresholds_passed": 1, "generator_saturated": False},
     }]
 
@@ -221,14 +261,23 @@ def test_a_clean_run_is_all_clear_and_nothing_else():
 DOES_NOT_FIRE: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     # p95 doubled, but by less than 5 ms: sub-millisecond noise on a fast target
     ("latency_rising", lambda r: _stages(r, [("a", 10, 0.4), ("b", 50, 1.2)])),
-    # p95 grew a lot, but users did not grow
+    # p95 grew a lot, but users did not grow (the chsh game: 199 → 201 users, a new phase)
     ("latency_rising", lambda r: _stages(r, [("a", 50, 4.0), ("b", 50, 40.0)])),
+    ("latency_rising", lambda r: _stages(r, [("a", 199, 3.9), ("b", 201, 92.0)])),
     ("latency_rising", lambda r: _stages(r, [("a", 10, 40.0), ("b", 50, 60.0)])),
+    # a stage's p95 doubled, but its seconds overlap the first stage's: noise
+    ("latency_rising", lambda r: (_stages(r, [("a", 10, 4.0), ("b", 50, 9.0)]), [
+        row["metrics"]["http_req:x"].update(p95_ms=4.0 + 5.0 * (k % 2))
+        for k, row in enumerate(r["timeseries"])])),
+    ("iterations_empty", lambda r: r["metrics"].update({"iteration:ok": {
+        "metric": "iteration", "name": "ok", "count": 5000, "p50_ms": 12.0}})),
+    ("operations_unfinished", lambda r: None),
     # a latency threshold exists, so it decides (and passed)
     ("latency_high", lambda r: r["metrics"]["http_req:x"].update(p95_ms=1500.0)),
-    # timers are not request→reply latency
+    # an iteration's time includes its think time: not an operation's latency
     ("latency_high", lambda r: (r.update(thresholds=[]), r["metrics"].update(
-        {"timer:think": {"metric": "timer", "name": "think", "count": 5, "p95_ms": 5000.0}}))),
+        {"iteration:think": {"metric": "iteration", "name": "think", "count": 5,
+                             "p95_ms": 5000.0}}))),
     ("rate_limited", lambda r: r.update(counters={"custom:rate_limited": 0})),
     ("connection_failures", lambda r: r["connections"].update(success_rate=None)),
     ("broadcast_reach", lambda r: r.update(broadcasts={"t": {"reach": None}})),
@@ -251,8 +300,8 @@ def test_findings_are_most_severe_first():
 def test_error_advice_names_the_top_categories():
     r = changed(lambda r: _errors(r, {"http_503": 60, "connection_refused": 5}))
     (f,) = fired(r, "error_rate")
-    assert f["title"] == "65 errors (6.44% of 1,010 operations), mostly http_503 ×60, " \
-                         "connection_refused ×5"
+    assert f["title"] == "65 errors (65 of 1,000 operations failed, 6.50%), mostly " \
+                         "http_503 ×60, connection_refused ×5"
     assert f["detail"].startswith("http_503: the target is over capacity")
     assert "connection_refused: nothing accepted the connection" in f["detail"]
 
@@ -262,8 +311,8 @@ def test_failed_threshold_title_names_observed_and_limit():
         {"expression": "p95(latency) < 200ms", "observed": 350.5, "passed": False},
         {"expression": "p99(ws_reply) < 1s", "observed": None, "passed": False}]))
     titles = [f["title"] for f in fired(r, "threshold_failed")]
-    assert titles == ["threshold failed: p95(latency) < 200ms (observed 350.5, limit 200.0)",
-                      "threshold failed: p99(ws_reply) < 1s (observed None, limit 1000.0)"]
+    assert titles == ["threshold failed: p95(latency) < 200ms (observed 350.5, limit 200)",
+                      "threshold failed: p99(ws_reply) < 1s (nothing observed, limit 1000)"]
 
 
 # -- projections -------------------------------------------------------------------------
@@ -279,13 +328,13 @@ def test_projections_multiply_the_measured_rate():
     assert p["download_bytes_per_s"]["value"] == 40000.0
     assert p["download_bytes_per_day"]["text"] == "3.46 GB per day"
     assert p["total_bytes_per_hour"]["value"] == 180_000_000
-    assert p["requests_per_hour"]["value"] == 360_000
-    assert p["requests_per_day"]["evidence"] == {"requests": 1000, "duration_s": 10.0}
+    assert p["operations_per_hour"]["value"] == 360_000
+    assert p["operations_per_day"]["evidence"] == {"operations": 1000, "duration_s": 10.0}
     assert "messages_received_per_hour" not in p  # the run used no messages
     assert p["upload_bytes_per_user_per_hour"] == {
         "value": 3_600_000, "unit": "B", "text": "3.60 MB per user per hour",
         "evidence": {"bytes_sent": 100_000, "duration_s": 10.0, "average_users": 10.0}}
-    assert p["requests_per_user_per_hour"]["value"] == 36_000.0
+    assert p["operations_per_user_per_hour"]["value"] == 36_000.0
 
 
 def test_messages_are_projected_when_the_run_used_them():
@@ -303,7 +352,7 @@ def test_per_user_divides_by_average_users_weighted_by_window():
     r = changed(lambda r: r.update(duration_s=9.5, timeseries=rows))
     p = analyze(r)["projections"]
     average = (2 + 4 + 6 + 8 + 10 + 40 + 5) / 9.5  # user-seconds ÷ load duration
-    assert p["requests_per_user_per_hour"]["evidence"]["average_users"] == round(average, 2)
+    assert p["operations_per_user_per_hour"]["evidence"]["average_users"] == round(average, 2)
 
 
 def test_per_user_falls_back_on_peak_and_says_so():
@@ -330,9 +379,9 @@ def test_scaling_from_measured_cost_per_user():
     assert s["generator_rss_mb_per_user"]["evidence"] == {"rss_peak_mb": 60.0, "peak_users": 10}
     assert s["upload_bytes_per_user_per_s"]["value"] == 1000.0
     assert s["download_bytes_per_user_per_s"]["value"] == 4000.0
-    assert s["requests_per_user_per_s"] == {
-        "value": 10.0, "unit": "requests/s", "text": "10.0 requests/s per user",
-        "evidence": {"requests": 1000, "duration_s": 10.0, "average_users": 10.0}}
+    assert s["operations_per_user_per_s"] == {
+        "value": 10.0, "unit": "operations/s", "text": "10.0 operations/s per user",
+        "evidence": {"operations": 1000, "duration_s": 10.0, "average_users": 10.0}}
     assert s["omitted"] == {}
     assert not any(k.startswith("target_") for k in s)
 
@@ -356,7 +405,7 @@ def test_scaling_omitted_when_inputs_are_missing():
     assert set(s["omitted"]) == {
         "generator_cpu_percent_per_user", "generator_users_at_saturation",
         "generator_rss_mb_per_user", "upload_bytes_per_user_per_s",
-        "download_bytes_per_user_per_s", "requests_per_user_per_s"}
+        "download_bytes_per_user_per_s", "operations_per_user_per_s"}
 
 
 def test_target_cost_only_from_a_target_monitor():
@@ -407,8 +456,8 @@ async def test_rate_limit_and_errors_found_in_a_real_run(write_scenario, echo_se
     assert analysis == analyze(results)  # rebuilt from the dict alone, it agrees
     (limited,) = [f for f in analysis["findings"] if f["rule"] == "rate_limited"]
     assert limited["evidence"] == {"http_429": results["errors"]["http_429"],
-                                   "requests": results["requests"]["total"]}
-    assert limited["evidence"] == {"http_429": 10, "requests": 30}
+                                   "operations": results["operations"]["finished"]}
+    assert limited["evidence"] == {"http_429": 10, "operations": 32}  # 30 requests, 2 connects
     (errors,) = [f for f in analysis["findings"] if f["rule"] == "error_rate"]
     assert errors["severity"] == "critical"
     assert errors["evidence"]["top"] == results["errors"] == {"http_429": 10, "http_503": 10}
@@ -439,7 +488,7 @@ async def test_a_clean_real_run_is_all_clear(write_scenario, echo_server):
     results = await run(config, load_scenario(path))
     findings = results["analysis"]["findings"]
     assert [f["rule"] for f in findings] == ["all_clear"], findings
-    assert findings[0]["evidence"]["requests"] == results["requests"]["total"] > 0
+    assert findings[0]["evidence"]["operations"] == results["operations"]["finished"] > 0
     assert findings[0]["evidence"]["thresholds_passed"] == 1
 
 
@@ -458,7 +507,7 @@ def test_console_lines_mark_severity():
     assert list(finding_lines(r)) == [
         "findings:",
         "  [yellow]⚠[/] rate limiting seen: 30 limited responses  [dim](rate_limited)[/]",
-        "  [yellow]⚠[/] 30 errors (2.97% of 1,010 operations), mostly http_429 ×30  "
+        "  [yellow]⚠[/] 30 errors (30 of 1,000 operations failed, 3.00%), mostly http_429 ×30  "
         "[dim](error_rate)[/]",
     ]
     clear = clean()

@@ -33,11 +33,12 @@ def test_one_row_per_second_with_scalars_and_per_metric_columns(echo_results, re
     assert len(rows) == len(series) >= 3
     for row, second in zip(rows, series, strict=True):
         assert float(row["t"]) == second["t"]
-        for key in ("users", "requests", "messages", "errors", "bytes_sent", "connections_open"):
+        for key in ("users", "operations", "failed", "messages", "errors", "bytes_sent",
+                    "connections_open"):
             assert int(row[key]) == second[key], key
         assert optional(row["p95_ms"]) == second["p95_ms"]  # None in a second without replies
         for label, stats in second["metrics"].items():
             assert int(row[f"{label}.count"]) == stats["count"]
             assert optional(row[f"{label}.p95_ms"]) == stats["p95_ms"]
-    assert sum(int(r["requests"]) for r in rows) == echo_results["requests"]["total"]
+    assert sum(int(r["operations"]) for r in rows) == echo_results["operations"]["finished"]
     assert "metrics" not in rows[0]  # nested values become columns, not JSON blobs

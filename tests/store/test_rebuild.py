@@ -14,7 +14,8 @@ def _record() -> RunRecord:
 
 def _row(t: float, count: int, p95: float, errors: int = 0) -> dict:
     return {"t": t, "users": int(t), "connections_open": 2 * int(t), "peak_in_flight": 3,
-            "requests": count, "messages": 5, "errors": errors,
+            "operations": count, "failed": errors, "unfinished": 0, "messages": 5,
+            "errors": errors,
             "errors_by_category": {"http_503": errors} if errors else {}, "bytes_sent": 100,
             "bytes_received": 200, "cpu_percent": 10.0 * t, "rss_mb": 50.0, "loop_lag_ms": 1.0,
             "metrics": {"http_req:delay": {"count": count, "p50_ms": p95 / 2, "p95_ms": p95,
@@ -27,7 +28,8 @@ def test_totals_are_sums_of_the_rows_and_the_run_is_marked_incomplete() -> None:
     assert r["incomplete"] is True and r["status"] == "incomplete" and r["passed"] is False
     assert r["run_id"] == 4 and r["scenario"] == "echo" and r["config"] == {"users": 3}
     assert r["duration_s"] == 3.0 and r["finished_at"] == "2026-11-23T05:00:03+00:00"
-    assert r["requests"]["total"] == 500 and r["requests"]["rate_per_s"] == 166.67
+    assert r["operations"]["finished"] == 500 and r["operations"]["rate_per_s"] == 166.67
+    assert r["operations"]["failed"] == 3 and r["operations"]["error_rate"] == 0.006
     assert r["messages"]["received"] == 15 and r["errors_total"] == 3
     assert r["errors"] == {"http_503": 3}
     assert r["bytes"] == {"sent": 300, "received": 600}
@@ -47,12 +49,12 @@ def test_percentiles_are_count_weighted_and_flagged_approximate() -> None:
 
 def test_a_run_killed_before_its_first_second_still_rebuilds() -> None:
     r = rebuild_results(_record(), [])
-    assert r["duration_s"] == 0.0 and r["requests"]["total"] == 0 and r["metrics"] == {}
-    assert summarize(r)["error_rate"] == 0.0
+    assert r["duration_s"] == 0.0 and r["operations"]["finished"] == 0 and r["metrics"] == {}
+    assert summarize(r)["error_rate"] is None  # nothing finished: no rate, not a perfect one
 
 
-def test_the_summary_of_a_rebuilt_run_uses_requests_for_the_error_rate() -> None:
+def test_the_summary_of_a_rebuilt_run_uses_its_operations_for_the_error_rate() -> None:
     rows = [_row(1.0, 100, 10.0, errors=5), _row(2.0, 100, 12.0, errors=5)]
     s = summarize(rebuild_results(_record(), rows))
-    assert s["requests"] == 200 and s["error_rate"] == 0.05
+    assert s["operations"] == 200 and s["error_rate"] == 0.05
     assert s["latency_metric"] == "http_req:delay" and s["p95_ms"] == 11.0

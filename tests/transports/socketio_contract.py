@@ -154,7 +154,10 @@ class SocketIOContract:
         w = rec.take_window()
         assert rec.connections == ConnectionCounts(attempted=1, succeeded=1, dropped=1)
         assert rec.open_connections == 0
-        assert w.errors == {("closed_by_peer", None): 1}
+        # the drop, counted once (it failed the wait_for in flight); the call made on the
+        # dead connection afterwards fails and counts on its own: each use shows
+        assert w.errors == {("closed_by_peer", None): 2}
+        assert w.outcomes[(SIO_ACK, "echo")].failures == {("closed_by_peer", None): 1}
 
     async def test_connect_error_is_app_error(self, server, mode) -> None:
         rec = Recorder()

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from horde.errors import ClosedByPeer, OperationTimeout
+from horde.metrics.recorder import Recorder
 from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 
 K = ("/", "tick")
@@ -15,7 +16,8 @@ K = ("/", "tick")
 def make(limit: int = 3) -> tuple[EventInbox, list[str], list[Exception]]:
     overflows: list[str] = []
     errors: list[Exception] = []
-    return EventInbox(limit, lambda: overflows.append("x"), errors.append), overflows, errors
+    inbox = EventInbox(limit, lambda: overflows.append("x"), errors.append, Recorder())
+    return inbox, overflows, errors
 
 
 def test_unwrap() -> None:

@@ -273,8 +273,9 @@ async def test_connect_timeout(rec):
     assert rec.connections.failed == 1 and rec.open_connections == 0
 
 
-async def test_a_connect_horde_abandons_is_no_attempt(rec):
-    """A run ending mid-handshake must not lower the target's connection success rate."""
+async def test_a_connect_horde_abandons_is_unfinished_not_failed(rec):
+    """A run ending mid-handshake must not lower the target's connection success rate, and
+    must not vanish either: the attempt is unfinished."""
 
     async def never_answers(reader, writer):
         await drain_until_eof(reader)
@@ -290,8 +291,9 @@ async def test_a_connect_horde_abandons_is_no_attempt(rec):
         await task
     server.close()
     c = rec.connections
-    assert (c.attempted, c.succeeded, c.failed) == (0, 0, 0)
-    assert rec.take_window().errors == {}
+    assert (c.attempted, c.succeeded, c.failed, c.unfinished) == (1, 0, 0, 1)
+    window = rec.take_window()
+    assert window.errors == {} and window.outcomes[("ws_connect", None)].unfinished == 1
 
 
 async def test_subprotocol_we_did_not_offer_fails_the_connect(rec):

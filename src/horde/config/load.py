@@ -213,7 +213,8 @@ def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict
         if options.get(key) is not None:
             values[key] = options[key]
     for key, field in (("duration", "duration_s"), ("timeout", "timeout_s"),
-                       ("abort_grace", "abort_grace_s"), ("max_duration", "max_duration_s")):
+                       ("abort_grace", "abort_grace_s"), ("max_duration", "max_duration_s"),
+                       ("graceful_stop", "graceful_stop_s")):
         if options.get(key) is not None:
             values[field] = parse_duration(options[key])
     for key, field in (("scenario", "scenario"), ("out", "out_dir"), ("ca_bundle", "ca_bundle")):

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from horde.metrics.operations import EXCHANGE_METRICS
+
 RunStep = Callable[[int], Awaitable[dict[str, Any]]]
 
 
@@ -104,13 +106,13 @@ def step_row(users: int, results: dict[str, Any]) -> dict[str, Any]:
     rows = [r for r in results["timeseries"] if r.get("stage")]
     p = _percentiles(results)
     gen = results["generator"]
-    operations = results["requests"]["total"] + results["connections"]["attempted"]
+    ops = results["operations"]
     return {
         "users": users,
         "passed": results["passed"],
-        "throughput_per_s": results["requests"]["rate_per_s"],
+        "throughput_per_s": ops["rate_per_s"],
         "p50_ms": p[0], "p95_ms": p[1], "p99_ms": p[2],
-        "error_rate": round(results["errors_total"] / operations, 4) if operations else 0.0,
+        "error_rate": ops["error_rate"],
         "generator_cpu_percent": gen.get("cpu_percent_mean"),
         "loop_lag_p99_ms": gen.get("loop_lag_p99_ms"),
         "generator_saturated": bool(gen.get("saturated")),
@@ -120,9 +122,9 @@ def step_row(users: int, results: dict[str, Any]) -> dict[str, Any]:
 
 
 def _percentiles(results: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """The step's request→reply percentiles (the busiest request metric's)."""
+    """The step's percentiles: its busiest operation's (connects aside)."""
     requests = [m for m in results["metrics"].values()
-                if m["metric"] in ("http_req", "ws_reply", "sio_ack") and m["count"]]
+                if m["metric"] in EXCHANGE_METRICS and m["count"]]
     if not requests:
         return None, None, None
     main = max(requests, key=lambda m: m["count"])

@@ -1,28 +1,96 @@
-"""Run a coroutine on the fastest event loop available (uvloop), with Ctrl-C handled.
+"""Run a coroutine on the fastest event loop available (uvloop), with signals handled.
 
-The first SIGINT or SIGTERM sets ``stop`` so the run ends cleanly and still writes its
-results; a second SIGINT exits at once.
+What a SIGINT or SIGTERM does depends on what the run is doing, so that a load test that
+is stopped always leaves its results behind:
+
+- the first one stops the run — a ``@setup`` in progress or the load — and the results are
+  still written (:class:`Interrupt` is the run's stop event);
+- ``@teardown`` still runs after that (it cleans up), bounded by its timeout; a signal
+  while it runs ends it, and the results are still written;
+- any other signal after the first exits at once, without results (exit code 130).
+
+A signal that arrives while horde is still starting up (importing, loading the scenario,
+starting a demo server) is not lost: :func:`caught_early_signals`, called first thing by the
+CLI, keeps it, and the run begins already interrupted — it writes its (empty) results.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from horde import exitcodes
 
 T = TypeVar("T")
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_early: list[str] = []  # signals caught before the event loop ran
+
+
+class Interrupt(asyncio.Event):
+    """The run's stop event, which also counts the signals that set it: ``@teardown``
+    waits on :meth:`next_signal` to be ended by one more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signals = 0
+        self._listeners: list[asyncio.Future[None]] = []
+
+    @property
+    def listened(self) -> bool:
+        """Something (a running ``@teardown``) will end on the next signal."""
+        return any(not f.done() for f in self._listeners)
+
+    def signal(self) -> None:
+        self.signals += 1
+        self.set()
+        listeners, self._listeners = self._listeners, []
+        for fut in listeners:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def next_signal(self) -> None:
+        """Until the next signal after now."""
+        fut = asyncio.get_running_loop().create_future()
+        self._listeners.append(fut)
+        await fut
+
+
+@contextlib.contextmanager
+def caught_early_signals() -> Iterator[None]:
+    """Keep SIGINT/SIGTERM that arrive before the run's loop exists (see the module); the
+    handlers before are back afterwards (the CLI can be called in-process, by tests)."""
+    def keep(signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if _early:
+            sys.stderr.write(f"\nhorde: {name} received again while starting, exiting\n")
+            os._exit(exitcodes.INTERRUPTED_TWICE)
+        sys.stderr.write(f"\nhorde: {name} received while starting; the run will stop at "
+                         "once and write its results\n")
+        _early.append(name)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only: nothing to catch here
+        return
+    before = {sig: signal.signal(sig, keep) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        _early.clear()
 
 
 def run_with_signals(
     main: Callable[[asyncio.Event], Coroutine[Any, Any, T]], *, use_uvloop: bool = True
 ) -> T:
     async def wrapper() -> T:
-        stop = asyncio.Event()
+        stop = Interrupt()
         _install_handlers(stop)
         return await main(stop)
 
@@ -36,15 +104,22 @@ def run_with_signals(
     return asyncio.run(wrapper())
 
 
-def _install_handlers(stop: asyncio.Event) -> None:
+def _install_handlers(stop: Interrupt) -> None:
     loop = asyncio.get_running_loop()
 
     def on_signal(signame: str) -> None:
-        if stop.is_set():
+        if stop.listened:
+            sys.stderr.write(f"\nhorde: {signame} received, ending @teardown and writing "
+                             "results…\n")
+        elif stop.signals == 0:  # the first signal (the run may be stopping already)
+            sys.stderr.write(f"\nhorde: {signame} received, stopping and writing results…\n")
+        else:
             sys.stderr.write("\nhorde: interrupted again, exiting without results\n")
             os._exit(exitcodes.INTERRUPTED_TWICE)
-        sys.stderr.write(f"\nhorde: {signame} received, stopping and writing results…\n")
-        stop.set()
+        stop.signal()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig.name)
+    for _ in _early:  # caught while starting: the run begins stopped
+        stop.signal()
+    _early.clear()

@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,12 +22,14 @@ from horde.config.model import RunConfig
 from horde.engine.circuit_breaker import CircuitBreaker
 from horde.engine.control import RunControl
 from horde.engine.drivers import Progress, follow_arrivals, follow_users
+from horde.engine.hooks import HookOutcome, run_hook
+from horde.engine.loop import Interrupt
 from horde.engine.user_pool import UserPool
-from horde.engine.virtual_user import guarded
 from horde.errors import ConfigError
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.recorder import Recorder
 from horde.metrics.thresholds import Threshold, evaluate, parse_threshold
+from horde.metrics.verdict import decide
 from horde.monitor.generator import GeneratorMonitor
 from horde.report.analysis import analyze
 from horde.report.results import build_results
@@ -43,6 +46,7 @@ from horde.together.hub import Hub
 from horde.together.roles import Roster
 
 log = logging.getLogger("horde")
+CLOCK = time.perf_counter  # every time of the run, operations' included, on one clock
 
 
 class Probe(Protocol):
@@ -109,8 +113,7 @@ async def _run(
         recorder.add_section(probe.name, probe.report)
     stopping = asyncio.Event()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
+    t0 = CLOCK()
     breaker = CircuitBreaker(recorder.connections, config.circuit_breaker)
     progress = Progress(plan_for(config, scenario), breaker)
     control = _attach(sinks, config, scenario, progress, stop, aggregator, roster)
@@ -122,33 +125,26 @@ async def _run(
         ),
     ]
     ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None, params, hub=hub))
-    status = "completed"
     load_s = 0.0
     try:
-        shared = None
-        if scenario.setup is not None:
-            holder: list[Any] = []
-            ok = await guarded(_capture(scenario.setup(ctx), holder), recorder)
-            if not ok:
-                status = "setup_failed"
-            shared = holder[0] if holder else None
+        status, setup = await _setup(scenario, ctx, stop, recorder)
         if status == "completed":
             status, load_s = await _load(
-                config, scenario, recorder, stopping, stop, (shared, params, hub, roster),
+                config, scenario, recorder, stopping, stop, (setup.value, params, hub, roster),
                 progress,
             )
         if progress.abort_reason is not None:
             status = "aborted"
         elif status == "interrupted" and control.stopped_by is not None:
             status = "stopped"
-        if scenario.teardown is not None:
-            await guarded(scenario.teardown(ctx, shared), recorder)
+        if scenario.teardown is not None and setup.ok:
+            await _teardown(scenario, ctx, setup.value, stop, recorder)
     finally:
         await ctx.user.close()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
-    now = loop.time()
+    now = CLOCK()
     last_tick = t0 + (aggregator.rows[-1]["t"] if aggregator.rows else 0.0)
     aggregator.tick(now - t0, _extra(monitor, probes, now - t0) | progress.snapshot(last_tick, now))
     run_facts = {
@@ -173,9 +169,9 @@ async def _run(
     results["thresholds"] = evaluate(
         thresholds_for(config, scenario), results, aggregator.totals.latencies
     )
-    results["passed"] = status not in ("setup_failed", "aborted") and all(
-        t["passed"] for t in results["thresholds"]
-    )
+    verdict = decide(results)
+    results["passed"] = verdict.passed
+    results["verdict"] = {"passed": verdict.passed, "reason": verdict.reason}
     try:  # last: it reads the verdicts above; a bug in it must not cost the results
         results["analysis"] = analyze(results)
     except Exception:
@@ -183,6 +179,39 @@ async def _run(
     for sink in sinks:
         _safely(sink.on_finish, results)
     return results
+
+
+async def _setup(
+    scenario: Scenario, ctx: RunContext, stop: asyncio.Event, recorder: Recorder
+) -> tuple[str, HookOutcome]:
+    """``@setup``, bounded and interruptible: the run's status so far and its outcome
+    (whose value every user gets as ``user.shared``). A run stopped before it began (a
+    signal while horde was starting) runs nothing."""
+    if stop.is_set():
+        return "interrupted", HookOutcome(False, interrupted=True)
+    if scenario.setup is None:
+        return "completed", HookOutcome(True)
+    timeout = scenario.hook_timeouts.get("setup", ctx.config.timeout_s)
+    outcome = await run_hook(scenario.setup(ctx), "setup", timeout, stop.wait, recorder)
+    if outcome.interrupted:
+        return "interrupted", outcome
+    return ("completed" if outcome.ok else "setup_failed"), outcome
+
+
+async def _teardown(
+    scenario: Scenario, ctx: RunContext, shared: Any, stop: asyncio.Event, recorder: Recorder
+) -> None:
+    """``@teardown`` cleans up, so it runs even after an interruption — bounded by its
+    timeout, and ended by the next signal (by the first, if none came yet)."""
+    assert scenario.teardown is not None
+    timeout = scenario.hook_timeouts.get("teardown", ctx.config.timeout_s)
+    if not stop.is_set():
+        interrupted: Callable[[], Awaitable[Any]] = stop.wait
+    elif isinstance(stop, Interrupt):
+        interrupted = stop.next_signal
+    else:  # stopped by the caller's own event: only the timeout can end it
+        interrupted = asyncio.Event().wait
+    await run_hook(scenario.teardown(ctx, shared), "teardown", timeout, interrupted, recorder)
 
 
 async def _load(
@@ -195,18 +224,17 @@ async def _load(
     progress: Progress,
 ) -> tuple[str, float]:
     """The load phase: follow the plan until it ends, the users finish, or ``stop``."""
-    loop = asyncio.get_running_loop()
     plan = progress.plan
     roster = context[3]
     make_user = _user_maker(config, recorder, stopping, context)
     pool = UserPool(make_user, scenario, config.iterations, config.stop_grace_s, roster)
     if plan.open_model:
-        driver = follow_arrivals(plan, pool, loop.time, progress)
+        driver = follow_arrivals(plan, pool, CLOCK, progress)
     else:
         driver = follow_users(
-            plan, pool, loop.time, progress, until_done=config.iterations is not None
+            plan, pool, CLOCK, progress, until_done=config.iterations is not None
         )
-    began = loop.time()
+    began = CLOCK()
     driving = asyncio.create_task(driver)
     interrupted = asyncio.create_task(stop.wait())
     cap = asyncio.create_task(asyncio.sleep(config.max_duration_s))
@@ -222,7 +250,7 @@ async def _load(
     if status == "completed" and config.graceful_stop_s > 0:
         with contextlib.suppress(TimeoutError):  # iterations in flight may finish
             await asyncio.wait_for(pool.wait_running(), config.graceful_stop_s)
-    load_s = loop.time() - began
+    load_s = CLOCK() - began
     await pool.close()
     return status, load_s
 
@@ -356,12 +384,11 @@ async def _tick(
     check: Check | None,
 ) -> None:
     """Close a window every second, on a fixed schedule so rows never drift."""
-    loop = asyncio.get_running_loop()
     n = 1
     last = t0
     while True:
-        await asyncio.sleep(max(0.0, t0 + n - loop.time()))
-        now = loop.time()
+        await asyncio.sleep(max(0.0, t0 + n - CLOCK()))
+        now = CLOCK()
         row = aggregator.tick(now - t0, _extra(*watched, now - t0) | progress.snapshot(last, now))
         last = now
         for sink in sinks:
@@ -369,10 +396,6 @@ async def _tick(
         if check is not None:
             check(aggregator, progress, now)
         n += 1
-
-
-async def _capture(step: Any, holder: list[Any]) -> None:
-    holder.append(await step)
 
 
 def _user_maker(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from time import perf_counter_ns
 
 from horde.engine.virtual_user import run_user, stop_user
 from horde.metrics import names
@@ -83,21 +84,22 @@ class UserPool:
 
     def start_session(self, due: float) -> None:
         """Open model: a user that runs its iterations, then stops itself. The session is
-        timed whole twice: ``session`` from its start, ``intended:session`` from ``due``
-        (loop time), which differs when it had to wait for a free slot."""
+        timed whole twice, on the clock every operation uses (``time.perf_counter``, of
+        which ``due`` is a reading): ``session`` from its start, ``intended:session`` from
+        ``due``, which differs when it had to wait for a free slot."""
         user = self._make_user(self.started)
         self.started += 1
-        loop = asyncio.get_running_loop()
+        due_ns = int(due * 1e9)
 
         async def session() -> None:
-            began = loop.time()
+            began = perf_counter_ns()
             try:
                 await run_user(user, self._scenario, self._iterations or 1)
             finally:
                 await stop_user(user, self._scenario, self._grace_s)
-                ended = loop.time()
-                user.recorder.latency(names.SESSION, None, int((ended - began) * 1e6))
-                user.recorder.latency(names.INTENDED, "session", int((ended - due) * 1e6))
+                ended = perf_counter_ns()
+                user.recorder.latency(names.SESSION, None, (ended - began) // 1000)
+                user.recorder.latency(names.INTENDED, "session", (ended - due_ns) // 1000)
 
         task = asyncio.create_task(session())
         self._sessions.add(task)

@@ -1,41 +1,41 @@
 """One virtual user's life: start, run behaviours until told to stop, stop.
 
-Failures never end the run. A target error was already counted by the transport that
-saw it; an exception from scenario code is counted here with its type and traceback. A
-user whose ``@on_start`` fails waits (1, 2, 4 … 10 s) and tries again, so an unreachable
-target yields counted errors, not a hot loop — except a group member: its failure fails
-the whole group, whose members then stop (a half-formed team has nothing to retry).
+Failures never end the run. Every iteration has an outcome: completed, failed (it raised:
+a target error or the scenario's own exception, counted once as an error of the run,
+however many layers saw it) or unfinished (the run ended, or the user was retired, in the
+middle of it). A user whose ``@on_start`` fails waits (1, 2, 4 … 10 s) and tries again, so
+an unreachable target yields counted errors, not a hot loop — except a group member: its
+failure fails the whole group, whose members then stop (a half-formed team has nothing to
+retry).
 
-After a failed iteration the user goes on with the next one (``on_error="continue"``), or
-with ``on_error="restart"`` closes its connections and runs ``@on_start`` again, as a real
-client would reload after a crash (counted as ``user_restarts``). Group members always go
-on: restarting one would have to re-form its whole group.
+After a failed iteration the user pauses — 50 ms, doubling while its iterations keep
+failing, up to 5 s — and then, with ``on_error="continue"`` (the default), runs its next
+iteration; but a user one of whose connections the server dropped (and that is not
+reconnecting) starts over instead, as with ``on_error="restart"``: it closes its
+connections and runs ``@on_start`` again, as a real client would reload (counted as
+``user_restarts``). Every later operation on a dead connection could only fail. Group
+members never restart: that would have to re-form their whole group.
+
+An iteration that completes in under 0.1 ms awaited nothing real (an early ``return``,
+a missing ``await``): the user yields to the event loop after it, so such a loop can
+never freeze the run, and the analysis reports it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable
+from time import perf_counter_ns
 
-from horde.errors import TargetError
+from horde.errors import GroupBroken, TargetError
 from horde.metrics import names
 from horde.metrics.recorder import Recorder
 from horde.scenario.model import Program, Scenario
 from horde.scenario.user import User
-from horde.together.groups import GroupBroken
 
 RETRY_START_S = (1.0, 2.0, 4.0, 8.0, 10.0)
-FAILED_ITERATION_PAUSE_S = 0.05
-
-
-def count_failure(exc: Exception, recorder: Recorder) -> None:
-    """Count what a scenario step raised: a target error once, anything else as the
-    scenario's own exception (type and traceback)."""
-    if isinstance(exc, TargetError):
-        recorder.target_error(exc)
-    else:
-        recorder.scenario_exception(exc)
+FAILED_ITERATION_PAUSES_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+QUICK_ITERATION_NS = 100_000
 
 
 async def guarded(step: Awaitable[object], recorder: Recorder) -> bool:
@@ -51,7 +51,7 @@ async def failure_of(step: Awaitable[object], recorder: Recorder) -> Exception |
     except GroupBroken as exc:
         return exc
     except Exception as exc:
-        count_failure(exc, recorder)
+        recorder.count_failure(exc)
         return exc
     return None
 
@@ -59,7 +59,7 @@ async def failure_of(step: Awaitable[object], recorder: Recorder) -> Exception |
 async def run_user(user: User, scenario: Scenario, iterations: int | None) -> None:
     """Run ``user`` until cancelled or, with ``iterations``, until it has done that many."""
     recorder = user.recorder
-    perf = time.perf_counter
+    perf = perf_counter_ns
     program = scenario.program(user.role)
     group = user.group
     recorder.user_started()
@@ -68,6 +68,7 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
             return
         pick, rng = program.pick, user.rng
         clean = True
+        failures = 0  # failed iterations in a row
         stopping = user.stopping_event
         while iterations is None or user.iteration < iterations:
             if stopping.is_set() or (group is not None and group.failed):
@@ -76,26 +77,45 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
             began = perf()
             try:  # guarded() inlined: this loop runs once per request in closed-loop tests
                 await behaviour.fn(user)
-                ok = True
-            except GroupBroken:
-                return
+            except (asyncio.CancelledError, GroupBroken):
+                recorder.iteration_cut(behaviour.name)
+                raise
             except Exception as exc:
-                count_failure(exc, recorder)
-                ok = False
-            recorder.latency(names.ITERATION, behaviour.name, int((perf() - began) * 1_000_000))
-            recorder.count(names.ITERATIONS_DONE, behaviour.name)
-            user.iteration += 1
-            if not ok:
+                recorder.iteration_ended(behaviour.name, (perf() - began) // 1000, exc)
+                user.iteration += 1
                 clean = False
-                await asyncio.sleep(FAILED_ITERATION_PAUSE_S)
-                more = iterations is None or user.iteration < iterations
-                restart = more and user.on_error == "restart" and group is None
-                if restart and not await _restart(user, program, iterations):
+                failures += 1
+                if not await _after_failure(user, program, iterations, failures):
                     return
+                continue
+            took = perf() - began
+            recorder.iteration_ended(behaviour.name, took // 1000)
+            user.iteration += 1
+            failures = 0
+            if took < QUICK_ITERATION_NS:
+                await asyncio.sleep(0)  # it awaited nothing real: let the run go on
         if group is not None and clean:  # a member whose iterations failed did not finish
             group.member_finished()
+    except GroupBroken:
+        return
     finally:
         recorder.user_stopped()
+
+
+async def _after_failure(
+    user: User, program: Program, iterations: int | None, failures: int
+) -> bool:
+    """Back off after a failed iteration, then go on or start the user afresh (see the
+    module docstring). False when the user is done."""
+    if iterations is not None and user.iteration >= iterations:
+        return True  # no iteration left: nothing to pause for
+    pauses = FAILED_ITERATION_PAUSES_S
+    await asyncio.sleep(pauses[min(failures, len(pauses)) - 1])
+    if user.group is not None:
+        return True
+    if user.on_error == "restart" or user.has_dropped_connection():
+        return await _restart(user, program, iterations)
+    return True
 
 
 async def _restart(user: User, program: Program, iterations: int | None) -> bool:

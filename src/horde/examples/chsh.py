@@ -52,7 +52,8 @@ THRESHOLDS = (
     "groups.formed_rate > 0.95",  # team pairing: the same bar, for teams
     "groups.completed_rate > 0.9",  # > 90% of teams complete `rounds` (10) rounds
     "mean(latency) < 100ms",  # average server response time < 100 ms (every ack)
-    "errors.rate < 1%",  # < 1% of operations are errors (stale round_ids included)
+    "errors.rate < 1%",  # < 1% of operations (connects, acks, replies) fail
+    "checks.rate >= 0.99",  # and < 1% of the answers are wrong (stale round_ids included)
 )
 
 # A run ends when every user has done its one iteration: the dashboard's is the whole

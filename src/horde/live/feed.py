@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 SERIES = (
-    "t", "users", "target", "connections_open", "in_flight", "requests", "messages",
+    "t", "users", "target", "connections_open", "in_flight", "operations", "messages",
     "errors", "p50_ms", "p95_ms", "p99_ms", "cpu_percent", "loop_lag_ms",
     "target_cpu_percent",
 )

@@ -32,6 +32,7 @@ from horde.errors import ConfigError
 from horde.live.listen import Served, listen
 from horde.metrics import names
 from horde.metrics.aggregator import Aggregator
+from horde.metrics.operations import OPERATION_METRICS
 
 DEFAULT_HOST = "127.0.0.1"
 QUANTILES = (("0.5", "p50_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms"))
@@ -43,9 +44,9 @@ ROW_GAUGES = (
     ("target", "horde_users_target", "Users (or arrivals per second) the plan wants now.",
      1.0),
     ("connections_open", "horde_connections_open", "Connections open now.", 1.0),
-    ("in_flight", "horde_in_flight", "Requests awaiting their reply now.", 1.0),
-    ("peak_in_flight", "horde_in_flight_peak", "Most requests in flight in the last second.",
-     1.0),
+    ("in_flight", "horde_in_flight", "Operations awaiting their end now.", 1.0),
+    ("peak_in_flight", "horde_in_flight_peak",
+     "Most operations in flight in the last second.", 1.0),
     ("cpu_percent", "horde_generator_cpu_ratio", "horde's CPU in the last second (1 = a core).",
      0.01),
     ("rss_mb", "horde_generator_resident_memory_bytes", "horde's resident memory.",
@@ -162,17 +163,19 @@ def totals_counters(aggregator: Aggregator) -> Iterator[Metric]:
     """Run-wide counters from the totals (as of the last row), counted as results.json
     counts them."""
     totals = aggregator.totals
-    requests = sum(h.get_total_count() for (m, _), h in totals.latencies.items()
-                   if m in names.REQUEST_METRICS)
+    ops = [o for (m, _), o in totals.outcomes.items() if m in OPERATION_METRICS]
+    iterations = [o for (m, _), o in totals.outcomes.items() if m == names.ITERATION]
     counted = {
-        "horde_requests": ("Requests answered (HTTP responses, WS replies, Socket.IO acks).",
-                           requests),
+        "horde_operations": ("Operations finished (requests, replies, acks, streams, "
+                             "timers, connects).", sum(o.finished for o in ops)),
+        "horde_operations_failed": ("Operations that failed.", sum(o.failed for o in ops)),
         "horde_messages_received": ("WebSocket/Socket.IO messages received.", _counter_sum(
             aggregator, lambda m: m in names.MESSAGE_IN_COUNTERS)),
         "horde_messages_sent": ("WebSocket/Socket.IO messages sent.", _counter_sum(
             aggregator, lambda m: m in (names.WS_MSG_OUT, names.SIO_EMIT))),
-        "horde_iterations": ("Behaviour runs completed.", _counter_sum(
-            aggregator, lambda m: m == names.ITERATIONS_DONE)),
+        "horde_iterations": ("Behaviour runs completed.", sum(o.ok for o in iterations)),
+        "horde_iterations_failed": ("Behaviour runs that raised.",
+                                    sum(o.failed for o in iterations)),
         "horde_users_started": ("Virtual users started.", aggregator.recorder.users_started),
         "horde_bytes_sent": ("Bytes sent to the target.", totals.bytes_sent),
         "horde_bytes_received": ("Bytes received from the target.", totals.bytes_received),

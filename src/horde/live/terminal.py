@@ -36,9 +36,9 @@ def _figures(view: LiveView) -> Table:
         ("in flight", f"{row.get('in_flight', 0):,} (peak {view.peak_in_flight:,})"),
         ("started / done", f"{view.users_started:,} / {view.users_done:,} users"),
         ("iterations", f"{view.iterations:,}"),
-        ("requests/s", f"{view.rate('requests'):,.0f}"),
+        ("operations/s", f"{view.rate('operations'):,.0f}"),
         ("messages/s", f"{view.rate('messages'):,.0f}"),
-        ("requests", f"{view.requests:,}"),
+        ("operations", f"{view.operations:,}"),
     ]
     for i in range(0, len(pairs), 2):
         cells: list[Any] = []

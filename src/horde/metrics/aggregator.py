@@ -14,9 +14,14 @@ from hdrh.histogram import HdrHistogram
 
 from horde.metrics import names
 from horde.metrics.histogram import new_histogram, percentiles_ms
+from horde.metrics.operations import EXCHANGE_METRICS, OPERATION_METRICS, Outcomes
 from horde.metrics.recorder import Key, Recorder, Window
 from horde.secrets import known as secrets_known
 from horde.secrets import redact
+
+
+def _by_label(item: tuple[Key, Any]) -> str:
+    return label(item[0])
 
 
 def label(key: Key) -> str:
@@ -28,6 +33,7 @@ def label(key: Key) -> str:
 @dataclass(slots=True)
 class Totals:
     latencies: dict[Key, HdrHistogram] = field(default_factory=dict)
+    outcomes: dict[Key, Outcomes] = field(default_factory=dict)
     counters: dict[Key, int] = field(default_factory=dict)
     errors: dict[tuple[str, str | None], int] = field(default_factory=dict)
     bytes_sent: int = 0
@@ -36,24 +42,36 @@ class Totals:
 
 @dataclass(slots=True)
 class StageTotals:
-    """One stage of the load plan, summed over the seconds that fell in it."""
+    """One stage of the load plan, summed over the seconds that fell in it: its operations
+    (merged, and per operation metric, so the analysis can follow each one across stages)."""
 
     first_t: float
     last_t: float
     replies: HdrHistogram = field(default_factory=new_histogram)
-    requests: int = 0
+    latencies: dict[Key, HdrHistogram] = field(default_factory=dict)
+    operations: int = 0
+    failed: int = 0
     messages: int = 0
     errors: int = 0
     peak_users: int = 0
+    peak_target: float = 0.0  # the plan's users or arrival rate: the load asked for
+    peak_in_flight: int = 0
+    seconds: int = 0
 
     def summary(self, name: str) -> dict[str, Any]:
         p50, p95, p99 = percentiles_ms(self.replies)
         seconds = max(self.last_t - self.first_t, 1e-9)
         return {
             "stage": name, "from_s": round(self.first_t, 3), "to_s": round(self.last_t, 3),
-            "peak_users": self.peak_users, "requests": self.requests,
-            "rate_per_s": round(self.requests / seconds, 2), "messages": self.messages,
-            "errors": self.errors, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
+            "peak_users": self.peak_users, "peak_target": self.peak_target,
+            "peak_in_flight": self.peak_in_flight, "operations": self.operations,
+            "failed": self.failed, "rate_per_s": round(self.operations / seconds, 2),
+            "messages": self.messages, "errors": self.errors,
+            "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
+            "metrics": {label(key): dict(zip(("p50_ms", "p95_ms", "p99_ms"),
+                                             percentiles_ms(hist), strict=True))
+                        | {"count": hist.get_total_count()}
+                        for key, hist in sorted(self.latencies.items(), key=_by_label)},
         }
 
 
@@ -78,21 +96,34 @@ class Aggregator:
         if extra:
             row.update(extra)
             if extra.get("stage"):
-                self._credit_stage(extra["stage"], row, replies)
+                self._credit_stage(extra["stage"], row, replies, window)
         self._last_t = elapsed_s
         self.rows.append(row)
         return row
 
-    def _credit_stage(self, name: str, row: dict[str, Any], replies: HdrHistogram) -> None:
+    def _credit_stage(self, name: str, row: dict[str, Any], replies: HdrHistogram,
+                      window: Window) -> None:
         stage = self.stages.get(name)
         if stage is None:
             stage = self.stages[name] = StageTotals(self._last_t, row["t"])
         stage.last_t = row["t"]
+        stage.seconds += 1
         stage.replies.add(replies)
-        stage.requests += row["requests"]
+        for key, hist in window.latencies.items():
+            if key[0] in OPERATION_METRICS:
+                total = stage.latencies.get(key)
+                if total is None:
+                    total = stage.latencies[key] = new_histogram()
+                total.add(hist)
+        stage.operations += row["operations"]
+        stage.failed += row["failed"]
         stage.messages += row["messages"]
         stage.errors += row["errors"]
         stage.peak_users = max(stage.peak_users, row["users"])
+        stage.peak_in_flight = max(stage.peak_in_flight, row["peak_in_flight"])
+        target = row.get("target")
+        if isinstance(target, int | float):
+            stage.peak_target = max(stage.peak_target, float(target))
 
     def stage_summaries(self) -> list[dict[str, Any]]:
         return [stage.summary(name) for name, stage in self.stages.items()]
@@ -106,6 +137,11 @@ class Aggregator:
             if total is None:
                 total = totals.latencies[key] = new_histogram()
             total.add(hist)
+        for key, outcomes in window.outcomes.items():
+            total_outcomes = totals.outcomes.get(key)
+            if total_outcomes is None:
+                total_outcomes = totals.outcomes[key] = Outcomes()
+            total_outcomes.merge(outcomes)
         for key, n in window.counters.items():
             totals.counters[key] = totals.counters.get(key, 0) + n
         for key, n in window.errors.items():
@@ -118,12 +154,22 @@ class Aggregator:
         replies = new_histogram()
         per_metric: dict[str, dict[str, Any]] = {}
         for key, hist in window.latencies.items():
-            if key[0] in names.REQUEST_METRICS:
+            if key[0] in EXCHANGE_METRICS:
                 replies.add(hist)
             p50, p95, p99 = percentiles_ms(hist)
             per_metric[label(key)] = {
                 "count": hist.get_total_count(), "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
             }
+        finished = failed = unfinished = 0
+        for key, outcomes in window.outcomes.items():
+            if key[0] in OPERATION_METRICS:
+                finished += outcomes.ok + outcomes.failed
+                failed += outcomes.failed
+                unfinished += outcomes.unfinished
+                if outcomes.failed:
+                    entry = per_metric.setdefault(label(key), {"count": 0, "p50_ms": None,
+                                                               "p95_ms": None, "p99_ms": None})
+                    entry["failed"] = outcomes.failed
         p50, p95, p99 = percentiles_ms(replies)
         messages = sum(
             n for (metric, _), n in window.counters.items() if metric in names.MESSAGE_IN_COUNTERS
@@ -136,7 +182,9 @@ class Aggregator:
             "connections_open": rec.open_connections,
             "in_flight": rec.in_flight,
             "peak_in_flight": window.peak_in_flight,
-            "requests": replies.get_total_count(),
+            "operations": finished,
+            "failed": failed,
+            "unfinished": unfinished,
             "messages": messages,
             "errors": sum(window.errors.values()),
             "errors_by_category": _by_category(window.errors),
@@ -153,7 +201,9 @@ class Aggregator:
 def _redact_keys(window: Window) -> None:
     """Names holding a secret (a URL path, a check's name) are redacted once a second here,
     before any total, row or sink sees them; the recorder's hot path stays untouched."""
-    for table in (window.latencies, window.counters, window.errors):
+    tables: tuple[dict[Any, Any], ...] = (
+        window.latencies, window.outcomes, window.counters, window.errors)
+    for table in tables:
         for key in [k for k in table if k[1] and redact(k[1]) != k[1]]:
             value = table.pop(key)
             clean = (key[0], redact(key[1]))
@@ -162,6 +212,8 @@ def _redact_keys(window: Window) -> None:
                 table[clean] = value
             elif isinstance(old, int):
                 table[clean] = old + value
+            elif isinstance(old, Outcomes):
+                old.merge(value)
             else:
                 old.add(value)
 

@@ -1,8 +1,8 @@
 """Metric names: snake_case with a protocol prefix, one constant each.
 
 A *latency* metric is recorded into a histogram per (metric, name); a *counter* counts
-events per (metric, name). ``REQUEST_METRICS`` are the request→reply latencies that the
-per-second series sums as "requests" and whose merged percentiles it shows.
+events per (metric, name). Which latencies are operations (with outcomes, counted in
+requests/s and ``errors.rate``) is :mod:`horde.metrics.operations`' business.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ WS_CONNECT = "ws_connect"  # TCP + WebSocket handshake
 WS_REPLY = "ws_reply"  # message sent → matching reply (named correlation)
 SIO_CONNECT = "sio_connect"  # Engine.IO open + namespace connect
 SIO_ACK = "sio_ack"  # emit → ack
+SIO_REPLY = "sio_reply"  # emit → the event that answers it (sio.request)
 USER_TIMER = "timer"  # scenario-defined timings (user.timer / user.record)
 ITERATION = "iteration"  # one run of a behaviour function
 INTENDED = "intended"  # a paced block, from its intended start (coordinated omission)
@@ -24,8 +25,9 @@ SESSION = "session"  # an open-model session, @on_start to @on_stop (intended:se
 WS_MSG_IN = "ws_msg_in"
 WS_MSG_OUT = "ws_msg_out"
 SIO_EVENT_IN = "sio_event_in"
+SIO_ACK_IN = "sio_ack_in"  # acks received: messages too
 SIO_EMIT = "sio_emit"
-ITERATIONS_DONE = "iterations"
+HTTP_STATUS_OK = "http_status_ok"  # a status >= 400 the request listed in ok_status (name: it)
 USER_RESTARTS = "user_restarts"  # users restarted after a failed iteration (--on-error restart)
 
 # reconnects (a connection with reconnect=): attempts per drop, drop → reconnected latency
@@ -35,8 +37,7 @@ SIO_RECONNECT = "sio_reconnect"
 SIO_RECONNECT_ATTEMPTS = "sio_reconnect_attempts"
 SIO_RECOVERY = "sio_recovery"  # per reconnect the server offered recovery for: recovered|lost
 
-REQUEST_METRICS = frozenset({HTTP_REQ, WS_REPLY, SIO_ACK})
-MESSAGE_IN_COUNTERS = frozenset({WS_MSG_IN, SIO_EVENT_IN})
+MESSAGE_IN_COUNTERS = frozenset({WS_MSG_IN, SIO_EVENT_IN, SIO_ACK_IN})
 
 # broadcasts and push checks
 BROADCAST = "broadcast"  # broadcast trigger → one recipient's receipt (name = the topic)
@@ -52,3 +53,10 @@ STREAM_INCOMPLETE = "stream_incomplete"  # counter: streams ended early (timeout
 SSE_CONNECT = "sse_connect"  # SSE request sent → response headers (each (re)connect)
 SSE_EVENT_IN = "sse_event_in"  # counter: SSE events received
 SSE_RECONNECT = "sse_reconnect"  # counter: SSE reconnects after the stream ended
+
+LATENCY_METRICS = frozenset({
+    HTTP_CONNECT, HTTP_REQ, HTTP_TTFB, WS_CONNECT, WS_REPLY, SIO_CONNECT, SIO_ACK, SIO_REPLY,
+    USER_TIMER, ITERATION, INTENDED, SESSION, WS_RECONNECT, SIO_RECONNECT, BROADCAST,
+    STREAM_FIRST, STREAM_GAP, STREAM_TOTAL, SSE_CONNECT,
+})
+"""Every latency metric horde records: what a threshold's ``p95(METRIC)`` may name."""

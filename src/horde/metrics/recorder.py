@@ -1,30 +1,42 @@
-"""The recorder: the one object every client writes its samples into.
+"""The recorder: the one object every client writes what happened into.
 
-This is the hot path (one call per request, reply or message), so samples are not
+This is the hot path (one call per request, reply or message), so plain samples are not
 objects: a client calls ``latency(metric, name, micros)``, ``count(...)`` or ``error(...)``
-and the value lands directly in the current one-second window — a histogram or counter
-per (metric, name). Once a second the :class:`~horde.metrics.aggregator.Aggregator` takes
-the window (``take_window``) and folds it into totals and the per-second series; nothing
-else reads the recorder. Data flows one way: clients → recorder → aggregator → sinks.
+and the value lands directly in the current one-second window. Operations — everything a
+user times, see :mod:`horde.metrics.operations` — are the one exception: ``begin`` makes
+an :class:`~horde.metrics.operations.Operation` and exactly one of ``succeed``, ``fail``
+or ``abandon`` ends it, tallying its outcome beside its latency. Once a second the
+:class:`~horde.metrics.aggregator.Aggregator` takes the window (``take_window``) and
+folds it into totals and the per-second series; nothing else reads the recorder. Data
+flows one way: clients → recorder → aggregator → sinks.
 
-Gauges (open connections, in-flight requests, active users) are plain attributes that the
-clients and the engine adjust; the aggregator reads them at each tick.
+Errors are counted once each, however many layers see them go by: a target error carries
+its ``recorded`` flag, any other exception is marked when counted (``count_failure``).
+
+Gauges (open connections, operations in flight, active users) are plain attributes that
+the clients and the engine adjust; the aggregator reads them at each tick.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import perf_counter_ns
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from horde.errors import TargetError
+from horde.errors import GroupBroken, TargetError
+from horde.metrics import names
 from horde.metrics.histogram import HIGHEST_US, new_histogram
+from horde.metrics.operations import FAILED, OK, UNFINISHED, Operation, Outcomes, failure_of
 from horde.secrets import redact
 
 Key = tuple[str, str | None]
+_COUNTED = "_horde_counted"  # set on an exception (not a TargetError) once it is counted
 
 
 @dataclass(slots=True)
@@ -32,6 +44,7 @@ class Window:
     """What happened during one interval; handed to the aggregator and never touched again."""
 
     latencies: dict[Key, HdrHistogram] = field(default_factory=dict)
+    outcomes: dict[Key, Outcomes] = field(default_factory=dict)
     counters: dict[Key, int] = field(default_factory=dict)
     errors: dict[tuple[str, str | None], int] = field(default_factory=dict)
     bytes_sent: int = 0
@@ -41,9 +54,13 @@ class Window:
 
 @dataclass(slots=True)
 class ConnectionCounts:
+    """Connection attempts by how they ended; ``unfinished`` ones were cut off by the end
+    of the run (or their user's retirement) while still connecting."""
+
     attempted: int = 0
     succeeded: int = 0
     failed: int = 0
+    unfinished: int = 0
     dropped: int = 0
     reconnected: int = 0
 
@@ -115,6 +132,128 @@ class Recorder:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.error("scenario_exception", type(exc).__name__, tb)
 
+    def count_failure(self, exc: BaseException) -> None:
+        """Count what a scenario step raised, once: a target error in its category, anything
+        else as the scenario's own exception (type and traceback)."""
+        if isinstance(exc, TargetError):
+            self.target_error(exc)
+        elif not getattr(exc, _COUNTED, False):
+            with contextlib.suppress(AttributeError):  # __slots__: then counted each time
+                setattr(exc, _COUNTED, True)
+            self.scenario_exception(exc)
+
+    # -- operations ------------------------------------------------------------------------
+
+    def begin(self, metric: str, name: str | None, start_ns: int = 0,
+              intended_ns: int = 0) -> Operation:
+        """An operation starts (now, or at ``start_ns`` on the perf_counter_ns clock).
+        Exactly one of :meth:`succeed`, :meth:`fail`, :meth:`abandon` must end it."""
+        op = Operation(metric, name, start_ns or perf_counter_ns(), intended_ns)
+        self.in_flight += 1
+        if self.in_flight > self._window.peak_in_flight:
+            self._window.peak_in_flight = self.in_flight
+            if self.in_flight > self.peak_in_flight:
+                self.peak_in_flight = self.in_flight
+        return op
+
+    def succeed(self, op: Operation, end_ns: int = 0, sent: int = 0, received: int = 0) -> None:
+        """``op`` got its answer (at ``end_ns``, else now): its latency and an ``ok``."""
+        if op.outcome is not None:
+            return
+        op.outcome = OK
+        op.end_ns = end = end_ns or perf_counter_ns()
+        self.in_flight -= 1
+        outcomes = self._outcomes(op)
+        outcomes.ok += 1
+        if sent or received:
+            op.sent, op.received = sent, received
+            outcomes.sent += sent
+            outcomes.received += received
+        self.latency(op.metric, op.name, (end - op.start_ns) // 1000)
+
+    def fail(self, op: Operation, exc: BaseException, end_ns: int = 0) -> None:
+        """``op`` ended without its answer: counted failed under ``exc``'s category, and
+        ``exc`` counted as an error unless it already was (a drop that failed it)."""
+        if op.outcome is not None:
+            return
+        self.count_failure(exc)
+        self._failed(op, failure_of(exc), end_ns)
+
+    def fail_answered(self, op: Operation, category: str, end_ns: int = 0,
+                      example: str | None = None, sent: int = 0, received: int = 0,
+                      *, latency: bool = True) -> None:
+        """``op`` got an answer that is an error (an HTTP error status): failed and counted
+        as an error. A request's latency is kept (the server did answer, in that time); a
+        stream's is not (``latency=False``): an error page is not the stream it asked for."""
+        if op.outcome is not None:
+            return
+        self.error(category, None, example)
+        outcomes = self._failed(op, (category, None), end_ns)
+        outcomes.sent += sent
+        outcomes.received += received
+        if latency:
+            self.latency(op.metric, op.name, (op.end_ns - op.start_ns) // 1000)
+
+    def abandon(self, op: Operation) -> None:
+        """horde gave ``op`` up itself (the run ended, its user was retired): unfinished,
+        neither a success nor the target's failure."""
+        if op.outcome is not None:
+            return
+        op.outcome = UNFINISHED
+        op.end_ns = perf_counter_ns()
+        self.in_flight -= 1
+        self._outcomes(op).unfinished += 1
+
+    def end(self, op: Operation, exc: BaseException) -> None:
+        """End ``op`` by what interrupted it: a cancellation abandons it, anything else
+        fails it (for ``except BaseException`` blocks around an operation)."""
+        if isinstance(exc, asyncio.CancelledError | GroupBroken):
+            self.abandon(op)
+        else:
+            self.fail(op, exc)
+
+    def _failed(self, op: Operation, failure: tuple[str, str | None], end_ns: int) -> Outcomes:
+        op.outcome = FAILED
+        op.end_ns = end_ns or perf_counter_ns()
+        self.in_flight -= 1
+        outcomes = self._outcomes(op)
+        outcomes.add_failure(failure)
+        return outcomes
+
+    def _outcomes(self, op: Operation) -> Outcomes:
+        table = self._window.outcomes
+        key = (op.metric, op.name)
+        outcomes = table.get(key)
+        if outcomes is None:
+            outcomes = table[key] = Outcomes()
+        return outcomes
+
+    # -- iterations ------------------------------------------------------------------------
+
+    def iteration_ended(self, behaviour: str, micros: int,
+                        exc: BaseException | None = None) -> None:
+        """One run of a behaviour: completed (its duration recorded), or failed by what it
+        raised — counted as an error of the run unless it already was."""
+        key = (names.ITERATION, behaviour)
+        table = self._window.outcomes
+        outcomes = table.get(key)
+        if outcomes is None:
+            outcomes = table[key] = Outcomes()
+        if exc is None:
+            outcomes.ok += 1
+            self.latency(names.ITERATION, behaviour, micros)
+        else:
+            self.count_failure(exc)
+            outcomes.add_failure(failure_of(exc))
+
+    def iteration_cut(self, behaviour: str) -> None:
+        """An iteration the end of the run (or the user's retirement) cut off."""
+        key = (names.ITERATION, behaviour)
+        outcomes = self._window.outcomes.get(key)
+        if outcomes is None:
+            outcomes = self._window.outcomes[key] = Outcomes()
+        outcomes.unfinished += 1
+
     # -- gauges ----------------------------------------------------------------------------
 
     def user_started(self) -> None:
@@ -126,35 +265,33 @@ class Recorder:
     def user_stopped(self) -> None:
         self.active_users -= 1
 
-    def request_started(self) -> None:
-        self.in_flight += 1
-        if self.in_flight > self._window.peak_in_flight:
-            self._window.peak_in_flight = self.in_flight
-            if self.in_flight > self.peak_in_flight:
-                self.peak_in_flight = self.in_flight
-
-    def request_finished(self) -> None:
-        self.in_flight -= 1
-
     # -- connections -----------------------------------------------------------------------
 
-    def connect_attempted(self) -> None:
+    def connect_begin(self, metric: str) -> Operation:
+        """A connection attempt starts: an operation, and one ``connections.attempted``."""
         self.connections.attempted += 1
+        return self.begin(metric, None)
 
-    def connect_abandoned(self) -> None:
-        """An attempt horde gave up itself (run ending, user retired): neither success nor
-        failure, so it must not lower the target's ``connections.success_rate``."""
-        self.connections.attempted -= 1
-
-    def connect_succeeded(self) -> None:
+    def connect_succeeded(self, op: Operation, end_ns: int = 0) -> None:
+        if op.outcome is not None:
+            return
         self.connections.succeeded += 1
         self.open_connections += 1
         if self.open_connections > self.peak_open_connections:
             self.peak_open_connections = self.open_connections
+        self.succeed(op, end_ns)
 
-    def connect_failed(self, exc: TargetError) -> None:
-        self.connections.failed += 1
-        self.target_error(exc)
+    def connect_failed(self, op: Operation, exc: TargetError) -> None:
+        if op.outcome is None:
+            self.connections.failed += 1
+        self.fail(op, exc)
+
+    def connect_abandoned(self, op: Operation) -> None:
+        """An attempt horde gave up itself (run ending, user retired): unfinished, so it
+        does not lower the target's ``connections.success_rate``."""
+        if op.outcome is None:
+            self.connections.unfinished += 1
+        self.abandon(op)
 
     def connection_closed(self, *, dropped: bool) -> None:
         """A connection that had succeeded is gone; ``dropped`` if we did not close it."""

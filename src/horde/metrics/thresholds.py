@@ -6,17 +6,20 @@ Two forms::
     connections.success_rate > 0.95          a figure of results.json, by its path
 
 Aggregates: p50 p90 p95 p99 p999 min max mean (milliseconds; a value may say ``ms`` or
-``s``), count and rate (per second). ``latency`` selects every request→reply metric
-(``http_req``, ``ws_reply``, ``sio_ack``); ``{name=...}`` narrows to one name. When a
-selector matches several histograms they are merged, so a percentile is still exact.
+``s``), count and rate (per second). The metric is one horde records
+(:data:`~horde.metrics.names.LATENCY_METRICS`), or ``latency``: every operation but the
+connects (``http_req``, ``ws_reply``, ``sio_ack``, ``sio_reply``, ``stream_total``,
+``timer``). ``{name=...}`` narrows to one name. When a selector matches several
+histograms they are merged, so a percentile is still exact.
 
-Paths read results.json (``requests.rate_per_s``, ``errors_total``, ``errors.http_503``,
-...) plus two derived figures: ``errors.rate`` (errors ÷ operations, where operations
-are requests plus connection attempts) and ``checks.rate`` (passed ÷ all checks). A
-missing error category counts as 0.
+Paths read results.json (``operations.rate_per_s``, ``errors_total``, ``errors.http_503``,
+...) plus two derived figures: ``errors.rate`` (failed ÷ finished operations, the
+operations ledger's own ``operations.error_rate``) and ``checks.rate`` (passed ÷ all
+checks). A missing error category counts as 0.
 
-Parsing happens when the run is configured, so a bad expression is a one-line usage
-error before any load is sent.
+Parsing happens when the run is configured, so a bad expression — an unknown aggregate,
+metric or figure — is a one-line usage error before any load is sent. A threshold with
+nothing to judge (no samples, no finished operation) fails, and says so.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from hdrh.histogram import HdrHistogram
 from horde.errors import ConfigError
 from horde.metrics import names
 from horde.metrics.histogram import new_histogram
+from horde.metrics.operations import EXCHANGE_METRICS
 from horde.metrics.recorder import Key
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -42,7 +46,7 @@ PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 AGGREGATES = (*PERCENTILES, "min", "max", "mean", "count", "rate")
 UNITS = {"ms": 1.0, "s": 1000.0}
 PATH_ROOTS = frozenset({
-    "connections", "requests", "messages", "errors", "errors_total", "iterations", "users",
+    "connections", "operations", "messages", "errors", "errors_total", "iterations", "users",
     "bytes", "duration_s", "checks", "generator", "counters",
     # sections that trackers add (hub, groups, streams)
     "events", "groups", "broadcasts", "isolation", "ordering", "streams",
@@ -65,6 +69,7 @@ class Threshold:
     metric: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
     path: str | None = None
+    unit: str | None = None  # how the limit was written: "ms", "s", "%" or none
 
 
 def parse_threshold(text: str) -> Threshold:
@@ -76,26 +81,38 @@ def parse_threshold(text: str) -> Threshold:
         )
     left, op, right = parts
     limit = _limit(text, right)
+    unit = _VALUE.match(right)["unit"]  # type: ignore[index]  # _limit checked it
     found = _AGGREGATE.match(left)
     if found:
-        aggregate = found["agg"]
+        aggregate, metric = found["agg"], found["metric"]
         if aggregate not in AGGREGATES:
             raise ConfigError(
                 f"bad threshold {text!r}: unknown aggregate {aggregate!r}; "
                 f"use one of {', '.join(AGGREGATES)}"
             )
+        if metric != "latency" and metric not in names.LATENCY_METRICS:
+            raise ConfigError(
+                f"bad threshold {text!r}: unknown metric {metric!r}; use latency or one of "
+                f"{', '.join(sorted(names.LATENCY_METRICS))}"
+            )
         if right.endswith("s") and aggregate in ("count", "rate"):
             raise ConfigError(f"bad threshold {text!r}: {aggregate} takes no time unit")
         tags = _tags(text, found["tags"] or "")
-        return Threshold(text, op, limit, aggregate, found["metric"], tags)
+        return Threshold(text, op, limit, aggregate, metric, tags, unit=unit or "ms")
     if _PATH.match(left):
         root = left.split(".")[0]
+        if root == "requests":
+            raise ConfigError(
+                f"bad threshold {text!r}: 'requests' is now 'operations' (every timed "
+                f"operation: requests, replies, acks, streams, timers, connects), e.g. "
+                f"{left.replace('requests', 'operations', 1).replace('.total', '.finished')}"
+            )
         if root not in PATH_ROOTS:
             raise ConfigError(
                 f"bad threshold {text!r}: unknown figure {left!r}; paths start with "
                 f"{', '.join(sorted(PATH_ROOTS))}"
             )
-        return Threshold(text, op, limit, path=left)
+        return Threshold(text, op, limit, path=left, unit=unit)
     raise ConfigError(
         f"bad threshold {text!r}: {left!r} is neither AGGREGATE(METRIC{{name=...}}) "
         "nor a results path like connections.success_rate"
@@ -128,13 +145,38 @@ def evaluate(
     results: Mapping[str, Any],
     latencies: Mapping[Key, HdrHistogram],
 ) -> list[dict[str, Any]]:
-    """Each threshold with its observed value and verdict, for results.json."""
+    """Each threshold with its observed value, verdict and the reason in words, for
+    results.json. Nothing observed (no samples, no finished operation, no such figure) is
+    never a pass."""
     verdicts = []
     for t in thresholds:
         observed = _observe(t, results, latencies)
         passed = observed is not None and OPERATORS[t.op](observed, t.limit)
-        verdicts.append({"expression": t.expression, "observed": observed, "passed": passed})
+        verdicts.append({"expression": t.expression, "observed": observed, "passed": passed,
+                         "reason": _reason(t, observed)})
     return verdicts
+
+
+def _reason(t: Threshold, observed: float | None) -> str:
+    if observed is not None:
+        return f"observed {show_value(observed, t.unit)}"
+    if t.path is None:
+        selector = f"{t.metric}{{name={dict(t.tags)['name']}}}" if t.tags else t.metric
+        return f"no samples for {selector}"
+    if t.path == "errors.rate":
+        return "no operation finished, so there is no error rate"
+    if t.path == "checks.rate":
+        return "no check ran"
+    return f"{t.path} is not in these results"
+
+
+def show_value(value: float, unit: str | None) -> str:
+    """A threshold figure as the limit was written: ``12.5 ms``, ``1.25 %``, ``0.97``."""
+    if unit == "%":
+        return f"{value * 100:,.2f} %"
+    if unit in ("ms", "s"):
+        return f"{value:,.3f} ms".replace(".000 ms", " ms")
+    return f"{value:,.6g}"
 
 
 def _observe(
@@ -164,7 +206,7 @@ def _observe(
 
 
 def _select(metric: str, name: str | None, latencies: Mapping[Key, HdrHistogram]) -> Any:
-    wanted = names.REQUEST_METRICS if metric == "latency" else {metric}
+    wanted = EXCHANGE_METRICS if metric == "latency" else {metric}
     merged = new_histogram()
     for (m, n), hist in latencies.items():
         if m in wanted and (name is None or n == name):
@@ -174,8 +216,7 @@ def _select(metric: str, name: str | None, latencies: Mapping[Key, HdrHistogram]
 
 def _path_value(path: str, results: Mapping[str, Any]) -> float | None:
     if path == "errors.rate":
-        operations = results["requests"]["total"] + results["connections"]["attempted"]
-        return round(results["errors_total"] / operations, 6) if operations else 0.0
+        return (results.get("operations") or {}).get("error_rate")
     if path == "checks.rate":
         passed = sum(v for k, v in results["counters"].items() if k.startswith("checks_passed:"))
         failed = results["errors"].get("check_failed", 0)

@@ -14,13 +14,14 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from pydantic import BaseModel
 
 from horde.config.load import options_values
 from horde.errors import ConfigError, ScenarioError
 from horde.metrics.thresholds import parse_threshold
-from horde.scenario.markers import MARK, Mark
+from horde.scenario.markers import MARK, PARAMETERS, Mark
 from horde.scenario.model import Behaviour, Scenario
 from horde.together.roles import Cast, check_cast
 
@@ -38,6 +39,7 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
     hooks: dict[str, object] = {}
     role_hooks: dict[tuple[str, str], object] = {}
     behaviours: list[Behaviour] = []
+    timeouts: dict[str, float] = {}
     for value in vars(module).values():
         mark: Mark | None = getattr(value, MARK, None)
         if not isinstance(mark, Mark):
@@ -48,6 +50,9 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
         elif not inspect.iscoroutinefunction(value):
             line = _line_of(value)
             raise ScenarioError(f"{where}:{line}: {mark.name} must be 'async def'")
+        _check_signature(value, mark, where)
+        if mark.timeout is not None:
+            timeouts[mark.kind] = _hook_timeout(value, mark, where)
         if mark.kind == "behaviour":
             weight = mark.weight
             if (not isinstance(weight, int | float) or isinstance(weight, bool)
@@ -85,8 +90,41 @@ def scenario_from_module(module: ModuleType, where: str) -> Scenario:
         role_hooks=role_hooks,  # type: ignore[arg-type]
         thresholds=_thresholds(getattr(module, "THRESHOLDS", ()), where),
         options=options_values(getattr(module, "OPTIONS", {}), f"{where}: OPTIONS"),
+        hook_timeouts=timeouts,
         **hooks,  # type: ignore[arg-type]
     )
+
+
+def _check_signature(fn: Any, mark: Mark, where: str) -> None:
+    """A function horde calls with N arguments must accept N: else it would fail at run
+    time — a ``@teardown`` only after the whole load, costing its results."""
+    expected = PARAMETERS[mark.kind]
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # no signature to read (a C function): let it run
+        return
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    takes_rest = any(p.kind is p.VAR_POSITIONAL for p in params)
+    keyword_only = [p for p in params if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    n = len(expected)
+    if len(required) <= n and (takes_rest or len(positional) >= n) and not keyword_only:
+        return
+    shown = f"{fn.__name__}{inspect.signature(fn)}"
+    raise ScenarioError(
+        f"{where}:{_line_of(fn)}: @{mark.kind} {shown} must accept "
+        f"({', '.join(expected)}): horde calls it with {n} argument{'s' if n > 1 else ''}"
+    )
+
+
+def _hook_timeout(fn: Any, mark: Mark, where: str) -> float:
+    timeout = mark.timeout
+    if (not isinstance(timeout, int | float) or isinstance(timeout, bool)
+            or not 0 < timeout < math.inf):
+        raise ScenarioError(
+            f"{where}:{_line_of(fn)}: @{mark.kind}(timeout=...) must be a number of seconds "
+            f"> 0, not {timeout!r}")
+    return float(timeout)
 
 
 def _check_roles(
@@ -133,7 +171,8 @@ def _import(file: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
-        raise ScenarioError(f"{file}:{exc.lineno}: syntax error: {exc.msg}") from None
+        where = f"{file}:{exc.lineno}" if exc.lineno else str(file)
+        raise ScenarioError(f"{where}: syntax error: {exc.msg}") from None
     except (Exception, SystemExit) as exc:  # sys.exit() at import must not end horde
         line = _failing_line(exc, file)
         raise ScenarioError(f"{file}:{line}: {type(exc).__name__}: {exc}") from None

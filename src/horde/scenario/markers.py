@@ -19,10 +19,18 @@ MARK = "__horde__"
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    kind: str  # "behaviour" | "on_start" | "on_stop" | "setup" | "teardown"
+    kind: str  # "behaviour" | "on_start" | "on_stop" | "setup" | "teardown" | "shape"
     weight: float = 1.0
     name: str | None = None
     role: str | None = None
+    timeout: float | None = None  # @setup/@teardown: their own bound instead of --timeout
+
+
+PARAMETERS = {
+    "behaviour": ("user",), "on_start": ("user",), "on_stop": ("user",),
+    "setup": ("ctx",), "teardown": ("ctx", "shared"), "shape": ("t",),
+}
+"""The arguments each kind of function is called with, checked when the scenario loads."""
 
 
 def behaviour(
@@ -55,18 +63,24 @@ def _hook(kind: str, fn: F | None, role: str | None) -> Any:
     return mark(fn) if fn is not None else mark
 
 
-def _marker(kind: str) -> Callable[[F], F]:
+def setup(fn: F | None = None, *, timeout: float | None = None) -> Any:
+    """Mark ``async def f(ctx)`` to run once before any user starts; what it returns is
+    every user's ``user.shared``. Bounded by ``timeout`` seconds (default: ``--timeout``)."""
+    return _run_hook("setup", fn, timeout)
+
+
+def teardown(fn: F | None = None, *, timeout: float | None = None) -> Any:
+    """Mark ``async def f(ctx, shared)`` to run once after the load (even an interrupted
+    one). Bounded by ``timeout`` seconds (default: ``--timeout``)."""
+    return _run_hook("teardown", fn, timeout)
+
+
+def _run_hook(kind: str, fn: F | None, timeout: float | None) -> Any:
     def mark(f: F) -> F:
-        setattr(f, MARK, Mark(kind, name=f.__name__))
+        setattr(f, MARK, Mark(kind, name=f.__name__, timeout=timeout))
         return f
 
-    mark.__name__ = kind
-    mark.__doc__ = f"Mark an async function as the scenario's {kind} hook."
-    return mark
-
-
-setup = _marker("setup")
-teardown = _marker("teardown")
+    return mark(fn) if fn is not None else mark
 
 
 def shape(fn: F) -> F:

@@ -62,6 +62,7 @@ class Scenario:
     role_hooks: Mapping[tuple[str, str], UserFn] = field(default_factory=dict)  # (kind, role)
     thresholds: tuple[str, ...] = ()  # THRESHOLDS: used when a run gives none
     options: Mapping[str, Any] = field(default_factory=dict)  # OPTIONS, as RunConfig values
+    hook_timeouts: Mapping[str, float] = field(default_factory=dict)  # "setup"/"teardown"
     _programs: dict[str | None, Program] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

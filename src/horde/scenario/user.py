@@ -18,6 +18,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from time import perf_counter_ns
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -207,6 +208,11 @@ class User:
         self._keep(conn)
         return conn
 
+    def has_dropped_connection(self) -> bool:
+        """One of this user's connections was dropped by the server and is not coming back
+        (no reconnect in progress): every operation on it can only fail."""
+        return any(getattr(conn, "dropped", False) for conn in self._connections)
+
     def _keep(self, conn: Any) -> None:
         """Remember ``conn`` so :meth:`close` closes it, dropping those already closed: a
         user opening a connection per iteration held every one of them (4 KB each)."""
@@ -232,19 +238,25 @@ class User:
         return False
 
     def record(self, name: str, milliseconds: float) -> None:
-        """Record a latency the scenario measured itself (e.g. from a server timestamp)."""
-        self.recorder.latency(names.USER_TIMER, name, int(milliseconds * 1000))
+        """Record a timing the scenario measured itself (e.g. from a server timestamp): an
+        operation under ``timer:{name}`` that took ``milliseconds`` and succeeded."""
+        end = perf_counter_ns()
+        recorder = self.recorder
+        recorder.succeed(recorder.begin(names.USER_TIMER, name, end - int(milliseconds * 1e6)),
+                         end)
 
     @contextmanager
     def timer(self, name: str) -> Iterator[None]:
-        """Time a block of scenario code under ``timer:{name}``."""
-        start = time.perf_counter()
+        """Time a block of scenario code as an operation under ``timer:{name}``: ok when it
+        completes, failed (under what it raised) when it raises."""
+        recorder = self.recorder
+        op = recorder.begin(names.USER_TIMER, name)
         try:
             yield
-        finally:
-            self.recorder.latency(
-                names.USER_TIMER, name, int((time.perf_counter() - start) * 1_000_000)
-            )
+        except BaseException as exc:
+            recorder.end(op, exc)
+            raise
+        recorder.succeed(op)
 
     @asynccontextmanager
     async def paced(self, interval: float, name: str) -> AsyncIterator[float]:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from horde.engine.capacity import Capacity, step_row
+from horde.report import text
 
 
 def _console() -> Console:
@@ -23,15 +24,16 @@ def print_step(users: int, results: dict[str, Any]) -> None:
     mark = "held" if row["passed"] else "FAILED " + ", ".join(row["failed_thresholds"])
     gen = " (horde saturated)" if row["generator_saturated"] else ""
     _console().print(
-        f"step {users:>6} users: {row['throughput_per_s']:>10,.1f} req/s, "
-        f"p95 {row['p95_ms']} ms, errors {row['error_rate']:.2%} — {mark}{gen}"
+        f"step {users:>6} users: {text.number(row['throughput_per_s']):>10} op/s, "
+        f"p95 {text.ms(row['p95_ms'])} ms, errors {text.percent(row['error_rate'])} "
+        f"— {mark}{gen}"
     )
 
 
 def print_capacity(capacity: Capacity) -> None:
     out = _console()
     table = Table(title="capacity search", title_justify="left")
-    for col in ("users", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "horde CPU %",
+    for col in ("users", "op/s", "p50 ms", "p95 ms", "p99 ms", "errors", "horde CPU %",
                 "loop lag p99", "verdict"):
         table.add_column(col, justify="left" if col == "verdict" else "right")
     for s in capacity.steps:
@@ -39,9 +41,9 @@ def print_capacity(capacity: Capacity) -> None:
         if s["generator_saturated"]:
             verdict += " (horde saturated)"
         table.add_row(
-            str(s["users"]), f"{s['throughput_per_s']:,.1f}", str(s["p50_ms"]),
-            str(s["p95_ms"]), str(s["p99_ms"]), f"{s['error_rate']:.2%}",
-            str(s["generator_cpu_percent"]), str(s["loop_lag_p99_ms"]), verdict,
+            str(s["users"]), text.number(s["throughput_per_s"]), text.ms(s["p50_ms"]),
+            text.ms(s["p95_ms"]), text.ms(s["p99_ms"]), text.percent(s["error_rate"]),
+            text.number(s["generator_cpu_percent"]), text.ms(s["loop_lag_p99_ms"]), verdict,
         )
     out.print(table)
     out.print(f"[bold]capacity:[/] {capacity.verdict()}")

@@ -33,7 +33,7 @@ class LiveView:
     span_s: float = 1.0  # the last row's window
     users_started: int = 0
     iterations: int = 0
-    requests: int = 0
+    operations: int = 0
     peak_in_flight: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     warning: str | None = None
@@ -43,7 +43,7 @@ class LiveView:
         self.span_s = max(row["t"] - self.row.get("t", 0.0), 1e-3)
         self.row = row
         self.users_started += row.get("users_started", 0)
-        self.requests += row.get("requests", 0)
+        self.operations += row.get("operations", 0)
         self.peak_in_flight = max(self.peak_in_flight, row.get("peak_in_flight", 0))
         for label, m in (row.get("metrics") or {}).items():
             if label.split(":", 1)[0] == names.ITERATION:
@@ -101,7 +101,7 @@ def plain_line(view: LiveView) -> str:
         f"started {view.users_started:,} done {view.users_done:,} iter {view.iterations:,}",
         f"conns {row.get('connections_open', 0)}",
         f"in-flight {row.get('in_flight', 0)} (peak {view.peak_in_flight})",
-        f"req/s {view.rate('requests'):,.0f}",
+        f"op/s {view.rate('operations'):,.0f}",
         f"msg/s {view.rate('messages'):,.0f}",
     ]
     for label, m in view.latencies():

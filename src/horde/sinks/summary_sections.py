@@ -85,7 +85,7 @@ def _target(t: dict[str, Any]) -> Iterator[str]:
     base, load = t.get("baseline") or {}, t.get("load") or {}
     idle, mean, peak = base.get("mean") or {}, load.get("mean") or {}, load.get("peak") or {}
     yield (
-        f"target pid {t.get('pid')}: CPU idle {_num(idle.get('cpu_percent'))}% → "
+        f"target pid {t.get('pid') or '-'}: CPU idle {_num(idle.get('cpu_percent'))}% → "
         f"mean {_num(mean.get('cpu_percent'))}%, peak {_num(peak.get('cpu_percent'))}%; "
         f"RSS idle {_num(idle.get('rss_mb'))} MB → peak {_num(peak.get('rss_mb'))} MB; "
         f"sockets peak {_num(peak.get('connections'))}"

@@ -37,7 +37,8 @@ def load_results(store: RunStore, record: RunRecord) -> dict[str, Any]:
 
 def rebuild_results(record: RunRecord, rows: list[dict[str, Any]]) -> dict[str, Any]:
     duration = rows[-1]["t"] if rows else 0.0
-    requests = _sum(rows, "requests")
+    finished = _sum(rows, "operations")
+    failed = _sum(rows, "failed")
     messages = _sum(rows, "messages")
     errors = _sum(rows, "errors")
     return {
@@ -57,18 +58,24 @@ def rebuild_results(record: RunRecord, rows: list[dict[str, Any]]) -> dict[str, 
         "abort_reason": None,
         "load": {},
         "passed": False,  # a run that never finished cannot have passed
+        "verdict": {"passed": False, "reason": "the run never finished (killed?)"},
         "thresholds": [],
+        "operations": {
+            "finished": finished, "ok": finished - failed, "failed": failed,
+            "unfinished": _sum(rows, "unfinished"),
+            "error_rate": round(failed / finished, 6) if finished else None,
+            "rate_per_s": _rate(finished, duration),
+            "peak_in_flight": max((r.get("peak_in_flight", 0) for r in rows), default=0),
+            "failures": {}, "by_kind": {},
+        },
         "connections": {
-            "attempted": None, "succeeded": None, "failed": None, "dropped": None,
-            "reconnected": None, "success_rate": None,
+            "attempted": None, "succeeded": None, "failed": None, "unfinished": None,
+            "dropped": None, "reconnected": None, "success_rate": None,
             "peak_open": max((r.get("connections_open", 0) for r in rows), default=0),
         },
         "users": {"peak_active": max((r.get("users", 0) for r in rows), default=0)},
-        "iterations": {"completed": None},
-        "requests": {
-            "total": requests, "rate_per_s": _rate(requests, duration),
-            "peak_in_flight": max((r.get("peak_in_flight", 0) for r in rows), default=0),
-        },
+        "iterations": {"completed": None, "failed": None, "unfinished": None, "failures": {},
+                       "by_behaviour": {}},
         "messages": {
             "received": messages, "sent": None,
             "received_per_s": _rate(messages, duration), "sent_per_s": None,

@@ -1,5 +1,5 @@
-"""What ``horde runs`` and ``horde compare`` print: rich tables, 140 columns off a terminal
-so logs and CI never cut a metric name."""
+"""What ``horde runs`` and ``horde compare`` print: rich tables that fit the console they
+are printed on (80 columns included), 140 columns off a terminal."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from horde.report import text
 from horde.store.compare import Comparison, Delta
 from horde.store.db import RunRecord
 
@@ -17,27 +18,62 @@ def console() -> Console:
     return Console(highlight=False, width=None if probe.is_terminal else 140)
 
 
-def runs_table(records: list[tuple[RunRecord, dict[str, Any]]]) -> Table:
-    """One line per run, newest first; ``summary`` is the run's, or rebuilt from its rows."""
+RUN_COLUMNS = ("id", "started", "scenario", "target", "status", "duration", "operations",
+               "errors", "p95 ms", "passed")
+OPTIONAL_RUN_COLUMNS = ("target", "duration", "started")  # dropped first on a narrow console
+_NUMERIC = {"id", "duration", "operations", "errors", "p95 ms"}
+
+
+def runs_table(records: list[tuple[RunRecord, dict[str, Any]]],
+               width: int | None = None) -> Table:
+    """One line per run, newest first; ``summary`` is the run's, or rebuilt from its rows.
+    On a console of ``width`` columns (80 included) the least useful columns go first and
+    long names wrap, so no figure is cut."""
+    rows = [_run_cells(record, s) for record, s in records]
+    columns = list(RUN_COLUMNS)
+    for optional in OPTIONAL_RUN_COLUMNS:
+        if width is None or _needed(columns, rows) <= width:
+            break
+        columns.remove(optional)
     table = Table(title="runs", title_justify="left")
-    for col in ("id", "started", "scenario", "target", "status", "duration", "requests",
-                "errors", "p95 ms", "passed"):
+    for col in columns:
+        wraps = col in ("scenario", "target")
         table.add_column(col, justify="right" if col in _NUMERIC else "left",
-                         no_wrap=col not in ("scenario", "target"))
-    for record, s in records:
-        status = record.status
-        if record.incomplete:
-            status = f"[yellow]incomplete[/] ({record.rows} s stored)"
-        table.add_row(
-            str(record.id), record.started_at.replace("T", " ").removesuffix("+00:00"),
-            record.scenario, record.target, status, _seconds(s.get("duration_s")),
-            f"{s.get('requests') or 0:,}", _percent(s.get("error_rate")), _ms(s.get("p95_ms")),
-            _passed(record),
-        )
+                         no_wrap=not wraps, overflow="fold" if wraps else "ellipsis",
+                         min_width=None if wraps else max(len(col), *(
+                             len(r[col]) for r in rows)) if rows else None)
+    for cells in rows:
+        table.add_row(*(cells[col] for col in columns))
     return table
 
 
-_NUMERIC = {"id", "duration", "requests", "errors", "p95 ms"}
+def _run_cells(record: RunRecord, s: dict[str, Any]) -> dict[str, str]:
+    status = record.status
+    if record.incomplete:
+        status = f"[yellow]incomplete[/] ({record.rows} s stored)"
+    started = record.started_at.replace("T", " ").removesuffix("+00:00")[:16]
+    return {
+        "id": str(record.id), "started": started, "scenario": record.scenario,
+        "target": record.target, "status": status, "duration": _seconds(s.get("duration_s")),
+        "operations": text.count(s.get("operations", s.get("requests")) or 0),
+        "errors": _percent(s.get("error_rate")), "p95 ms": _ms(s.get("p95_ms")),
+        "passed": _passed(record),
+    }
+
+
+def _needed(columns: list[str], rows: list[dict[str, str]]) -> int:
+    """Columns this wide need: each its widest cell plus 3 (padding and a border), names
+    at least 10, and the table's last border."""
+    total = 1
+    for col in columns:
+        widest = max([len(col), *(len(_plain(r[col])) for r in rows)])
+        total += 3 + (min(widest, 10) if col in ("scenario", "target") else widest)
+    return total
+
+
+def _plain(cell: str) -> str:
+    return cell.replace("[yellow]", "").replace("[/]", "").replace("[green]", "").replace(
+        "[red]", "")
 
 
 def compare_table(comparison: Comparison, title: str) -> Table:

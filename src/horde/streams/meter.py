@@ -1,16 +1,18 @@
 """Timing one streamed reply: first chunk, gaps, stalls, total, and how it ended.
 
 A transport makes a :class:`StreamMeter` when a stream starts (message sent, request
-written), calls :meth:`StreamMeter.add_chunk` from its receive callback — so a chunk's time
-is when it arrived, not when the scenario's task got round to it — and
-:meth:`StreamMeter.finish` once, which records the totals and returns the
-:class:`StreamResult` the scenario gets.
+written) — which begins its operation (``stream_total``, see
+:mod:`horde.metrics.operations`) — calls :meth:`StreamMeter.add_chunk` from its receive
+callback, so a chunk's time is when it arrived, not when the scenario's task got round to
+it, :meth:`StreamMeter.end_at` when a closing control message ends the stream without
+being a chunk, and :meth:`StreamMeter.finish` once, which ends the operation and returns
+the :class:`StreamResult` the scenario gets.
 
 Samples, per stream ``name``: ``stream_first`` (start → first chunk), ``stream_gap`` (each
-chunk → the next), ``stream_total`` (start → last chunk, completed streams only: a timed-out
+chunk → the next), ``stream_total`` (start → the end: completed streams only; a timed-out
 stream's "total" is just its timeout), counters ``stream_chunks``, ``stream_stalls`` (a gap
 longer than ``stall_after``) and ``stream_incomplete``. The ``streams`` section of
-results.json (:mod:`horde.streams.section`) tallies the same streams by name.
+results.json (:mod:`horde.streams.section`) tallies the same streams by name and reason.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from time import perf_counter_ns
 from typing import Any
 
+from horde.errors import OperationTimeout, TargetError
 from horde.metrics.names import (
     STREAM_CHUNKS,
     STREAM_FIRST,
@@ -27,13 +30,16 @@ from horde.metrics.names import (
     STREAM_STALLS,
     STREAM_TOTAL,
 )
+from horde.metrics.operations import failure_of
 from horde.metrics.recorder import Recorder
 from horde.streams.section import tracker_for
 
 __all__ = ["DEFAULT_STALL_AFTER", "StreamMeter", "StreamResult"]
 
 DEFAULT_STALL_AFTER = 5.0  # seconds of silence between two chunks that count as a stall
-COMPLETED, TIMEOUT, CLOSED = "completed", "timeout", "closed"
+COMPLETED, TIMEOUT, CLOSED, FAILED = "completed", "timeout", "closed", "failed"
+"""How a stream ended: all of it arrived; the timeout struck first; the connection went
+away mid-answer; or there was no answer to stream (a refused connect, an error status)."""
 
 
 @dataclass(slots=True)
@@ -41,9 +47,11 @@ class StreamResult:
     """What one streamed reply looked like, for the scenario to check.
 
     ``completed`` is False when the stream ended early; ``reason`` then says why
-    (``"timeout"`` or ``"closed"``). ``first_chunk_ms`` is None when no chunk came.
-    ``response`` is the HTTP response head (status, headers; the body went to ``chunks``)
-    for HTTP streams, else None.
+    (``"timeout"``, ``"closed"`` or ``"failed"``) and ``error`` names the error it was
+    counted under (``"timeout"``, ``"closed_by_peer:1006"``, ``"http_404"``,
+    ``"connection_refused"``). ``first_chunk_ms`` is None when no chunk came.
+    ``response`` is the HTTP response head (status, headers; the body went to ``chunks``,
+    or to ``response.body`` for an error status) for HTTP streams, else None.
     """
 
     name: str
@@ -55,6 +63,7 @@ class StreamResult:
     completed: bool = False
     reason: str = COMPLETED
     response: Any = None
+    error: str | None = None
 
     @property
     def last(self) -> Any:
@@ -65,8 +74,8 @@ class StreamResult:
 class StreamMeter:
     """Times one stream into a :class:`Recorder`; single use."""
 
-    __slots__ = ("_last_ns", "_recorder", "_stall_ns", "chunks", "first_ns", "gaps_ns",
-                 "name", "stalls", "started_ns")
+    __slots__ = ("_failed_as", "_last_ns", "_recorder", "_stall_ns", "chunks", "end_ns",
+                 "first_ns", "gaps_ns", "name", "op", "stalls", "started_ns")
 
     def __init__(self, recorder: Recorder, name: str,
                  stall_after: float = DEFAULT_STALL_AFTER) -> None:
@@ -77,8 +86,15 @@ class StreamMeter:
         self.chunks: list[Any] = []
         self.gaps_ns: list[int] = []
         self.stalls = 0
-        self.started_ns = self._last_ns = perf_counter_ns()
+        self.op = recorder.begin(STREAM_TOTAL, name)
+        self.started_ns = self._last_ns = self.op.start_ns
         self.first_ns = 0
+        self.end_ns = 0
+        self._failed_as: str | None = None  # the error status it failed with, if any
+
+    def restart(self) -> None:
+        """Start the clock again (a retry on a fresh connection, nothing received yet)."""
+        self.started_ns = self._last_ns = self.op.start_ns = perf_counter_ns()
 
     def add_chunk(self, chunk: Any, at_ns: int = 0) -> None:
         """One chunk arrived (now, or at ``at_ns`` on the perf_counter_ns clock)."""
@@ -99,30 +115,69 @@ class StreamMeter:
         self.chunks.append(chunk)
         self._last_ns = now
 
-    def finish(self, reason: str = COMPLETED, response: Any = None) -> StreamResult:
-        """Record how the stream ended and hand back its :class:`StreamResult`."""
+    def end_at(self, at_ns: int = 0) -> None:
+        """The stream's end arrived (a closing control message): not a chunk, no gap."""
+        self.end_ns = max(at_ns or perf_counter_ns(), self._last_ns)
+
+    def finish(self, reason: str = COMPLETED, response: Any = None,
+               error: BaseException | None = None) -> StreamResult:
+        """End the stream's operation — ok when ``reason`` is completed, else failed by
+        ``error`` (counted once) — and hand back its :class:`StreamResult`."""
         completed = reason == COMPLETED
         recorder = self._recorder
-        end = self._last_ns if completed else perf_counter_ns()
-        total_ns = end - self.started_ns
         n = len(self.chunks)
+        end = (self.end_ns or (self._last_ns if n else perf_counter_ns())) if completed \
+            else perf_counter_ns()
+        label = None
+        if completed:
+            recorder.succeed(self.op, end)
+        else:
+            label = self._fail(error or TargetError("stream ended early"))
         recorder.count(STREAM_CHUNKS, self.name, n)
         # Present even at 0, so a threshold like ``counters.stream_stalls:NAME < 1`` has a
         # value to compare (a counter never counted is absent from results.json).
         recorder.count(STREAM_STALLS, self.name, 0)
-        if completed:
-            recorder.latency(STREAM_TOTAL, self.name, total_ns // 1000)
-        else:
+        if not completed:
             recorder.count(STREAM_INCOMPLETE, self.name)
         tracker_for(recorder).add(self.name, reason, n, self.stalls)
         return StreamResult(
             name=self.name,
             chunks=self.chunks,
             first_chunk_ms=(self.first_ns - self.started_ns) / 1e6 if n else None,
-            total_ms=total_ns / 1e6,
+            total_ms=(end - self.started_ns) / 1e6,
             gaps_ms=[g / 1e6 for g in self.gaps_ns],
             stalls=self.stalls,
             completed=completed,
             reason=reason,
             response=response,
+            error=label,
         )
+
+    def fail_status(self, category: str, example: str) -> None:
+        """The answer was an error status: the stream failed under ``category`` (counted
+        once here); :meth:`finish` with ``FAILED`` then only reports it."""
+        self._recorder.fail_answered(self.op, category, 0, example, latency=False)
+        self._failed_as = category
+
+    def interrupt(self, exc: BaseException) -> None:
+        """Something other than the target ended the stream: a cancellation leaves it
+        unfinished, a scenario exception (a broken predicate) fails it."""
+        self._recorder.end(self.op, exc)
+        tracker_for(self._recorder).add(self.name, FAILED if self.op.outcome == "failed"
+                                        else "unfinished", len(self.chunks), self.stalls)
+
+    def _fail(self, error: BaseException) -> str:
+        """Fail the operation by ``error`` (unless :meth:`fail_status` already did)."""
+        if self._failed_as is not None:
+            return self._failed_as
+        self._recorder.fail(self.op, error)
+        category, detail = failure_of(error)
+        return f"{category}:{detail}" if detail else category
+
+
+def reason_for(exc: TargetError, *, sent: bool) -> str:
+    """How a stream that raised ``exc`` ended: a timeout, a drop after the request was sent
+    (closed mid-answer), or no stream at all (``failed``)."""
+    if isinstance(exc, OperationTimeout):
+        return TIMEOUT
+    return CLOSED if sent else FAILED

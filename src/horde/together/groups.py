@@ -17,14 +17,10 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from horde.errors import HordeError, OperationTimeout
+from horde.errors import GroupBroken, OperationTimeout
 from horde.together.roles import GroupSpec
 
 STARTED, FORMED, COMPLETED, FAILED = "started", "formed", "completed", "failed"
-
-
-class GroupBroken(HordeError):
-    """This user's group has failed; the user stops (the failure is counted once)."""
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from horde.errors import ClosedByPeer, OperationTimeout, ProtocolError, TargetError
-from horde.metrics.names import HTTP_REQ, HTTP_TTFB
+from horde.metrics.names import HTTP_REQ, HTTP_STATUS_OK, HTTP_TTFB
 from horde.metrics.recorder import Recorder
 from horde.protocols.cookies import CookieJar
 from horde.protocols.http import USER_AGENT, Headers, Response, encode_request, format_headers
@@ -145,7 +145,8 @@ class HttpClient:
         pool = self._pools.get(target.key)
         if pool is None:
             pool = self._pools[target.key] = self._new_pool(loop, target)
-        rec.request_started()
+        label = name or target.path
+        op = rec.begin(HTTP_REQ, label)
         try:
             retried = False
             conn = pool.take_idle()
@@ -156,24 +157,21 @@ class HttpClient:
                     conn = await pool.acquire(deadline, retried)
                 waiter = conn.send(data_out, method)
                 if deadline:
-                    timer = loop.call_at(deadline, _expire, waiter, timeout, name or target.path)
+                    timer = loop.call_at(deadline, _expire, waiter, timeout, label)
                 else:
-                    timer = loop.call_later(timeout, _expire, waiter, timeout,
-                                            name or target.path)
+                    timer = loop.call_later(timeout, _expire, waiter, timeout, label)
                 try:
                     response = await waiter
-                except ClosedByPeer as exc:
+                except ClosedByPeer:
                     rec.add_bytes(len(data_out), conn.received)
                     if not retried and conn.received == 0 and (method in IDEMPOTENT or conn.reused):
                         retried = True  # a stale keep-alive: once more on a new connection
                         conn = None
                         continue
-                    rec.target_error(exc)
                     raise
-                except TargetError as exc:
+                except TargetError:
                     rec.add_bytes(len(data_out), conn.received)
                     conn.close()
-                    rec.target_error(exc)
                     raise
                 except BaseException:  # cancelled: the connection is mid-exchange, drop it
                     conn.close()
@@ -181,17 +179,17 @@ class HttpClient:
                 finally:
                     timer.cancel()
                 break
-            sent_at = conn.sent_at
-            done_at = conn.done_at
-            label = name or target.path
-            rec.latency(HTTP_REQ, label, int((done_at - sent_at) * 1e6))
-            rec.latency(HTTP_TTFB, label, int((conn.first_byte_at - sent_at) * 1e6))
-            rec.add_bytes(len(data_out), conn.received)
-            pool.release(conn)
-        finally:
-            rec.request_finished()
+        except BaseException as exc:
+            rec.end(op, exc)
+            raise
+        # timed from the request's write to its last byte, both stamped in the callbacks
+        op.start_ns = sent_at = conn.sent_at
+        done_at = conn.done_at
+        rec.latency(HTTP_TTFB, label, (conn.first_byte_at - sent_at) // 1000)
+        rec.add_bytes(len(data_out), conn.received)
+        pool.release(conn)
         response.url = target.url
-        response.elapsed_ms = (done_at - sent_at) * 1e3
+        response.elapsed_ms = (done_at - sent_at) / 1e6
         status = response.status
         if status >= 400 and (ok_status is None or status not in ok_status):
             response.ok = False
@@ -199,9 +197,13 @@ class HttpClient:
             example = None
             if category not in rec.error_examples:
                 example = f"{method} {target.url} -> {status}: {response.body[:200]!r}"
-            rec.error(category, None, example)
-        elif ok_status is not None and status in ok_status:
-            response.ok = True
+            rec.fail_answered(op, category, done_at, example, len(data_out), conn.received)
+        else:
+            if ok_status is not None and status in ok_status:
+                response.ok = True
+                if status >= 400:  # declared ok: not an error, but still in the figures
+                    rec.count(HTTP_STATUS_OK, str(status))
+            rec.succeed(op, done_at, len(data_out), conn.received)
         if dict.get(response.headers, "set-cookie") is not None:
             self.cookies.update(target.host, target.path, response.headers.getall("set-cookie"))
         if follow_redirects and status in REDIRECTS:

@@ -13,7 +13,7 @@ A connection records its own end (``connection_closed``) exactly once, and tells
 from __future__ import annotations
 
 import asyncio
-from time import perf_counter
+from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from horde.errors import ClosedByPeer, ProtocolError
@@ -53,7 +53,7 @@ class HttpConnection(asyncio.Protocol):
         self.closed = True  # until the pool has counted it open; then once more at the end
         self.reused = False  # carried a request before the current one
         self.received = 0  # bytes of the current response
-        self.sent_at = self.first_byte_at = self.done_at = 0.0
+        self.sent_at = self.first_byte_at = self.done_at = 0  # perf_counter_ns
 
     # -- used by the client ----------------------------------------------------------------
 
@@ -63,8 +63,8 @@ class HttpConnection(asyncio.Protocol):
         self._waiter = waiter
         self._proto.expect_response(method)
         self.received = 0
-        self.first_byte_at = 0.0
-        self.sent_at = perf_counter()
+        self.first_byte_at = 0
+        self.sent_at = perf_counter_ns()
         self.transport.write(data)  # type: ignore[union-attr]
         return waiter
 
@@ -101,7 +101,7 @@ class HttpConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        now = perf_counter()
+        now = perf_counter_ns()
         if self.received == 0:
             self.first_byte_at = now
         self.received += len(data)
@@ -154,7 +154,7 @@ class HttpConnection(asyncio.Protocol):
             waiter.set_exception(error)
             return
         self._forget(dropped=False)  # the close ended a close-delimited body
-        self.done_at = perf_counter()
+        self.done_at = perf_counter_ns()
         if response is None:  # pragma: no cover - expecting was true
             waiter.set_exception(ClosedByPeer("connection closed"))
         else:

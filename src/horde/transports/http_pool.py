@@ -13,7 +13,6 @@ import ipaddress
 import socket
 import ssl
 from collections import deque
-from time import perf_counter
 
 from horde.errors import ClosedByPeer, DnsError, OperationTimeout, classify
 from horde.metrics.names import HTTP_CONNECT
@@ -154,24 +153,22 @@ class HostPool:
 
     async def _open(self, deadline: float) -> HttpConnection:
         recorder = self.recorder
-        recorder.connect_attempted()
-        started = perf_counter()
+        op = recorder.connect_begin(HTTP_CONNECT)
         try:
             async with asyncio.timeout_at(deadline):
                 conn = await self._connect()
             if conn.transport is None or conn.transport.is_closing():
                 raise ClosedByPeer("connection closed right after it was opened")
         except asyncio.CancelledError:
-            recorder.connect_abandoned()
+            recorder.connect_abandoned(op)
             raise
         except Exception as exc:
             error = classify(exc)
             if isinstance(error, OperationTimeout):
                 error.detail = error.detail or "http_connect"
-            recorder.connect_failed(error)
+            recorder.connect_failed(op, error)
             raise error from exc
-        recorder.latency(HTTP_CONNECT, None, int((perf_counter() - started) * 1e6))
-        recorder.connect_succeeded()
+        recorder.connect_succeeded(op)
         conn.closed = False
         return conn
 

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from horde.errors import ClosedByPeer, OperationTimeout, TargetError
 from horde.protocols.http import Headers, Response
-from horde.streams.meter import CLOSED, COMPLETED, TIMEOUT, StreamMeter, StreamResult
+from horde.streams.meter import COMPLETED, FAILED, StreamMeter, StreamResult, reason_for
 
 if TYPE_CHECKING:
     from horde.transports.http import HttpClient
@@ -110,57 +110,93 @@ async def stream_request(
     timeout = client.timeout if timeout is None else timeout
     rec = client.recorder
     loop = asyncio.get_running_loop()
-    rec.request_started()
-    try:
-        for attempt in range(2):  # a stale keep-alive gets one retry, as in request()
-            meter = StreamMeter(rec, label, stall_after)
-            done: asyncio.Future[bool] = loop.create_future()
-            stream = BodyStream(None, _piece_handler(meter, until, done))
-            timer = loop.call_later(timeout, _expire, done, timeout, label)
-            try:
-                await stream.open(client, method, url, timeout=timeout, headers=headers,
-                                  body=body, ctype=ctype, fresh=attempt > 0)
-                stream.ended.add_done_callback(lambda f, d=done: _settle(d, f))  # type: ignore[union-attr]
-                await done
-                reason = COMPLETED
-            except OperationTimeout as exc:
-                rec.target_error(exc)
-                reason = TIMEOUT
-            except ClosedByPeer as exc:
-                conn = stream.conn
-                if (attempt == 0 and conn is not None and conn.reused and conn.received == 0):
-                    stream.release(rec)
-                    continue
-                rec.target_error(exc)
-                reason = CLOSED
-            except TargetError as exc:
-                rec.target_error(exc)
-                reason = CLOSED
-            finally:
-                timer.cancel()
+    meter = StreamMeter(rec, label, stall_after)
+    for attempt in range(2):  # a stale keep-alive gets one retry, as in request()
+        done: asyncio.Future[bool] = loop.create_future()
+        answer = _Answer(meter, until, done, ok_status, f"{method} {url}")
+        stream = BodyStream(answer.on_head, answer.on_piece)
+        timer = loop.call_later(timeout, _expire, done, timeout, label)
+        sent = False
+        try:
+            await stream.open(client, method, url, timeout=timeout, headers=headers,
+                              body=body, ctype=ctype, fresh=attempt > 0)
+            sent = True
+            stream.ended.add_done_callback(lambda f, d=done: _settle(d, f))  # type: ignore[union-attr]
+            await done
+        except ClosedByPeer as exc:
+            conn = stream.conn
+            if attempt == 0 and conn is not None and conn.reused and conn.received == 0:
                 stream.release(rec)
-                if done.done() and not done.cancelled():
-                    done.exception()  # retrieved: a timeout that struck while connecting
-            return _finish(client, meter, reason, stream.head, ok_status)
-        raise AssertionError("unreachable")  # pragma: no cover
-    finally:
-        rec.request_finished()
+                meter.restart()
+                continue
+            return _ended(meter, stream, answer, reason_for(exc, sent=sent), exc)
+        except TargetError as exc:  # a timeout, a refused connect, garbage
+            return _ended(meter, stream, answer, reason_for(exc, sent=sent), exc)
+        except BaseException as exc:
+            meter.interrupt(exc)
+            raise
+        finally:
+            timer.cancel()
+            stream.release(rec)
+            if done.done() and not done.cancelled():
+                done.exception()  # retrieved: a timeout that struck while connecting
+        return _ended(meter, stream, answer, FAILED if answer.failed else COMPLETED, None)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _piece_handler(meter: StreamMeter, until: Callable[[bytes], bool] | None,
-                   done: asyncio.Future[bool]) -> Callable[[bytes], None]:
-    def on_piece(data: bytes) -> None:
+class _Answer:
+    """The response as it arrives, inside ``data_received``: the head decides whether the
+    body is the stream asked for (chunks, timed) or an error page (kept as the body)."""
+
+    __slots__ = ("_done", "_example", "_meter", "_ok_status", "_until", "error_body",
+                 "failed")
+
+    def __init__(self, meter: StreamMeter, until: Callable[[bytes], bool] | None,
+                 done: asyncio.Future[bool], ok_status: Container[int] | None,
+                 example: str) -> None:
+        self._meter = meter
+        self._until = until
+        self._done = done
+        self._ok_status = ok_status
+        self._example = example
+        self.failed = False
+        self.error_body = bytearray()
+
+    def ok_listed(self, status: int) -> bool:
+        return self._ok_status is not None and status in self._ok_status
+
+    def on_head(self, status: int, headers: Headers) -> None:
+        if status >= 400 and not self.ok_listed(status):
+            self.failed = True
+            self._meter.fail_status(f"http_{status}", f"{self._example} -> {status}")
+
+    def on_piece(self, data: bytes) -> None:
+        done = self._done
         if done.done():  # until() already ended the stream: later pieces are not ours
             return
-        meter.add_chunk(data)
-        if until is not None:
+        if self.failed:
+            self.error_body += data
+            return
+        self._meter.add_chunk(data)
+        if self._until is not None:
             try:
-                if until(data):
+                if self._until(data):
                     done.set_result(True)
             except Exception as exc:  # the scenario's predicate is broken: tell its caller
                 done.set_exception(exc)
 
-    return on_piece
+
+def _ended(meter: StreamMeter, stream: BodyStream, answer: _Answer, reason: str,
+           error: TargetError | None) -> StreamResult:
+    """Finish the stream; an error status's page becomes ``response.body``."""
+    head = stream.head
+    if head is not None:
+        if answer.failed:
+            head.ok = False
+            head.body = bytes(answer.error_body)
+        elif answer.ok_listed(head.status):
+            head.ok = True
+    return meter.finish(reason, head, error)
 
 
 def _settle(done: asyncio.Future[bool], ended: asyncio.Future[Response]) -> None:
@@ -189,15 +225,3 @@ def _body(json: Any, data: bytes | str | None) -> tuple[bytes | None, str | None
             return data.encode(), "text/plain; charset=utf-8"
         return data, None
     return None, None
-
-
-def _finish(client: HttpClient, meter: StreamMeter, reason: str, head: Response | None,
-            ok_status: Container[int] | None) -> StreamResult:
-    if head is not None:
-        status = head.status
-        if status >= 400 and (ok_status is None or status not in ok_status):
-            head.ok = False
-            client.recorder.error(f"http_{status}")
-        elif ok_status is not None and status in ok_status:
-            head.ok = True
-    return meter.finish(reason, head)

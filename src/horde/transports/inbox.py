@@ -19,10 +19,14 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
-from horde.errors import OperationTimeout, TargetError
+from horde.errors import ConfigError, OperationTimeout, TargetError
+from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
+from horde.streams.meter import StreamMeter
 
 Predicate = Callable[[Any], bool]
+# (future, predicate or None, deadline ns, label, the operation it ends or None)
+Waiter = tuple[asyncio.Future[Any], Predicate | None, int, str, Operation | None]
 
 # Timer slack: uvloop's clock ticks in milliseconds, so a timer may fire a little early.
 _SLACK_NS = 1_000_000
@@ -35,11 +39,34 @@ CONSUMED: Any = object()
 reach it in the frame callback (timed on arrival) while its one future waits for the last."""
 
 
+def stream_taker(
+    meter: StreamMeter, match: Predicate | None, until: Predicate | None, end: Predicate | None,
+) -> Predicate:
+    """The predicate a stream waits with, run in the frame callback for each message:
+    ``match`` picks the stream's messages; ``end`` accepts a closing control message, which
+    ends the stream without being a chunk; ``until`` accepts the last chunk (included)."""
+    if until is None and end is None:
+        raise ConfigError("a stream needs until= (its last chunk) or end= (its end message)")
+
+    def take(message: Any) -> Any:
+        if match is not None and not match(message):
+            return False
+        if end is not None and end(message):
+            meter.end_at()
+            return True
+        meter.add_chunk(message)
+        return True if until is not None and until(message) else CONSUMED
+
+    return take
+
+
 class Inbox:
     """A bounded FIFO of messages plus the futures waiting for the next (matching) one.
 
-    ``waiters`` holds ``(future, predicate, deadline_ns, label)`` tuples in arrival order;
-    a ``None`` predicate matches anything. The first waiter that matches a message gets it.
+    ``waiters`` holds :data:`Waiter` tuples in arrival order; a ``None`` predicate matches
+    anything. The first waiter that matches a message gets it, and the operation it carries
+    (a ``request``'s) ends right there, in the frame callback: its latency stops when the
+    reply was parsed, not when the waiting coroutine got round to it.
     """
 
     __slots__ = ("_limit", "_loop", "_queue", "_recorder", "_timer", "_timer_at", "waiters")
@@ -56,7 +83,7 @@ class Inbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0
-        self.waiters: list[tuple[asyncio.Future[Any], Predicate | None, int, str]] = []
+        self.waiters: list[Waiter] = []
 
     def __len__(self) -> int:
         return len(self._queue) if self._queue is not None else 0
@@ -68,7 +95,7 @@ class Inbox:
         waiters = self.waiters
         i = 0
         while i < len(waiters):
-            fut, predicate, _, _ = waiters[i]
+            fut, predicate, _, _, op = waiters[i]
             if fut.done():  # its caller was cancelled: forget it
                 del waiters[i]
                 continue
@@ -77,6 +104,8 @@ class Inbox:
                     taken = predicate(message)
                 except Exception as exc:  # the scenario's predicate is broken: tell its caller
                     del waiters[i]
+                    if op is not None:
+                        self._recorder.fail(op, exc)
                     fut.set_exception(exc)
                     continue
                 if not taken:
@@ -85,6 +114,8 @@ class Inbox:
                 if taken is CONSUMED:  # a stream took it as a chunk and keeps waiting
                     return True
             del waiters[i]
+            if op is not None:
+                self._recorder.succeed(op)
             fut.set_result(message)
             return True
         return False
@@ -122,18 +153,20 @@ class Inbox:
         return list(queue) if queue else []
 
     def wait(
-        self, predicate: Predicate | None, deadline_ns: int, label: str
+        self, predicate: Predicate | None, deadline_ns: int, label: str,
+        op: Operation | None = None,
     ) -> asyncio.Future[Any]:
         """A future resolved with the next matching message, or failed at ``deadline_ns``.
 
         ``deadline_ns`` is on the :func:`time.perf_counter_ns` clock; ``label`` becomes the
-        timeout's detail so the report can say which wait timed out.
+        timeout's detail so the report can say which wait timed out. ``op``, if given, is
+        ended with the wait: ok when the message arrives, failed on a timeout or a drop.
         """
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        self.waiters.append((fut, predicate, deadline_ns, label))
+        self.waiters.append((fut, predicate, deadline_ns, label, op))
         if self._timer is None or deadline_ns < self._timer_at:
             self._arm(deadline_ns)
         return fut
@@ -141,8 +174,10 @@ class Inbox:
     def fail_all(self, exc: TargetError) -> None:
         """The connection is gone: every waiter fails with ``exc``; the queue is kept."""
         waiters, self.waiters = self.waiters, []
-        for fut, _, _, _ in waiters:
+        for fut, _, _, _, op in waiters:
             if not fut.done():
+                if op is not None:
+                    self._recorder.fail(op, exc)
                 fut.set_exception(exc)
         if self._timer is not None:
             self._timer.cancel()
@@ -164,12 +199,15 @@ class Inbox:
         now = perf_counter_ns() + _SLACK_NS
         alive = []
         for waiter in self.waiters:
-            fut, _, deadline, label = waiter
+            fut, _, deadline, label, op = waiter
             if fut.done():
                 continue
             if deadline <= now:
                 exc = OperationTimeout(f"{label}: no message in time", detail=label)
-                self._recorder.target_error(exc)
+                if op is None:
+                    self._recorder.target_error(exc)
+                else:
+                    self._recorder.fail(op, exc)
                 fut.set_exception(exc)
             else:
                 alive.append(waiter)

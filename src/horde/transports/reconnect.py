@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
-from horde.errors import ConfigError, OperationTimeout, ReconnectFailed, TargetError
+from horde.errors import ConfigError, OperationTimeout, ReconnectFailed, TargetError, again
 from horde.metrics.recorder import Recorder
 
 __all__ = ["Reconnect", "Reconnector", "backoff_delays"]
@@ -128,6 +128,8 @@ class Reconnector:
             self._recorder.target_error(err)
             raise err
         err = ready.exception()
+        if isinstance(err, ReconnectFailed):  # given up: each later use fails, and counts
+            raise again(err)
         if err is not None:
             raise err
 

@@ -29,8 +29,18 @@ from horde.errors import (
     ProtocolError,
     TargetError,
     UsageError,
+    again,
 )
-from horde.metrics.names import SIO_ACK, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN, SIO_RECOVERY
+from horde.metrics.names import (
+    SIO_ACK,
+    SIO_ACK_IN,
+    SIO_CONNECT,
+    SIO_EMIT,
+    SIO_EVENT_IN,
+    SIO_RECOVERY,
+    SIO_REPLY,
+)
+from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import Codec, RawCodec
 from horde.protocols.engineio import EngineIOSession
@@ -44,15 +54,14 @@ from horde.protocols.socketio import (
     SocketIOSession,
 )
 from horde.streams.meter import (
-    CLOSED,
     COMPLETED,
     DEFAULT_STALL_AFTER,
-    TIMEOUT,
     StreamMeter,
     StreamResult,
+    reason_for,
 )
 from horde.transports.engineio import EngineIOConnection, classify_io
-from horde.transports.inbox import CONSUMED
+from horde.transports.inbox import stream_taker
 from horde.transports.reconnect import OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import settle
 from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
@@ -60,15 +69,15 @@ from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 __all__ = ["INBOX_LIMIT", "SocketIOConnection"]
 
 INBOX_LIMIT = 10_000
-# ack id -> (future, sent at ns, metric name, deadline ns, namespace)
-_Pending = tuple[asyncio.Future[Any], int, str, int, str]
+# ack id -> (future, its sio_ack operation, deadline ns, namespace)
+_Pending = tuple[asyncio.Future[Any], Operation, int, str]
 
 
 class SocketIOConnection:
     """A Socket.IO client whose connects, emits, acks, events and failures land in a
     :class:`Recorder`. Make one with :meth:`connect`."""
 
-    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_inbox", "_loop", "_lost",
+    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_inbox", "_loop", "_lost", "_lost_told",
                  "_namespaces", "_offsets", "_pending_connect", "_pids", "_reconnect",
                  "_recorder", "_sio", "_timeout_ns", "_timer", "_timer_at", "connected",
                  "recovered", "sid", "sids")
@@ -93,6 +102,7 @@ class SocketIOConnection:
         self._inbox: EventInbox | None = None  # made on first use: idle clients stay small
         self._pending_connect: dict[str, asyncio.Future[None]] = {}
         self._lost: TargetError | None = None  # why Engine.IO ended, if it did
+        self._lost_told = False  # the loss's own error has failed something already
         self._reconnect: Reconnector | None = None
         self._pids: dict[str, str] = {}  # namespace -> recovery session id, when offered
         self._offsets: dict[str, str] = {}  # namespace -> offset of the last event
@@ -144,8 +154,7 @@ class SocketIOConnection:
         eio = self._eio = EngineIOConnection(
             EngineIOSession(transports[0]), recorder=recorder, on_message=self._on_message,
             on_lost=self._on_lost, ssl_context=ssl_context, timeout=timeout)
-        recorder.connect_attempted()
-        started = perf_counter_ns()
+        op = recorder.connect_begin(SIO_CONNECT)
         try:
             async with asyncio.timeout(timeout):
                 await eio.open(url, socketio_path, hdrs)
@@ -156,7 +165,7 @@ class SocketIOConnection:
                     await fut
                 if self._lost is not None:  # lost right after the namespaces came up
                     raise self._lost
-                recorder.latency(SIO_CONNECT, None, (perf_counter_ns() - started) // 1000)
+                connected_ns = perf_counter_ns()
                 hs = eio.session.handshake
                 if (eio.session.transport == "polling" and "websocket" in transports
                         and hs is not None and "websocket" in hs.upgrades):
@@ -167,19 +176,19 @@ class SocketIOConnection:
                             raise
                         recorder.count("sio_upgrade_failed")
         except asyncio.CancelledError:
-            recorder.connect_abandoned()
+            recorder.connect_abandoned(op)
             await self._abandon()
             raise
         except Exception as exc:
             err = classify_io(exc)
             if isinstance(exc, TimeoutError):
                 err.detail = err.detail or "sio_connect"
-            recorder.connect_failed(err)
+            recorder.connect_failed(op, err)
             await self._abandon()
             raise err from exc
         self._pending_connect.clear()
         self.connected = True
-        recorder.connect_succeeded()
+        recorder.connect_succeeded(op, connected_ns)  # the upgrade after is not the connect
 
     def _auth_for(self, namespace: str, auth: Any) -> Any:
         """The CONNECT payload: ``auth``, plus the session to resume when the server gave
@@ -198,6 +207,7 @@ class SocketIOConnection:
         before = dict(self._pids)
         self._sio = SocketIOSession()
         self._lost = None
+        self._lost_told = False
         self.sid, self.sids = None, {}
         await self._open(*args)
         if before:  # the server offered recovery: did it resume every namespace?
@@ -213,6 +223,11 @@ class SocketIOConnection:
     def reconnecting(self) -> bool:
         """True from a drop until the reconnect (and its ``on_reconnect``) is done."""
         return self._reconnect is not None and self._reconnect.pending
+
+    @property
+    def dropped(self) -> bool:
+        """Lost (the server dropped it), not closed by this client, and not reconnecting."""
+        return not self.connected and self._lost is not None and not self.reconnecting
 
     async def _reconnected(self, timeout: float | None) -> None:
         """Not connected: wait for a reconnect in progress (bounded by ``timeout``); raises
@@ -242,16 +257,26 @@ class SocketIOConnection:
         return self._refuse(namespace)
 
     def _refuse(self, namespace: str) -> EngineIOConnection:
+        """Raise why an operation cannot go out. Using a connection the server dropped
+        fails, and counts, each time (the drop was counted once); using one this client
+        disconnected is the scenario's doing, not the target's, and is never counted."""
         eio = self._eio
         if not self.connected or eio is None:
-            raise _recorded(ClosedByPeer("the Socket.IO connection is closed"))
+            lost = self._lost
+            if lost is None:
+                raise _recorded(ClosedByPeer("the Socket.IO connection is closed"))
+            if not self._lost_told:
+                self._lost_told = True
+                raise lost
+            raise again(lost)
         if self._sio.namespaces.get(namespace) != "connected":
             if namespace not in self._namespaces:
                 raise UsageError(f"namespace {namespace!r} was not in connect(namespaces=...)")
-            raise _recorded(ClosedByPeer(f"namespace {namespace!r} was disconnected"))
+            raise ClosedByPeer(f"namespace {namespace!r} was disconnected")
         if eio.session.is_expired(eio.session.now()):  # lazy pingTimeout: no timer per client
-            eio.lose(ClosedByPeer("no PING from the server within pingInterval+pingTimeout"))
-            raise _recorded(ClosedByPeer("the server stopped pinging"))
+            lost = ClosedByPeer("no PING from the server within pingInterval+pingTimeout")
+            eio.lose(lost)  # counts it, as the drop; this operation fails by the same error
+            raise lost
         return eio
 
     async def emit(self, event: str, *args: Any, namespace: str = "/") -> None:
@@ -272,36 +297,36 @@ class SocketIOConnection:
         The latency (``sio_ack`` under ``name or event``) is taken in the frame callback, so
         the event loop's scheduling delay is not in it. A missing ack raises
         :class:`~horde.errors.OperationTimeout` after recording it.
+
+        ``emit(ev)`` and ``call(ev)`` send no argument; ``call(ev, None)`` sends one null
+        argument. Servers that check how many arguments a handler got tell them apart.
         """
-        if not self.connected:
-            await self._reconnected(timeout)
-        eio = self._check(namespace)
-        if self._encode is not None:
-            args = tuple(map(self._encode, args))
-        ack_id = self._sio.new_ack_id()
-        payloads = self._sio.encode_event(namespace, event, args, ack_id)
-        fut = self._loop.create_future()
-        label = name or event
-        sent = perf_counter_ns()
-        deadline = sent + (self._timeout_ns if timeout is None else int(timeout * 1e9))
-        self._acks[ack_id] = (fut, sent, label, deadline, namespace)
-        if self._timer is None or deadline < self._timer_at:
-            self._arm(deadline)
         recorder = self._recorder
-        recorder.count(SIO_EMIT, event)
-        recorder.request_started()
-        for payload in payloads:
-            eio.send(payload)
+        op = recorder.begin(SIO_ACK, name or event)
+        ack_id = None
         try:
-            data = await fut
-        except OperationTimeout as exc:
-            recorder.target_error(exc)
+            if not self.connected:  # a reconnect in progress: waited for, not in the latency
+                await self._reconnected(timeout)
+                op.start_ns = perf_counter_ns()
+            eio = self._check(namespace)
+            if self._encode is not None:
+                args = tuple(map(self._encode, args))
+            ack_id = self._sio.new_ack_id()
+            payloads = self._sio.encode_event(namespace, event, args, ack_id)
+            fut = self._loop.create_future()
+            deadline = op.start_ns + (self._timeout_ns if timeout is None else int(timeout * 1e9))
+            self._acks[ack_id] = (fut, op, deadline, namespace)
+            if self._timer is None or deadline < self._timer_at:
+                self._arm(deadline)
+            recorder.count(SIO_EMIT, event)
+            for payload in payloads:
+                eio.send(payload)
+            data = await fut  # the frame callback ends ``op`` (the timer, on a timeout)
+        except BaseException as exc:
+            if ack_id is not None:
+                self._acks.pop(ack_id, None)
+            recorder.end(op, exc)
             raise
-        except asyncio.CancelledError:
-            self._acks.pop(ack_id, None)
-            raise
-        finally:
-            recorder.request_finished()
         if self._decode is not None:
             data = [self._decode(a) if isinstance(a, str | bytes) else a for a in data]
         return unwrap(data)
@@ -344,57 +369,92 @@ class SocketIOConnection:
             inbox.discard(key, fut)
             raise
 
-    async def stream(self, event: str, *args: Any, chunk_event: str,
-                     until: Callable[[Any], bool], name: str, namespace: str = "/",
+    async def request(self, event: str, *args: Any, reply: str, namespace: str = "/",
+                      match: Callable[[Any], bool] | None = None, name: str | None = None,
+                      timeout: float | None = None) -> Any:
+        """Emit ``event`` and return the data of the ``reply`` event that answers it: the
+        Socket.IO twin of a WebSocket ``request``, for servers that answer with an event
+        instead of an ack.
+
+        The reply is the first ``reply`` event arriving after the emit that ``match``
+        accepts (``None``: any); events queued before it predate the emit and are left
+        alone. Timed as ``sio_reply`` under ``name or event`` from the emit to the reply's
+        frame; a missing reply is a ``timeout`` under that name and raises
+        :class:`~horde.errors.OperationTimeout`.
+        """
+        recorder = self._recorder
+        op = recorder.begin(SIO_REPLY, name or event)
+        key = (namespace, reply)
+        fut = None
+        try:
+            if not self.connected:
+                await self._reconnected(timeout)
+                op.start_ns = perf_counter_ns()
+            eio = self._check(namespace)
+            if self._encode is not None:
+                args = tuple(map(self._encode, args))
+            fut = self._loop.create_future()
+            deadline = op.start_ns + (self._timeout_ns if timeout is None else int(timeout * 1e9))
+            self._events().wait(key, fut, match, deadline, name or event, op)  # before the emit
+            if self._timer is None or deadline < self._timer_at:
+                self._arm(deadline)
+            for payload in self._sio.encode_event(namespace, event, args):
+                eio.send(payload)
+            recorder.count(SIO_EMIT, event)
+            return await fut
+        except BaseException as exc:
+            if fut is not None:
+                self._events().discard(key, fut)
+            recorder.end(op, exc)
+            raise
+
+    async def stream(self, event: str, *args: Any, chunk_event: str, name: str,
+                     until: Callable[[Any], bool] | None = None,
+                     end: Callable[[Any], bool] | None = None, namespace: str = "/",
                      match: Callable[[Any], bool] | None = None,
                      stall_after: float = DEFAULT_STALL_AFTER,
                      timeout: float | None = None) -> StreamResult:
         """Emit ``event`` and consume the ``chunk_event`` events that answer it as one
-        stream (see :mod:`horde.streams`), until the first chunk ``until`` accepts.
+        stream (see :mod:`horde.streams`), until the first chunk ``until`` accepts
+        (included), or the first ``chunk_event`` that ``end`` accepts (a closing message:
+        neither a chunk nor a gap).
 
         Chunks are the data of ``chunk_event`` events arriving after the emit that ``match``
         accepts (``None``: all), timed in the frame callback. Ending early does not raise:
-        ``reason`` is ``"timeout"`` (recorded as a ``timeout`` error under ``name``) or
-        ``"closed"``. ``timeout`` bounds the whole stream (default: the connection's).
+        ``reason`` is ``"timeout"`` (counted as a ``timeout`` error under ``name``),
+        ``"closed"`` or ``"failed"`` (no connection). ``timeout`` bounds the whole stream
+        (default: the connection's).
         """
-        if not self.connected:
-            await self._reconnected(timeout)
-        eio = self._check(namespace)
         meter = StreamMeter(self._recorder, name, stall_after)
-
-        def take(chunk: Any) -> Any:  # runs in the frame callback
-            if match is not None and not match(chunk):
-                return False
-            meter.add_chunk(chunk)
-            return True if until(chunk) else CONSUMED
-
         key = (namespace, chunk_event)
-        fut = self._loop.create_future()
-        deadline = meter.started_ns + (
-            self._timeout_ns if timeout is None else int(timeout * 1e9))
-        inbox = self._events()
-        inbox.wait(key, fut, take, deadline, name)  # before the emit: no chunk can slip by
-        if self._timer is None or deadline < self._timer_at:
-            self._arm(deadline)
-        if self._encode is not None:
-            args = tuple(map(self._encode, args))
-        for payload in self._sio.encode_event(namespace, event, args):
-            eio.send(payload)
-        recorder = self._recorder
-        recorder.count(SIO_EMIT, event)
-        recorder.request_started()
+        fut = None
+        sent = False
         try:
+            take = stream_taker(meter, match, until, end)
+            if not self.connected:
+                await self._reconnected(timeout)
+                meter.restart()
+            eio = self._check(namespace)
+            fut = self._loop.create_future()
+            deadline = meter.started_ns + (
+                self._timeout_ns if timeout is None else int(timeout * 1e9))
+            self._events().wait(key, fut, take, deadline, name)  # before the emit
+            if self._timer is None or deadline < self._timer_at:
+                self._arm(deadline)
+            if self._encode is not None:
+                args = tuple(map(self._encode, args))
+            for payload in self._sio.encode_event(namespace, event, args):
+                eio.send(payload)
+            sent = True
+            self._recorder.count(SIO_EMIT, event)
             await fut
-        except OperationTimeout as exc:
-            recorder.target_error(exc)
-            return meter.finish(TIMEOUT)
-        except TargetError:
-            return meter.finish(CLOSED)
-        except asyncio.CancelledError:
-            inbox.discard(key, fut)
+        except TargetError as exc:  # a timeout, a drop, or no connection at all
+            return meter.finish(reason_for(exc, sent=sent), error=exc)
+        except BaseException as exc:
+            if fut is not None:
+                self._events().discard(key, fut)
+            meter.interrupt(exc)
             raise
-        finally:
-            recorder.request_finished()
         return meter.finish(COMPLETED)
 
     def _events(self) -> EventInbox:
@@ -403,7 +463,7 @@ class SocketIOConnection:
             recorder = self._recorder
             inbox = self._inbox = EventInbox(
                 INBOX_LIMIT, lambda: recorder.count("sio_inbox_overflow"),
-                recorder.scenario_exception)
+                recorder.scenario_exception, recorder)
         return inbox
 
     def _on_message(self, data: str | bytes) -> None:
@@ -415,9 +475,11 @@ class SocketIOConnection:
             return
         cls = ev.__class__
         if cls is AckReceived:
+            recorder = self._recorder
+            recorder.count(SIO_ACK_IN, None)
             entry = self._acks.pop(ev.id, None)
             if entry is not None and not entry[0].done():
-                self._recorder.latency(SIO_ACK, entry[2], (perf_counter_ns() - entry[1]) // 1000)
+                recorder.succeed(entry[1])  # timed as the ack is parsed
                 entry[0].set_result(ev.args)
         elif cls is EventReceived:
             self._on_event(ev)
@@ -469,12 +531,13 @@ class SocketIOConnection:
         self._timer = None
         now = perf_counter_ns() + 1_000_000  # uvloop timers tick in ms and may fire early
         earliest = 0
-        for ack_id, (fut, _, label, deadline, _) in list(self._acks.items()):
+        for ack_id, (fut, op, deadline, _) in list(self._acks.items()):
             if deadline <= now:
                 del self._acks[ack_id]
                 if not fut.done():
-                    fut.set_exception(OperationTimeout(f"no ack for {label!r} in time",
-                                                       detail=label))
+                    exc = OperationTimeout(f"no ack for {op.name!r} in time", detail=op.name)
+                    self._recorder.fail(op, exc)
+                    fut.set_exception(exc)
             elif not earliest or deadline < earliest:
                 earliest = deadline
         if self._inbox is not None:
@@ -504,6 +567,8 @@ class SocketIOConnection:
         self.connected = False
         self._recorder.target_error(err)
         self._recorder.connection_closed(dropped=True)
+        self._lost_told = bool(self._acks) or (self._inbox is not None and any(
+            self._inbox.waiters.values()))
         self._fail_pending(err, None)
         # A server that disconnected the last namespace meant it (socket.io-client does not
         # reconnect then either); a lost transport leaves the namespaces in place.
@@ -512,9 +577,10 @@ class SocketIOConnection:
 
     def _fail_pending(self, err: TargetError, namespace: str | None) -> None:
         for ack_id, entry in list(self._acks.items()):
-            if namespace is None or entry[4] == namespace:
+            if namespace is None or entry[3] == namespace:
                 del self._acks[ack_id]
                 if not entry[0].done():
+                    self._recorder.fail(entry[1], err)
                     entry[0].set_exception(err)
         if self._inbox is not None:
             self._inbox.fail(err, namespace)

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from typing import Any
 
 from horde.errors import OperationTimeout, TargetError
+from horde.metrics.operations import Operation
+from horde.metrics.recorder import Recorder
 from horde.transports.inbox import CONSUMED
 
 Key = tuple[str, str]  # (namespace, event)
 Predicate = Callable[[Any], bool]
-# future, predicate, deadline (perf_counter_ns), label
-Waiter = tuple[asyncio.Future[Any], Predicate | None, int, str]
+# future, predicate, deadline (perf_counter_ns), label, the operation it ends (or None)
+Waiter = tuple[asyncio.Future[Any], Predicate | None, int, str, Operation | None]
 
 EMPTY: Any = object()
 """What :meth:`EventInbox.take` returns when nothing queued matches."""
@@ -37,14 +39,16 @@ def unwrap(args: list[Any]) -> Any:
 class EventInbox:
     """Queues and waiters for every (namespace, event) of one connection."""
 
-    __slots__ = ("_limit", "_on_error", "_on_overflow", "_tasks", "handlers", "queues",
-                 "waiters")
+    __slots__ = ("_limit", "_on_error", "_on_overflow", "_recorder", "_tasks", "handlers",
+                 "queues", "waiters")
 
     def __init__(self, limit: int, on_overflow: Callable[[], None],
-                 on_error: Callable[[Exception], None]) -> None:
-        """``on_error`` gets what a handler raised (the scenario's exception)."""
+                 on_error: Callable[[Exception], None], recorder: Recorder) -> None:
+        """``on_error`` gets what a handler raised (the scenario's exception); ``recorder``
+        ends the operations waiters carry (a ``request``'s reply event)."""
         if limit < 1:
             raise ValueError("inbox limit must be at least 1")
+        self._recorder = recorder
         self._limit = limit
         self._on_overflow = on_overflow
         self._on_error = on_error
@@ -90,7 +94,7 @@ class EventInbox:
         waiters = self.waiters.get(key)
         if not waiters:
             return False
-        for i, (fut, predicate, _, _) in enumerate(waiters):
+        for i, (fut, predicate, _, _, op) in enumerate(waiters):
             if fut.done():
                 continue
             if predicate is not None:
@@ -98,6 +102,8 @@ class EventInbox:
                     taken = predicate(value)
                 except Exception as exc:
                     del waiters[i]
+                    if op is not None:
+                        self._recorder.fail(op, exc)
                     fut.set_exception(exc)
                     return False
                 if not taken:
@@ -105,6 +111,8 @@ class EventInbox:
                 if taken is CONSUMED:  # a stream took it as a chunk and keeps waiting
                     return True
             del waiters[i]
+            if op is not None:  # a request's reply: its latency ends as it is parsed
+                self._recorder.succeed(op)
             fut.set_result(value)
             return True
         return False
@@ -133,8 +141,9 @@ class EventInbox:
         return EMPTY
 
     def wait(self, key: Key, fut: asyncio.Future[Any], predicate: Predicate | None,
-             deadline_ns: int, label: str) -> None:
-        self.waiters.setdefault(key, []).append((fut, predicate, deadline_ns, label))
+             deadline_ns: int, label: str, op: Operation | None = None) -> None:
+        """Wait on ``key``; ``op``, if given, ends with the wait (ok, timed out, failed)."""
+        self.waiters.setdefault(key, []).append((fut, predicate, deadline_ns, label, op))
 
     def discard(self, key: Key, fut: asyncio.Future[Any]) -> None:
         """Forget a waiter whose caller gave up."""
@@ -150,11 +159,14 @@ class EventInbox:
         for waiters in self.waiters.values():
             alive = []
             for waiter in waiters:
-                fut, _, deadline, label = waiter
+                fut, _, deadline, label, op = waiter
                 if fut.done():
                     continue
                 if deadline <= now_ns:
-                    fut.set_exception(OperationTimeout(f"{label}: nothing in time", detail=label))
+                    exc = OperationTimeout(f"{label}: nothing in time", detail=label)
+                    if op is not None:
+                        self._recorder.fail(op, exc)
+                    fut.set_exception(exc)
                 else:
                     alive.append(waiter)
                     if not earliest or deadline < earliest:
@@ -171,7 +183,9 @@ class EventInbox:
         """The connection (or one namespace) is gone: its waiters fail; queues are kept."""
         for (nsp, _), waiters in self.waiters.items():
             if namespace is None or nsp == namespace:
-                for fut, _, _, _ in waiters:
+                for fut, _, _, _, op in waiters:
                     if not fut.done():
+                        if op is not None:
+                            self._recorder.fail(op, exc)
                         fut.set_exception(exc)
                 waiters.clear()

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
-from horde.errors import ClosedByPeer, OperationTimeout, ProtocolError, TargetError
+from horde.errors import ClosedByPeer, ConfigError, OperationTimeout, ProtocolError, TargetError
 from horde.metrics.names import SSE_CONNECT, SSE_EVENT_IN, SSE_RECONNECT
 from horde.protocols.http import Headers
 from horde.protocols.sse import SseEvent, SseProtocol
@@ -110,7 +110,8 @@ class SseConnection:
         loop = asyncio.get_running_loop()
         head = self._head = loop.create_future()
         stream = self._stream = BodyStream(self._on_head, self._on_piece)
-        started = perf_counter_ns()
+        recorder = self._recorder
+        op = recorder.begin(SSE_CONNECT, self.name)
         try:
             async with asyncio.timeout(self._timeout):
                 await stream.open(self._client, "GET", self._url, timeout=self._timeout,
@@ -119,22 +120,31 @@ class SseConnection:
                 status = await head
         except TimeoutError:
             self._live = False
-            stream.release(self._recorder)
-            raise self._record(OperationTimeout(f"no SSE response head within {self._timeout:g} s",
-                                                detail=self.name)) from None
+            stream.release(recorder)
+            exc = OperationTimeout(f"no SSE response head within {self._timeout:g} s",
+                                   detail=self.name)
+            recorder.fail(op, exc)
+            raise exc from None
         except TargetError as exc:
             self._live = False
-            stream.release(self._recorder)
-            raise self._record(exc) from None
-        self._recorder.latency(SSE_CONNECT, self.name, (self._head_ns - started) // 1000)
+            stream.release(recorder)
+            recorder.fail(op, exc)
+            raise exc from None
+        except BaseException as exc:
+            recorder.end(op, exc)
+            raise
         self.status = status
-        if status != 200:
+        if status != 200 and status != 204:
             self._live = False
-            stream.release(self._recorder)
-            if status == 204:  # the server says: no more events, do not reconnect
-                raise _recorded(ClosedByPeer("the SSE server answered 204: no more events"))
-            self._recorder.error(f"http_{status}", None, f"GET {self._url} -> {status}")
-            raise _recorded(ProtocolError(f"SSE answered {status}", detail=f"http_{status}"))
+            stream.release(recorder)
+            category = f"http_{status}"
+            recorder.fail_answered(op, category, self._head_ns, f"GET {self._url} -> {status}")
+            raise _recorded(ProtocolError(f"SSE answered {status}", detail=category))
+        recorder.succeed(op, self._head_ns)  # the subscription was answered
+        if status == 204:  # the server says: no more events, do not reconnect
+            self._live = False
+            stream.release(recorder)
+            raise _recorded(ClosedByPeer("the SSE server answered 204: no more events"))
         ctype = (stream.head.headers.get("content-type") or "").split(";")[0].strip()  # type: ignore[union-attr]
         if ctype.lower() != "text/event-stream":
             self._live = False
@@ -247,27 +257,39 @@ class SseConnection:
         except ClosedByPeer:
             raise StopAsyncIteration from None
 
-    async def stream(self, *, until: Callable[[SseEvent], bool], name: str | None = None,
+    async def stream(self, *, until: Callable[[SseEvent], bool] | None = None,
+                     end: Callable[[SseEvent], bool] | None = None, name: str | None = None,
                      stall_after: float = DEFAULT_STALL_AFTER,
                      timeout: float | None = None) -> StreamResult:
         """Consume events as one timed stream (see :mod:`horde.streams`) until the first one
-        ``until`` accepts (included). It starts now: events already queued count as arriving
-        at once. Ending early does not raise: ``reason`` is ``"timeout"`` (recorded) or
-        ``"closed"`` (the stream is over and no reconnect is left)."""
+        ``until`` accepts (included), or the first one ``end`` accepts (a closing event such
+        as ``data: [DONE]``: neither a chunk nor a gap). It starts now: events already
+        queued count as arriving at once. Ending early does not raise: ``reason`` is
+        ``"timeout"`` (recorded) or ``"closed"`` (the stream is over and no reconnect is
+        left)."""
+        if until is None and end is None:
+            raise ConfigError("a stream needs until= (its last event) or end= (its end event)")
         meter = StreamMeter(self._recorder, name or self.name, stall_after)
         deadline = meter.started_ns + int((self._timeout if timeout is None else timeout) * 1e9)
-        while True:
-            try:
-                at, event = await self._next_timed(deadline)
-            except OperationTimeout:
-                self._record(OperationTimeout(f"stream {meter.name!r} not over in time",
-                                              detail=meter.name))
-                return meter.finish(TIMEOUT)
-            except TargetError:
-                return meter.finish(CLOSED)
-            meter.add_chunk(event, at)
-            if until(event):
-                return meter.finish(COMPLETED)
+        try:
+            while True:
+                try:
+                    at, event = await self._next_timed(deadline)
+                except OperationTimeout:
+                    exc = self._record(OperationTimeout(
+                        f"stream {meter.name!r} not over in time", detail=meter.name))
+                    return meter.finish(TIMEOUT, error=exc)
+                except TargetError as exc:
+                    return meter.finish(CLOSED, error=exc)
+                if end is not None and end(event):
+                    meter.end_at(at)
+                    return meter.finish(COMPLETED)
+                meter.add_chunk(event, at)
+                if until is not None and until(event):
+                    return meter.finish(COMPLETED)
+        except BaseException as exc:
+            meter.interrupt(exc)
+            raise
 
     # -- closing ---------------------------------------------------------------------------
 

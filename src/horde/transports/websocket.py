@@ -22,20 +22,20 @@ from typing import Any
 from picows import WSInvalidURL, WSTransport, ws_connect
 from picows.url import parse_url
 
-from horde.errors import ClosedByPeer, ConfigError, OperationTimeout, TargetError
+from horde.errors import ClosedByPeer, ConfigError, OperationTimeout, TargetError, again
 from horde.metrics.names import WS_CONNECT, WS_MSG_OUT, WS_REPLY
+from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
 from horde.safety.hosts import guard_url
 from horde.streams.meter import (
-    CLOSED,
     COMPLETED,
     DEFAULT_STALL_AFTER,
-    TIMEOUT,
     StreamMeter,
     StreamResult,
+    reason_for,
 )
-from horde.transports.inbox import CONSUMED, EMPTY, Inbox, Predicate
+from horde.transports.inbox import EMPTY, Inbox, Predicate, stream_taker
 from horde.transports.reconnect import OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake
 from horde.transports.ws_listener import (
@@ -66,9 +66,23 @@ class WebSocketConnection:
     """
 
     __slots__ = (
-        "_close_exc", "_close_timeout", "_closing", "_connected", "_default_timeout_ns",
-        "_encode", "_inbox", "_listener", "_reconnect", "_recorder", "_started_ns", "_transport",
-        "_write_paused", "close_code", "closed", "subprotocol",
+        "_close_exc",
+        "_close_timeout",
+        "_closing",
+        "_connect_op",
+        "_connected",
+        "_default_timeout_ns",
+        "_drop_told",
+        "_encode",
+        "_inbox",
+        "_listener",
+        "_reconnect",
+        "_recorder",
+        "_transport",
+        "_write_paused",
+        "close_code",
+        "closed",
+        "subprotocol",
     )  # fmt: skip
 
     def __init__(
@@ -98,7 +112,8 @@ class WebSocketConnection:
         self._closing = False
         self._close_exc: TargetError | None = None
         self._reconnect: Reconnector | None = None
-        self._started_ns = 0
+        self._connect_op: Operation | None = None
+        self._drop_told = False  # the drop's own error has failed something already
         self.subprotocol: str | None = None
         self.closed = False
         self.close_code: int | None = None
@@ -172,12 +187,17 @@ class WebSocketConnection:
         """True from a drop until the reconnect (and its ``on_reconnect``) is done."""
         return self._reconnect is not None and self._reconnect.pending
 
+    @property
+    def dropped(self) -> bool:
+        """Closed by the server (or lost), not by this client, and not reconnecting."""
+        return self.closed and not self._closing and not self.reconnecting
+
     async def _open(
         self, url: str, headers: Mapping[str, str] | None, subprotocols: tuple[str, ...],
         timeout: float, ssl_context: ssl.SSLContext | None, max_message_size: int,
     ) -> None:  # fmt: skip
         recorder = self._recorder
-        recorder.connect_attempted()
+        op = self._connect_op = recorder.connect_begin(WS_CONNECT)
         extra = list(headers.items()) if headers else []  # picows keeps it: None if empty
         if subprotocols:
             extra.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
@@ -194,7 +214,6 @@ class WebSocketConnection:
             self.subprotocol = chosen
             return self._listener
 
-        self._started_ns = perf_counter_ns()
         try:
             async with asyncio.timeout(timeout):
                 await guard_url(url)  # --allow/--deny-hosts: before any packet is sent
@@ -213,15 +232,14 @@ class WebSocketConnection:
                 )
         except asyncio.CancelledError:
             abandoned = True
-            if not self._connected:  # else the 101 came first: it counted as a success
-                recorder.connect_abandoned()
+            recorder.connect_abandoned(op)  # a no-op if the 101 came first: a success
             raise
         except Exception as exc:
             abandoned = True
             if self._connected:  # the timeout struck between the 101 and our resumption
                 return
             err = classify_connect(exc, timeout)
-            recorder.connect_failed(err)
+            recorder.connect_failed(op, err)
             raise err from exc
 
     def _on_connected(self, transport: WSTransport) -> None:
@@ -230,11 +248,11 @@ class WebSocketConnection:
         self._connected = True
         if self._close_exc is not None:  # a reconnect: this object is live again
             self._close_exc = self.close_code = None
+            self._drop_told = False
             self.closed = False
         forget_handshake(transport)
-        recorder = self._recorder
-        recorder.latency(WS_CONNECT, None, (perf_counter_ns() - self._started_ns) // 1000)
-        recorder.connect_succeeded()
+        if self._connect_op is not None:
+            self._recorder.connect_succeeded(self._connect_op)
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -322,31 +340,32 @@ class WebSocketConnection:
         (``None``: any). Queued messages are not considered: they predate the send.
         A timeout is recorded under ``("timeout", name)``.
         """
-        if self.closed:
-            await self._reconnected(timeout)
         recorder = self._recorder
-        recorder.request_started()
+        op = recorder.begin(WS_REPLY, name)
         try:
-            start = perf_counter_ns()
+            if self.closed:  # a reconnect in progress: waited for, and not in the latency
+                await self._reconnected(timeout)
+                op.start_ns = perf_counter_ns()
             self._send_now(message)  # raises once the connection is closed
             if self._write_paused is not None:
                 await self._drain()
             if timeout is None:
-                deadline = start + self._default_timeout_ns
+                deadline = op.start_ns + self._default_timeout_ns
             else:
-                deadline = start + self._timeout_ns(timeout)
-            reply = await self._inbox.wait(match, deadline, name)
-            recorder.latency(WS_REPLY, name, (perf_counter_ns() - start) // 1000)
-            return reply
-        finally:
-            recorder.request_finished()
+                deadline = op.start_ns + self._timeout_ns(timeout)
+            # the listener ends ``op`` as the reply is parsed (or the inbox on a timeout)
+            return await self._inbox.wait(match, deadline, name, op)
+        except BaseException as exc:
+            recorder.end(op, exc)
+            raise
 
     async def stream(
         self,
         message: Any,
         *,
-        until: Predicate,
         name: str,
+        until: Predicate | None = None,
+        end: Predicate | None = None,
         match: Predicate | None = None,
         stall_after: float = DEFAULT_STALL_AFTER,
         timeout: float | None = None,
@@ -354,39 +373,34 @@ class WebSocketConnection:
         """Send ``message`` and consume its streamed reply as chunks (see :mod:`horde.streams`).
 
         Chunks are the messages arriving after the send that ``match`` accepts (``None``:
-        all); the stream ends with the first chunk ``until`` accepts, which is included.
-        Chunks are timed in the frame callback as they arrive: one future waits for the
-        whole stream, no task wakes per chunk. Ending early does not raise: the result says
-        ``completed=False`` with ``reason`` ``"timeout"`` (recorded as a ``timeout`` error
-        under ``name``, like a request's) or ``"closed"`` (the close is already recorded).
-        ``timeout`` bounds the whole stream (default: the connection's default timeout).
+        all). The stream ends with the first chunk ``until`` accepts (included), or with the
+        first message ``end`` accepts — a closing control message, which is neither a chunk
+        nor a gap. Chunks are timed in the frame callback as they arrive: one future waits
+        for the whole stream, no task wakes per chunk. Ending early does not raise: the
+        result says ``completed=False`` with ``reason`` ``"timeout"`` (counted as a
+        ``timeout`` error under ``name``), ``"closed"`` (dropped mid-answer) or ``"failed"``
+        (the connection was already gone), and how many chunks had arrived. ``timeout``
+        bounds the whole stream (default: the connection's default timeout).
         """
-        if self.closed:
-            await self._reconnected(timeout)
         meter = StreamMeter(self._recorder, name, stall_after)
-
-        def take(chunk: Any) -> Any:  # runs in the frame callback
-            if match is not None and not match(chunk):
-                return False
-            meter.add_chunk(chunk)
-            return True if until(chunk) else CONSUMED
-
-        recorder = self._recorder
-        recorder.request_started()
+        sent = False
         try:
+            take = stream_taker(meter, match, until, end)
+            if self.closed:
+                await self._reconnected(timeout)
+                meter.restart()
             self._send_now(message)  # raises once the connection is closed
+            sent = True
             if self._write_paused is not None:
                 await self._drain()
             deadline = meter.started_ns + self._timeout_ns(timeout)
-            try:
-                await self._inbox.wait(take, deadline, name)
-            except OperationTimeout:  # recorded by the inbox's timer
-                return meter.finish(TIMEOUT)
-            except TargetError:
-                return meter.finish(CLOSED)
-            return meter.finish(COMPLETED)
-        finally:
-            recorder.request_finished()
+            await self._inbox.wait(take, deadline, name)
+        except TargetError as exc:  # a timeout (counted by the inbox's timer) or a drop
+            return meter.finish(reason_for(exc, sent=sent), error=exc)
+        except BaseException as exc:
+            meter.interrupt(exc)
+            raise
+        return meter.finish(COMPLETED)
 
     async def _reconnected(self, timeout: float | None) -> None:
         """Closed: wait for a reconnect in progress (bounded by ``timeout``), else raise why.
@@ -455,15 +469,26 @@ class WebSocketConnection:
         else:
             recorder.target_error(exc)  # marks it recorded: the engine won't count it again
         self._close_exc = exc
+        self._drop_told = bool(self._inbox.waiters)  # they fail by the drop, counted once
         self._inbox.fail_all(exc)
         self._resume_writing()
         if dropped and self._reconnect is not None:
             self._reconnect.start()
 
     def _closed_error(self) -> TargetError:
-        if self._close_exc is not None:
-            return self._close_exc
-        return _uncounted(ClosedByPeer("connection is closing", code=self.close_code))
+        """What an operation on this closed connection raises. The first one to find it
+        dropped fails by the drop itself (counted once, when it happened); every later one
+        by a fresh error, counted, so a user hammering a dead socket shows it. A connection
+        this client closed was not the target's doing and is never counted."""
+        exc = self._close_exc
+        if exc is None:
+            return _uncounted(ClosedByPeer("connection is closing", code=self.close_code))
+        if not exc.recorded or self._closing:
+            return exc
+        if not self._drop_told:
+            self._drop_told = True
+            return exc
+        return again(exc)
 
     # -- flow control (picows → listener → here) --------------------------------------------
 

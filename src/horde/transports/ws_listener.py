@@ -182,9 +182,11 @@ class Listener(WSListener):
         inbox = self.inbox
         waiters = inbox.waiters
         if waiters:
-            fut, predicate, _, _ = waiters[0]
+            fut, predicate, _, _, op = waiters[0]
             if predicate is None and not fut.done():  # a receive()/request(): the usual case
                 del waiters[0]
+                if op is not None:  # a request's reply: its latency ends as it is parsed
+                    recorder.succeed(op)
                 fut.set_result(message)
                 return
             if inbox.offer(message):

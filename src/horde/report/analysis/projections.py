@@ -55,9 +55,10 @@ def _bandwidth(direction: str, key: str, total: float, duration: float) -> dict[
 
 
 def _counts(results: dict[str, Any], duration: float) -> dict[str, Any]:
-    """Requests always (zero is a measurement too); messages only if the run used any."""
+    """Operations always (zero is a measurement too); messages only if the run used any."""
     messages = results.get("messages") or {}
-    sources = [("requests", "requests", number((results.get("requests") or {}).get("total")))]
+    sources = [("operations", "operations",
+                number((results.get("operations") or {}).get("finished")))]
     if any(number(messages.get(k)) for k in ("received", "sent")):
         sources += [("messages_received", "messages_received", number(messages.get("received"))),
                     ("messages_sent", "messages_sent", number(messages.get("sent")))]
@@ -91,10 +92,10 @@ def _per_user(results: dict[str, Any], duration: float, sent: float | None,
             value = round(total * seconds / duration / users)
             out[f"{direction}_bytes_per_user_per_{period}"] = estimate(
                 value, "B", f"{human_bytes(value)} per user per {period}", evidence)
-    requests = number((results.get("requests") or {}).get("total"))
-    if requests is not None:
-        evidence = {"requests": int(requests), "duration_s": duration, basis_key: users}
-        value = round(requests * HOUR_S / duration / users, 1)
-        out["requests_per_user_per_hour"] = estimate(
-            value, "requests", f"{value:,} per user per hour", evidence)
+    operations = number((results.get("operations") or {}).get("finished"))
+    if operations is not None:
+        evidence = {"operations": int(operations), "duration_s": duration, basis_key: users}
+        value = round(operations * HOUR_S / duration / users, 1)
+        out["operations_per_user_per_hour"] = estimate(
+            value, "operations", f"{value:,} per user per hour", evidence)
     return out

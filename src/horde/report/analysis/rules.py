@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from horde.report.analysis import rules_checks, rules_load
+from horde.report.analysis import rules_checks, rules_latency, rules_load
 from horde.report.analysis.items import SEVERITIES, finding
 
 Rule = Callable[[dict[str, Any]], list[dict[str, Any]]]
@@ -22,11 +22,14 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("circuit_breaker", rules_load.circuit_breaker),
     ("rate_limited", rules_load.rate_limited),
     ("error_rate", rules_load.error_rate),
+    ("operations_unfinished", rules_load.operations_unfinished),
+    ("iterations_failed", rules_load.iterations_failed),
+    ("iterations_empty", rules_load.iterations_empty),
     ("connection_failures", rules_load.connection_failures),
     ("connection_drops", rules_load.connection_drops),
     ("generator_saturated", rules_load.generator_saturated),
-    ("latency_rising", rules_load.latency_rising),
-    ("latency_high", rules_load.latency_high),
+    ("latency_rising", rules_latency.latency_rising),
+    ("latency_high", rules_latency.latency_high),
     ("broadcast_reach", rules_checks.broadcast_reach),
     ("ordering_gaps", rules_checks.ordering_gaps),
     ("stream_stalls", rules_checks.stream_stalls),
@@ -45,7 +48,7 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
 def _all_clear(r: dict[str, Any]) -> dict[str, Any]:
     thresholds = r.get("thresholds") or []
     evidence = {
-        "requests": (r.get("requests") or {}).get("total", 0),
+        "operations": (r.get("operations") or {}).get("finished", 0),
         "errors_total": r.get("errors_total", 0),
         "connection_success_rate": (r.get("connections") or {}).get("success_rate"),
         "thresholds_passed": sum(1 for t in thresholds if t.get("passed")),

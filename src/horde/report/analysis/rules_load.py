@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from horde.errors import ConfigError
-from horde.metrics import names
 from horde.metrics.thresholds import parse_threshold
 from horde.report.analysis.advice import advice_for
 from horde.report.analysis.basis import number
@@ -24,9 +23,7 @@ CONNECT_CRITICAL = 0.95
 TOP_CATEGORIES = 3
 EXAMPLE_CHARS = 200
 RATE_LIMIT_COUNTER = "custom:rate_limit"  # user.count("rate_limited"), "rate_limit_hits", ...
-SLOW_P95_MS = 1000.0  # 002's "high latency (p95 > 1 s)", used only when no threshold says
-RISE_FACTOR = 2.0  # p95 at least doubled ...
-MIN_RISE_MS = 5.0  # ... by at least this much, so sub-millisecond noise does not count
+OK_429 = "http_status_ok:429"  # 429s a request declared ok (ok_status=(429,))
 CONNECT_CATEGORIES = ("connection_refused", "timeout", "handshake_rejected", "tls_error",
                       "dns_failure")
 
@@ -56,12 +53,13 @@ def no_traffic(r: dict[str, Any]) -> Findings:
     """Nothing measured at all: every other figure would be empty."""
     measured = any((m.get("count") or 0) > 0 for m in (r.get("metrics") or {}).values())
     attempted = (r.get("connections") or {}).get("attempted") or 0
-    if measured or attempted or (r.get("requests") or {}).get("total"):
+    ops = r.get("operations") or {}
+    if measured or attempted or ops.get("finished") or ops.get("unfinished"):
         return []
     return [finding("no_traffic", "warning", "nothing was measured",
                     "no request, message, connection or timer was recorded: check that the "
                     "scenario's behaviours run and reach the target",
-                    {"requests": (r.get("requests") or {}).get("total", 0),
+                    {"operations": ops.get("finished", 0),
                      "connections_attempted": attempted, "metrics": len(r.get("metrics") or {})})]
 
 
@@ -79,8 +77,10 @@ def thresholds_failed(r: dict[str, Any]) -> Findings:
             latency = parsed.aggregate not in (None, "count", "rate")
         except ConfigError:  # a stored run from a version with other syntax
             latency = False
-        title = f"threshold failed: {expression} (observed {observed}"
-        title += f", limit {evidence['limit']})" if "limit" in evidence else ")"
+        seen = t.get("reason") or (f"observed {observed}" if observed is not None
+                                   else "nothing observed")
+        title = f"threshold failed: {expression} ({seen}"
+        title += f", limit {evidence['limit']:g})" if "limit" in evidence else ")"
         if observed is None:
             detail = "no samples were recorded for this criterion: check the metric name"
         elif latency:
@@ -93,18 +93,19 @@ def thresholds_failed(r: dict[str, Any]) -> Findings:
 
 
 def error_rate(r: dict[str, Any]) -> Findings:
-    """Errors ÷ operations (requests + connection attempts, as the ``errors.rate``
-    threshold figure), with the top categories and what each usually means."""
+    """Failed ÷ finished operations (the ``errors.rate`` threshold figure), with the top
+    error categories and what each usually means."""
     total = r.get("errors_total") or 0
     if not total:
         return []
-    operations = ((r.get("requests") or {}).get("total") or 0) + (
-        (r.get("connections") or {}).get("attempted") or 0)
-    rate = round(total / operations, 6) if operations else None
+    ops = r.get("operations") or {}
+    operations = ops.get("finished") or 0
+    rate = ops.get("error_rate")
     errors = r.get("errors") or {}
     top = dict(sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CATEGORIES])
     details = {c: r["error_details"][c] for c in top if c in (r.get("error_details") or {})}
-    evidence = {"errors_total": total, "operations": operations, "error_rate": rate,
+    evidence = {"errors_total": total, "operations": operations,
+                "failed_operations": ops.get("failed", 0), "error_rate": rate,
                 "top": top, "details": details}
     example = _first_example(r, next(iter(top), ""))
     if example:
@@ -113,8 +114,8 @@ def error_rate(r: dict[str, Any]) -> Findings:
         severity = "critical"
     else:
         severity = "warning" if rate >= ERROR_RATE_WARNING else "info"
-    share = "no requests or connections" if rate is None else (
-        f"{rate:.2%} of {operations:,} operations")
+    share = "no operation finished" if rate is None else (
+        f"{ops.get('failed', 0):,} of {operations:,} operations failed, {rate:.2%}")
     mostly = ", ".join(f"{c} ×{n:,}" for c, n in top.items())
     title = f"{total:,} errors ({share}), mostly {mostly}"
     detail = "; ".join(f"{c}: {advice_for(c)}" for c in top)
@@ -122,27 +123,54 @@ def error_rate(r: dict[str, Any]) -> Findings:
 
 
 def rate_limited(r: dict[str, Any]) -> Findings:
-    """HTTP 429s, upgrades refused with 429, or a scenario counter named rate_limit*."""
-    errors = r.get("errors") or {}
+    """HTTP 429s (errors, or declared ok with ``ok_status``), upgrades refused with 429, or
+    a scenario counter named rate_limit*. A run whose thresholds check the limit meant to
+    meet it: then it is information, with the figures; otherwise a warning, with the
+    advice to keep 429s out of errors and assert on them (as the chatrooms demo does)."""
+    evidence = _rate_limit_hits(r)
+    if not evidence:
+        return []
+    counted = [n for k, n in evidence.items() if k.startswith(("custom:", "http_status_ok"))]
+    # per-endpoint counters (rate_limited_poll) are parts of a total: the largest is it
+    hits = sum(n for k, n in evidence.items() if not k.startswith(("custom:", "http_status_ok")))
+    hits += max(counted, default=0)
+    evidence["operations"] = (r.get("operations") or {}).get("finished", 0)
+    checked = [t.get("expression") for t in r.get("thresholds") or []
+               if _about_rate_limits(str(t.get("expression", "")))]
+    if checked:
+        evidence["thresholds"] = checked
+        return [finding(
+            "rate_limited", "info", f"rate limiting seen: {hits:,} limited responses, as "
+            "the thresholds check", "the thresholds that check the limit decide whether "
+            "this was expected: " + "; ".join(map(str, checked)), evidence)]
+    return [finding(
+        "rate_limited", "warning", f"rate limiting seen: {hits:,} limited responses",
+        "the target throttled horde, so latency and throughput here measure its limiter, "
+        "not the application: exempt the test clients (or give each user its own token/IP), "
+        "or lower the request rate. If the limit is what you test, keep 429s out of the "
+        "errors with ok_status=(429,), count them (user.count('rate_limited')) and assert "
+        "on the count: 'counters.custom:rate_limited == 0' (no limiting) or '> 0' (the "
+        "limiter engages)", evidence)]
+
+
+def _rate_limit_hits(r: dict[str, Any]) -> dict[str, Any]:
     evidence: dict[str, Any] = {}
+    errors = r.get("errors") or {}
     if errors.get("http_429"):
         evidence["http_429"] = errors["http_429"]
     refused = ((r.get("error_details") or {}).get("handshake_rejected") or {}).get("429")
     if refused:
         evidence["handshake_rejected_429"] = refused
     for key, n in (r.get("counters") or {}).items():
-        if key.startswith(RATE_LIMIT_COUNTER) and n:
+        if (key.startswith(RATE_LIMIT_COUNTER) or key == OK_429) and n:
             evidence[key] = n
-    if not evidence:
-        return []
-    evidence["requests"] = (r.get("requests") or {}).get("total", 0)
-    hits = sum(n for k, n in evidence.items() if k != "requests")
-    return [finding(
-        "rate_limited", "warning", f"rate limiting seen: {hits:,} limited responses",
-        "the target throttled horde, so latency and throughput here measure its limiter, "
-        "not the application: exempt the test clients (or give each user its own token/IP), "
-        "or lower the request rate; if the limit is the point, assert it with a threshold "
-        "such as 'errors.http_429 > 0'", evidence)]
+    if OK_429 in evidence and any(k.startswith(RATE_LIMIT_COUNTER) for k in evidence):
+        del evidence[OK_429]  # the scenario's own count of the same responses
+    return evidence
+
+
+def _about_rate_limits(expression: str) -> bool:
+    return "rate_limit" in expression or "429" in expression
 
 
 def connection_failures(r: dict[str, Any]) -> Findings:
@@ -207,61 +235,72 @@ def generator_saturated(r: dict[str, Any]) -> Findings:
                     evidence)]
 
 
-def latency_high(r: dict[str, Any]) -> Findings:
-    """Without a latency threshold there is no target to miss; still flag a p95 over
-    1 s on request→reply metrics, and say the threshold to set."""
-    if any(_is_latency(t.get("expression", "")) for t in r.get("thresholds") or []):
-        return []
-    slow = {k: m["p95_ms"] for k, m in (r.get("metrics") or {}).items()
-            if m.get("metric") in names.REQUEST_METRICS
-            and (number(m.get("p95_ms")) or 0) > SLOW_P95_MS}
-    if not slow:
-        return []
-    worst = max(slow, key=slow.__getitem__)
-    return [finding("latency_high", "warning",
-                    f"p95 over {SLOW_P95_MS:.0f} ms with no latency threshold set: "
-                    f"{worst} {slow[worst]:,.1f} ms",
-                    "decide the target and set it, e.g. --threshold 'p95(latency) < 500ms'; "
-                    "then see the per-stage table for where latency grew",
-                    {"p95_ms": slow, "assumed_limit_ms": SLOW_P95_MS})]
-
-
-def latency_rising(r: dict[str, Any]) -> Findings:
-    """p95 grew with users across the stages: the target is approaching capacity."""
-    stages = [s for s in (r.get("load") or {}).get("stages") or []
-              if (s.get("requests") or 0) > 0 and number(s.get("p95_ms"))
-              and number(s.get("peak_users")) is not None]
-    if len(stages) < 2:
-        return []
-    first, last = stages[0], stages[-1]
-    if last["peak_users"] <= first["peak_users"]:
-        return []
-    if last["p95_ms"] < first["p95_ms"] * RISE_FACTOR or \
-            last["p95_ms"] - first["p95_ms"] < MIN_RISE_MS:
-        return []
-    knee = next(s for s in stages if s["p95_ms"] >= first["p95_ms"] * RISE_FACTOR)
-    table = [{k: s.get(k) for k in ("stage", "peak_users", "rate_per_s", "p95_ms", "errors")}
-             for s in stages]
-    return [finding(
-        "latency_rising", "warning",
-        f"latency rises with load: p95 {first['p95_ms']:,} ms at {first['peak_users']:,} "
-        f"users → {last['p95_ms']:,} ms at {last['peak_users']:,} users",
-        f"approaching capacity: p95 first doubled in '{knee['stage']}' "
-        f"({knee['peak_users']:,} users); keep expected load below that, or look for the "
-        "bottleneck (CPU, database pool, locks) at that load",
-        {"stages": table, "rise_factor": round(last["p95_ms"] / first["p95_ms"], 2)})]
-
-
-def _is_latency(expression: str) -> bool:
-    try:
-        return parse_threshold(expression).aggregate not in (None, "count", "rate")
-    except ConfigError:
-        return False
-
-
 def _first_example(r: dict[str, Any], category: str) -> str | None:
     """The first recorded message of ``category`` (any detail), shortened."""
     for key, text in (r.get("error_examples") or {}).items():
         if key == category or key.startswith(category + ":"):
             return str(text)[:EXAMPLE_CHARS]
     return None
+
+
+EMPTY_ITERATION_MS = 0.1  # an iteration this short (p50) awaited nothing real
+EMPTY_ITERATION_COUNT = 100
+
+
+def iterations_failed(r: dict[str, Any]) -> Findings:
+    """Behaviour runs that raised: they did not do what the scenario meant, whatever the
+    operations inside them measured."""
+    it = r.get("iterations") or {}
+    failed = it.get("failed") or 0
+    if not failed:
+        return []
+    finished = failed + (it.get("completed") or 0)
+    causes = it.get("failures") or {}
+    mostly = ", ".join(f"{c} ×{n:,}" for c, n in list(causes.items())[:TOP_CATEGORIES])
+    severity = "critical" if failed * 2 >= finished else "warning"
+    return [finding(
+        "iterations_failed", severity,
+        f"{failed:,} of {finished:,} iterations failed ({mostly})",
+        "each raised and was cut short; see errors for what was raised and where. After a "
+        "failure a user backs off, and one whose connection the server dropped starts over "
+        "(docs/reliability.md)",
+        {"failed": failed, "completed": it.get("completed"), "failures": causes,
+         "by_behaviour": {k: v for k, v in (it.get("by_behaviour") or {}).items()
+                          if v.get("failed")}})]
+
+
+def iterations_empty(r: dict[str, Any]) -> Findings:
+    """A behaviour whose runs take under 0.1 ms awaited no I/O: it returns early, misses an
+    ``await``, or runs on a connection that is gone — a loop measuring nothing."""
+    empty = {k: m for k, m in (r.get("metrics") or {}).items()
+             if m.get("metric") == "iteration" and (m.get("count") or 0) >= EMPTY_ITERATION_COUNT
+             and (number(m.get("p50_ms")) or 1.0) < EMPTY_ITERATION_MS}
+    if not empty:
+        return []
+    names = ", ".join(m.get("name") or k for k, m in empty.items())
+    return [finding(
+        "iterations_empty", "warning", f"iterations that do nothing: {names}",
+        "these behaviours complete in under 0.1 ms (median), so they wait for no reply: "
+        "check for an early return, a missing 'await', or a think time that should be "
+        "there; horde yields after each such run so the rest of the run goes on",
+        {k: {"count": m.get("count"), "p50_ms": m.get("p50_ms")} for k, m in empty.items()})]
+
+
+def operations_unfinished(r: dict[str, Any]) -> Findings:
+    """Operations the end of the run cut off: a hanging target shows here, not in errors."""
+    ops = r.get("operations") or {}
+    unfinished = ops.get("unfinished") or 0
+    if not unfinished:
+        return []
+    by_metric = {k: m["unfinished"] for k, m in (r.get("metrics") or {}).items()
+                 if m.get("unfinished")}
+    finished = ops.get("finished") or 0
+    severity = "critical" if not finished else "info"
+    return [finding(
+        "operations_unfinished", severity,
+        f"{unfinished:,} operations still waiting at the end"
+        + (", and none finished" if not finished else ""),
+        "they were cut off by the end of the run (or their user's retirement) while waiting "
+        "for the target: a target that accepts and never answers looks like this. "
+        "--graceful-stop lets the ones in flight finish",
+        {"unfinished": unfinished, "finished": finished, "by_metric": by_metric})]

@@ -92,12 +92,12 @@ def _users_at_saturation(results: dict[str, Any], seconds: int, cpu: float, user
 
 
 def _traffic_cost(results: dict[str, Any], omitted: dict[str, str]) -> dict[str, Any]:
-    """Bandwidth and requests per user-second: totals ÷ duration ÷ users."""
+    """Bandwidth and operations per user-second: totals ÷ duration ÷ users."""
     duration = duration_s(results)
     basis = per_user_basis(results)
     if duration is None or basis is None:
         for name in ("upload_bytes_per_user_per_s", "download_bytes_per_user_per_s",
-                     "requests_per_user_per_s"):
+                     "operations_per_user_per_s"):
             omitted[name] = "no load duration or no active users recorded"
         return {}
     basis_key, users = basis
@@ -106,7 +106,8 @@ def _traffic_cost(results: dict[str, Any], omitted: dict[str, str]) -> dict[str,
         ("upload_bytes_per_user_per_s", "bytes_sent", (results.get("bytes") or {}).get("sent")),
         ("download_bytes_per_user_per_s", "bytes_received",
          (results.get("bytes") or {}).get("received")),
-        ("requests_per_user_per_s", "requests", (results.get("requests") or {}).get("total")),
+        ("operations_per_user_per_s", "operations",
+         (results.get("operations") or {}).get("finished")),
     )
     for name, key, raw in totals:
         total = number(raw)
@@ -115,8 +116,9 @@ def _traffic_cost(results: dict[str, Any], omitted: dict[str, str]) -> dict[str,
             continue
         value = round(total / duration / users, 3)
         evidence = {key: int(total), "duration_s": duration, basis_key: users}
-        if key == "requests":
-            out[name] = estimate(value, "requests/s", f"{value:,} requests/s per user", evidence)
+        if key == "operations":
+            out[name] = estimate(value, "operations/s", f"{value:,} operations/s per user",
+                                 evidence)
         else:
             out[name] = estimate(value, "B/s", human_rate(value) + " per user", evidence)
     return out

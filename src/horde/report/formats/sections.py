@@ -9,10 +9,13 @@ history after a SIGKILL (``"incomplete": true``) may lack whole sections or perc
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from horde.report.exceptions import gist
 
 MISSING = "–"
 LATENCY_COLUMNS = ("min_ms", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms",
@@ -25,6 +28,7 @@ METRIC_KINDS = {  # docs/results.md "Metric names"; anything else is shown under
     "ws_reply": "WebSocket request → reply",
     "sio_connect": "Socket.IO connect",
     "sio_ack": "Socket.IO emit → ack",
+    "sio_reply": "Socket.IO emit → reply event",
     "timer": "Timers",
     "iteration": "Iterations",
     "intended": "Paced blocks, from their intended start",
@@ -66,6 +70,8 @@ def fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return MISSING
         text = f"{value:,.6f}".rstrip("0").rstrip(".")
         return text or "0"
     if isinstance(value, dict | list):
@@ -129,7 +135,7 @@ def build_sections(r: dict[str, Any]) -> list[Section]:
 def facts(r: dict[str, Any]) -> list[tuple[str, str]]:
     cfg = r.get("config") or {}
     load = r.get("load") or {}
-    req = r.get("requests") or {}
+    ops = r.get("operations") or {}
     msg = r.get("messages") or {}
     return [
         ("scenario", f"{r.get('scenario', MISSING)} ({r.get('scenario_file') or MISSING})"),
@@ -140,11 +146,19 @@ def facts(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("load duration", f"{fmt(r.get('duration_s'))} s"),
         ("load", fmt(load.get("shape") or cfg.get("shape"))),
         ("peak users", fmt((r.get("users") or {}).get("peak_active"))),
-        ("iterations", fmt((r.get("iterations") or {}).get("completed"))),
-        ("requests", f"{fmt(req.get('total'))} ({fmt(req.get('rate_per_s'))}/s)"),
+        ("verdict", fmt((r.get("verdict") or {}).get("reason"))),
+        ("iterations", _iterations(r.get("iterations") or {})),
+        ("operations", f"{fmt(ops.get('finished'))} ({fmt(ops.get('rate_per_s'))}/s): "
+                       f"{fmt(ops.get('ok'))} ok, {fmt(ops.get('failed'))} failed, "
+                       f"{fmt(ops.get('unfinished'))} unfinished"),
         ("messages in / out", f"{fmt(msg.get('received'))} / {fmt(msg.get('sent'))}"),
         ("horde", fmt(r.get("horde_version"))),
     ]
+
+
+def _iterations(it: dict[str, Any]) -> str:
+    return (f"{fmt(it.get('completed'))} completed, {fmt(it.get('failed'))} failed, "
+            f"{fmt(it.get('unfinished'))} unfinished")
 
 
 def _summary(r: dict[str, Any]) -> Section:
@@ -161,7 +175,8 @@ def _summary(r: dict[str, Any]) -> Section:
 
 def _thresholds(r: dict[str, Any]) -> Section:
     rows = [
-        ("✓" if t.get("passed") else "✗", str(t.get("expression")), fmt(t.get("observed")))
+        ("✓" if t.get("passed") else "✗", str(t.get("expression")),
+         str(t.get("reason") or fmt(t.get("observed"))))
         for t in r.get("thresholds") or []
     ]
     return Section("thresholds", "Thresholds", [Table(("", "threshold", "observed"), rows)]
@@ -173,9 +188,10 @@ def _connections(r: dict[str, Any]) -> Section:
     if not c:
         return Section("connections", "Connections")
     rows = [(k.replace("_", " "), fmt(c.get(k))) for k in (
-        "attempted", "succeeded", "failed", "dropped", "reconnected", "peak_open")]
+        "attempted", "succeeded", "failed", "unfinished", "dropped", "reconnected", "peak_open")]
     rows.insert(3, ("success rate", percent(c.get("success_rate"))))
-    rows.append(("peak in-flight requests", fmt((r.get("requests") or {}).get("peak_in_flight"))))
+    rows.append(("peak operations in flight",
+                 fmt((r.get("operations") or {}).get("peak_in_flight"))))
     return Section("connections", "Connections", [Table(("", "value"), rows)])
 
 
@@ -203,10 +219,10 @@ def _latency(r: dict[str, Any]) -> Section:
 
 def _stages(r: dict[str, Any]) -> Section:
     stages = (r.get("load") or {}).get("stages") or []
-    columns = ("stage", "from s", "to s", "peak users", "requests", "rate/s", "messages",
-               "errors", "p50", "p95", "p99")
-    keys = ("stage", "from_s", "to_s", "peak_users", "requests", "rate_per_s", "messages",
-            "errors", "p50_ms", "p95_ms", "p99_ms")
+    columns = ("stage", "from s", "to s", "peak users", "operations", "failed", "rate/s",
+               "messages", "errors", "p50", "p95", "p99")
+    keys = ("stage", "from_s", "to_s", "peak_users", "operations", "failed", "rate_per_s",
+            "messages", "errors", "p50_ms", "p95_ms", "p99_ms")
     rows = [tuple(fmt(s.get(k)) for k in keys) for s in stages]
     return Section("stages", "Stages", [Table(columns, rows)] if rows else [])
 
@@ -235,13 +251,9 @@ def _errors(r: dict[str, Any]) -> Section:
     examples = r.get("error_examples") or {}
     if examples:
         blocks.append(Table(("error", "first example"),
-                            [(k, _first_line(v)) for k, v in examples.items()], "examples"))
+                            [(k, gist(str(v), r.get("scenario_file")))
+                             for k, v in examples.items()], "examples"))
     return Section("errors", f"Errors ({fmt(r.get('errors_total'))})", blocks)
-
-
-def _first_line(text: Any) -> str:
-    lines = str(text).strip().splitlines()
-    return (lines[-1] if lines else "")[:300]  # a traceback's last line names the exception
 
 
 def _bandwidth(r: dict[str, Any]) -> Section:
