@@ -25,14 +25,13 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from horde.metrics import names
+from horde.metrics.operations import EXCHANGE_METRICS
+from horde.metrics.significance import mann_whitney_greater, median, two_proportion_greater
 from horde.store import seconds
-from horde.store.significance import mann_whitney_greater, median, two_proportion_greater
 from horde.store.summary import summarize
 
 LATENCY_STATS = ("p50_ms", "p95_ms", "p99_ms")
 # the request→reply metrics whose own rate is a figure, as before the operations rename
-_RATE_METRICS = frozenset({names.HTTP_REQ, names.WS_REPLY, names.SIO_ACK})
 
 REGRESSION, BETTER, SAME, FEW, NA = "regression", "better", "same", "few samples", "n/a"
 
@@ -169,7 +168,7 @@ def _per_metric(a: dict[str, Any], b: dict[str, Any], tol: Tolerance) -> list[Fi
                 f"{key} {stat[:-3]}", "ms", x.get(stat), y.get(stat), True,
                 Seconds(seconds.latency_seconds(a, key, stat, tol.min_count),
                         seconds.latency_seconds(b, key, stat, tol.min_count))))
-        if x.get("metric") in _RATE_METRICS:
+        if x.get("metric") in EXCHANGE_METRICS:
             figures.append(Figure(
                 f"{key} rate", "/s", x.get("rate_per_s"), y.get("rate_per_s"), False,
                 Seconds(seconds.metric_per_second(a, key), seconds.metric_per_second(b, key))))

@@ -5,9 +5,9 @@ percentiles and its counts are one sample each of how the target behaved that se
 Two runs of the same build differ by noise second to second, so comparing the *sets* of
 seconds tells noise from a change where two whole-run figures cannot.
 
-The per-second operation count is being renamed from ``requests`` to ``operations`` (and
-``results["requests"]`` to ``results["operations"]``): :func:`row_operations` and
-:func:`run_operations` are the only readers of either name, so switching is one edit.
+Runs stored before results schema 2 counted ``requests`` (per second, and
+``results["requests"]``) where newer ones count ``operations``: :func:`row_operations` and
+:func:`run_operations` read both, so old runs in a history still compare.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ const COLORS = ["#0969da", "#8250df", "#1a7f37", "#bf8700", "#cf222e"];
 const RATE = ["operations", "requests"];
 const CHARTS = [
   { id: "chart-users", series: [["users", "users"], ["target", "target"], ["connections_open", "connections"], ["in_flight", "in flight"]] },
-  { id: "chart-rates", series: [[RATE, "requests/s"], ["messages", "messages/s"]] },
+  { id: "chart-rates", series: [[RATE, "operations/s"], ["messages", "messages/s"]] },
   { id: "chart-latency", series: [["p50_ms", "p50"], ["p95_ms", "p95"], ["p99_ms", "p99"]] },
   { id: "chart-errors", series: [["errors", "errors/s"]], colors: ["#cf222e"] },
   { id: "chart-resources", series: [["cpu_percent", "horde CPU %"], ["target_cpu_percent", "target CPU %"], ["loop_lag_ms", "horde loop lag ms"]] },

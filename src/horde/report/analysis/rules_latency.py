@@ -20,10 +20,10 @@ from typing import Any
 
 from horde.errors import ConfigError
 from horde.metrics.operations import EXCHANGE_METRICS, OPERATION_METRICS
+from horde.metrics.significance import mann_whitney_greater
 from horde.metrics.thresholds import parse_threshold
 from horde.report.analysis.basis import number
 from horde.report.analysis.items import finding
-from horde.store.significance import mann_whitney_greater
 
 Findings = list[dict[str, Any]]
 

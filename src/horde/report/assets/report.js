@@ -59,7 +59,7 @@
       ["p95", col(rows, "p95_ms")], ["p99", col(rows, "p99_ms")]] }),
     "chart-latency-by-metric": () => ({ x: ROWS_X, series: perMetric("p95_ms") }),
     "chart-throughput": () => ({ x: ROWS_X, series: [
-      ["requests/s", rate(col(rows, ["operations", "requests"]))],
+      ["operations/s", rate(col(rows, ["operations", "requests"]))],
       ["messages/s", rate(col(rows, "messages"))]] }),
     "chart-load": () => ({ x: ROWS_X, series: [["users", col(rows, "users")],
       ["connections open", col(rows, "connections_open")],

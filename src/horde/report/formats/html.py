@@ -26,8 +26,8 @@ DATA_ID = "horde-results"
 CHARTS = (
     ("chart-latency", "Latency percentiles over time, request → reply metrics (ms)"),
     ("chart-latency-by-metric", "p95 per metric over time (ms), iterations left out"),
-    ("chart-throughput", "Throughput: requests and messages per second"),
-    ("chart-load", "Active users, open connections, in-flight requests"),
+    ("chart-throughput", "Throughput: operations and messages per second"),
+    ("chart-load", "Active users, open connections, operations in flight"),
     ("chart-errors", "Errors per second"),
     ("chart-bandwidth", "Bandwidth (KiB per second)"),
     ("chart-generator", "Generator: CPU %, event-loop lag (ms), RSS (MB, right axis)"),

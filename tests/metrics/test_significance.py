@@ -4,7 +4,7 @@ alternative="greater", method="asymptotic")`` and, for proportions, half the p-v
 
 import pytest
 
-from horde.store.significance import (
+from horde.metrics.significance import (
     mann_whitney_greater,
     median,
     normal_sf,
