@@ -64,8 +64,12 @@ def test_stages_errors_bandwidth_generator(echo_results, md):
         assert number(row["p95"]) == stage["p95_ms"]
     errors = table_after(md, "## Errors")
     assert {e["category"]: number(e["count"]) for e in errors} == echo_results["errors"]
-    bandwidth = {r["direction"]: number(r["bytes"]) for r in table_after(md, "## Bandwidth")}
-    assert bandwidth == echo_results["bytes"]
+    bandwidth = table_after(md, "## Bandwidth")
+    b = echo_results["bytes"]
+    assert {r["direction"]: number(r["wire bytes"]) for r in bandwidth} == {
+        "sent": b["sent"], "received": b["received"]}
+    assert {r["direction"]: number(r["payload bytes"]) for r in bandwidth} == {
+        "sent": b["payload_sent"], "received": b["payload_received"]}
     assert "## Generator health" in md and "generator saturated" not in md
 
 

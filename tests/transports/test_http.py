@@ -79,8 +79,15 @@ async def test_get_and_post_json_round_trip(client: HttpClient, recorder: Record
     assert count(w, HTTP_REQ, "/json") == count(w, HTTP_TTFB, "/json") == 1
     assert count(w, HTTP_REQ, "/echo") == 1 and count(w, HTTP_CONNECT, None) == 1
     assert w.errors == {}
-    assert w.bytes_sent > 100 and w.bytes_received > len(response.body) + len(posted.body)
+    # payload: the bodies; the wire (headers and all) is read from the kernel at the close
+    assert w.bytes_sent == len('{"a":[1,2]}')
+    assert w.bytes_received == len(response.body) + len(posted.body)
     assert recorder.in_flight == 0 and recorder.open_connections == 1
+    await client.close()
+    await asyncio.sleep(0.05)  # connection_lost runs on the next loop turn
+    wire = recorder.take_window().traffic["http"]
+    assert wire.connections == 1
+    assert wire.wire_sent > 100 + w.bytes_sent and wire.wire_received > w.bytes_received + 100
 
 
 async def test_headers_params_and_text_body(server: AiohttpServer, recorder: Recorder) -> None:

@@ -40,6 +40,26 @@ _COUNTED = "_horde_counted"  # set on an exception (not a TargetError) once it i
 
 
 @dataclass(slots=True)
+class Traffic:
+    """One protocol's bytes: payload (what the protocol carried: HTTP bodies, WebSocket
+    messages, Engine.IO packets) and wire (every TCP byte of its connections, read from
+    the kernel as each one closed; ``connections`` of them)."""
+
+    payload_sent: int = 0
+    payload_received: int = 0
+    wire_sent: int = 0
+    wire_received: int = 0
+    connections: int = 0
+
+    def merge(self, other: Traffic) -> None:
+        self.payload_sent += other.payload_sent
+        self.payload_received += other.payload_received
+        self.wire_sent += other.wire_sent
+        self.wire_received += other.wire_received
+        self.connections += other.connections
+
+
+@dataclass(slots=True)
 class Window:
     """What happened during one interval; handed to the aggregator and never touched again."""
 
@@ -47,8 +67,9 @@ class Window:
     outcomes: dict[Key, Outcomes] = field(default_factory=dict)
     counters: dict[Key, int] = field(default_factory=dict)
     errors: dict[tuple[str, str | None], int] = field(default_factory=dict)
-    bytes_sent: int = 0
+    bytes_sent: int = 0  # payload, all protocols
     bytes_received: int = 0
+    traffic: dict[str, Traffic] = field(default_factory=dict)  # per protocol
     peak_in_flight: int = 0
 
 
@@ -106,10 +127,27 @@ class Recorder:
         key = (metric, name)
         counters[key] = counters.get(key, 0) + n
 
-    def add_bytes(self, sent: int = 0, received: int = 0) -> None:
+    def add_bytes(self, sent: int = 0, received: int = 0, protocol: str = "http") -> None:
+        """Payload bytes of ``protocol`` ("http", "websocket", "socketio")."""
         window = self._window
         window.bytes_sent += sent
         window.bytes_received += received
+        traffic = window.traffic.get(protocol)
+        if traffic is None:
+            traffic = window.traffic[protocol] = Traffic()
+        traffic.payload_sent += sent
+        traffic.payload_received += received
+
+    def add_wire(self, protocol: str, counted: tuple[int, int] | None) -> None:
+        """One closed connection's TCP bytes (:func:`horde.transports.wire.tcp_bytes`)."""
+        if counted is None:
+            return
+        traffic = self._window.traffic.get(protocol)
+        if traffic is None:
+            traffic = self._window.traffic[protocol] = Traffic()
+        traffic.wire_sent += counted[0]
+        traffic.wire_received += counted[1]
+        traffic.connections += 1
 
     def error(self, category: str, detail: str | None = None, example: str | None = None) -> None:
         """Count one error under its category (and detail: status, close code, type)."""

@@ -13,7 +13,7 @@ from horde.metrics import names
 from horde.metrics.aggregator import Aggregator, label
 from horde.metrics.histogram import summarize
 from horde.metrics.operations import KINDS, OPERATION_METRICS, Outcomes
-from horde.metrics.recorder import Key, Recorder
+from horde.metrics.recorder import Key, Recorder, Traffic
 from horde.version import __version__
 
 SCHEMA = "horde.results/2"
@@ -65,7 +65,7 @@ def build_results(
         "errors_total": sum(errors.values()),
         "error_details": details,
         "error_examples": dict(recorder.error_examples),
-        "bytes": {"sent": totals.bytes_sent, "received": totals.bytes_received},
+        "bytes": _bytes(totals.traffic),
         "generator": generator,
         **{name: report() for name, report in recorder.sections.items()},
         "timeseries": rows,
@@ -149,6 +149,19 @@ def _connections(recorder: Recorder) -> dict[str, Any]:
         "success_rate": _ratio(conns.succeeded, decided),
         "peak_open": recorder.peak_open_connections,
     }
+
+
+def _bytes(traffic: dict[str, Traffic]) -> dict[str, Any]:
+    """Wire bytes (as the network saw them) beside payload bytes, in all and per protocol."""
+    by_protocol = {
+        name: {"sent": t.wire_sent, "received": t.wire_received,
+               "payload_sent": t.payload_sent, "payload_received": t.payload_received,
+               "connections": t.connections}
+        for name, t in sorted(traffic.items())
+    }
+    total = {key: sum(p[key] for p in by_protocol.values())
+             for key in ("sent", "received", "payload_sent", "payload_received")}
+    return {**total, "by_protocol": by_protocol}
 
 
 def _failures(outcomes: Outcomes) -> dict[str, int]:

@@ -118,8 +118,11 @@ def _iterations_line(r: dict[str, Any]) -> str:
 
 
 def _bytes_line(r: dict[str, Any]) -> str:
+    """Wire bytes (every TCP byte) and, in brackets, the payload they carried."""
     b = r["bytes"]
-    return f"bytes: sent {text.count(b['sent'])}, received {text.count(b['received'])}"
+    return (f"bytes: sent {text.count(b['sent'])} ({text.count(b.get('payload_sent'))} "
+            f"payload), received {text.count(b['received'])} "
+            f"({text.count(b.get('payload_received'))} payload)")
 
 
 def _generator_line(r: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Sig
 from horde.safety.hosts import guard_url
 from horde.transports.engineio_polling import LongPoll
 from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake, settle
+from horde.transports.wire import tcp_bytes
 
 # picows's minimum; it grows on demand. Its 16 KiB default is most of an idle client's RSS.
 # aiofastnet's transport (picows's default when installed) costs ~5 KB more per idle client
@@ -118,6 +119,7 @@ class _Listener(WSListener):
                     self.owner.receive(msg, len(data) - 1)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.owner._recorder.add_wire("socketio", tcp_bytes(transport.underlying_transport))
         self.owner.ws_lost(self.primary)
 
 
@@ -149,7 +151,7 @@ class EngineIOConnection:
 
     def receive(self, pkt: str | bytes, nbytes: int) -> None:
         """One Engine.IO packet in: a message goes up, a control packet is acted on."""
-        self._recorder.add_bytes(received=nbytes)
+        self._recorder.add_bytes(0, nbytes, "socketio")
         try:
             result = self.session.receive_packet(pkt)
         except EngineIOProtocolError as exc:
@@ -201,7 +203,7 @@ class EngineIOConnection:
         if ws is not None and payload.__class__ is str:
             data = ("4" + payload).encode()  # type: ignore[operator]
             ws.send(TEXT, data)
-            self._recorder.add_bytes(sent=len(data))
+            self._recorder.add_bytes(len(data), 0, "socketio")
         else:
             self.write(self.session.encode_message(payload))
 
@@ -213,7 +215,7 @@ class EngineIOConnection:
         if ws is not None:
             data = pkt.encode() if isinstance(pkt, str) else pkt
             ws.send(TEXT if isinstance(pkt, str) else BINARY, data)
-            self._recorder.add_bytes(sent=len(data))
+            self._recorder.add_bytes(len(data), 0, "socketio")
         elif self._poll is not None:
             self._poll.send(pkt)
 

@@ -163,14 +163,13 @@ class HttpClient:
                 try:
                     response = await waiter
                 except ClosedByPeer:
-                    rec.add_bytes(len(data_out), conn.received)
                     if not retried and conn.received == 0 and (method in IDEMPOTENT or conn.reused):
                         retried = True  # a stale keep-alive: once more on a new connection
                         conn = None
                         continue
                     raise
                 except TargetError:
-                    rec.add_bytes(len(data_out), conn.received)
+                    rec.add_bytes(len(body) if body else 0)
                     conn.close()
                     raise
                 except BaseException:  # cancelled: the connection is mid-exchange, drop it
@@ -186,7 +185,7 @@ class HttpClient:
         op.start_ns = sent_at = conn.sent_at
         done_at = conn.done_at
         rec.latency(HTTP_TTFB, label, (conn.first_byte_at - sent_at) // 1000)
-        rec.add_bytes(len(data_out), conn.received)
+        rec.add_bytes(len(body) if body else 0, len(response.body))
         pool.release(conn)
         response.url = target.url
         response.elapsed_ms = (done_at - sent_at) / 1e6

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from horde.errors import ClosedByPeer, ProtocolError
 from horde.protocols.http import BodySink, HttpProtocol, Response
+from horde.transports.wire import tcp_bytes
 
 if TYPE_CHECKING:
     from horde.transports.http_pool import HostPool
@@ -133,6 +134,7 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._gone = True
+        self._pool.recorder.add_wire("http", tcp_bytes(self.transport))
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         waiter, self._waiter = self._waiter, None

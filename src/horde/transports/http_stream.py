@@ -39,7 +39,7 @@ class BodyStream:
     connection back to the pool when it can carry another request, else closes it.
     """
 
-    __slots__ = ("_on_head", "_on_piece", "conn", "ended", "head", "pool")
+    __slots__ = ("_on_head", "_on_piece", "body_bytes", "conn", "ended", "head", "pool")
 
     def __init__(self, on_head: Callable[[int, Headers], None] | None,
                  on_piece: Callable[[bytes], None]) -> None:
@@ -49,6 +49,7 @@ class BodyStream:
         self.pool: HostPool | None = None
         self.ended: asyncio.Future[Response] | None = None
         self.head: Response | None = None  # status and headers, once they arrived
+        self.body_bytes = 0  # the payload: body pieces received
 
     async def open(self, client: HttpClient, method: str, url: str, *, timeout: float,
                    headers: Mapping[str, str] | None = None, body: bytes | None = None,
@@ -66,7 +67,7 @@ class BodyStream:
         self.pool, self.conn = pool, conn
         conn.stream_to(self)
         self.ended = conn.send(data_out, method)
-        client.recorder.add_bytes(sent=len(data_out))
+        client.recorder.add_bytes(len(body) if body else 0)
 
     # -- BodySink: called inside data_received ---------------------------------------------
 
@@ -76,6 +77,7 @@ class BodyStream:
             self._on_head(status, headers)
 
     def on_piece(self, data: bytes) -> None:
+        self.body_bytes += len(data)
         self._on_piece(data)
 
     # -- the end ---------------------------------------------------------------------------
@@ -86,7 +88,8 @@ class BodyStream:
         if conn is None:
             return
         conn.stream_to(None)
-        recorder.add_bytes(received=conn.received)
+        recorder.add_bytes(0, self.body_bytes)
+        self.body_bytes = 0
         ended = self.ended
         if ended is not None and ended.done() and not ended.cancelled() \
                 and ended.exception() is None:

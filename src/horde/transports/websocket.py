@@ -294,7 +294,7 @@ class WebSocketConnection:
             self._transport.send(BINARY, data)  # type: ignore[union-attr]
         recorder = self._recorder
         recorder.count(WS_MSG_OUT, None)
-        recorder.add_bytes(sent=len(data))
+        recorder.add_bytes(len(data), 0, "websocket")
 
     # -- receiving --------------------------------------------------------------------------
 

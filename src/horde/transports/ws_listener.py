@@ -35,6 +35,7 @@ from horde.errors import (
 from horde.metrics.names import WS_MSG_IN
 from horde.metrics.recorder import Recorder
 from horde.transports.inbox import Inbox
+from horde.transports.wire import tcp_bytes
 
 if TYPE_CHECKING:
     from horde.transports.websocket import WebSocketConnection
@@ -133,6 +134,7 @@ class Listener(WSListener):
             self._on_other_frame(transport, frame, msg_type)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.recorder.add_wire("websocket", tcp_bytes(transport.underlying_transport))
         conn = self.conn
         handshake = transport.close_handshake
         if conn._closing:  # we asked for it and the server never answered our CLOSE
@@ -159,7 +161,7 @@ class Listener(WSListener):
     def deliver(self, data: str | bytes, size: int) -> None:
         """Decode, count, and hand one complete message to a waiter, the handler or the inbox."""
         recorder = self.recorder
-        recorder.add_bytes(0, size)
+        recorder.add_bytes(0, size, "websocket")
         decode = self.decode
         if decode is None:
             message: Any = data

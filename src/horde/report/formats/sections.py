@@ -257,6 +257,8 @@ def _errors(r: dict[str, Any]) -> Section:
 
 
 def _bandwidth(r: dict[str, Any]) -> Section:
+    """Wire bytes (as the network saw them) and payload, in all and per protocol; the peak
+    second is of payload (the per-second rows count payload as it flows)."""
     b = r.get("bytes") or {}
     rows_ts = r.get("timeseries") or []
     if not b and not rows_ts:
@@ -267,9 +269,20 @@ def _bandwidth(r: dict[str, Any]) -> Section:
         total = b.get(direction)
         peak = max((row.get(key) or 0 for row in rows_ts), default=None)
         mean = round(total / duration, 1) if total is not None and duration else None
-        rows.append((direction, fmt(total), fmt(mean), fmt(peak)))
-    columns = ("direction", "bytes", "mean bytes/s", "peak bytes in one second")
-    return Section("bandwidth", "Bandwidth", [Table(columns, rows)])
+        rows.append((direction, fmt(total), fmt(b.get(f"payload_{direction}")), fmt(mean),
+                     fmt(peak)))
+    columns = ("direction", "wire bytes", "payload bytes", "mean wire bytes/s",
+               "peak payload bytes in one second")
+    blocks: list[Block] = [Table(columns, rows)]
+    protocols = b.get("by_protocol") or {}
+    if protocols:
+        blocks.append(Table(
+            ("protocol", "wire sent", "wire received", "payload sent", "payload received",
+             "connections"),
+            [(name, fmt(t.get("sent")), fmt(t.get("received")), fmt(t.get("payload_sent")),
+              fmt(t.get("payload_received")), fmt(t.get("connections")))
+             for name, t in protocols.items()], "per protocol"))
+    return Section("bandwidth", "Bandwidth", blocks)
 
 
 def _optional(r: dict[str, Any]) -> Iterator[Section]:
