@@ -66,10 +66,15 @@ def _horde(scenario: str, target: Target, conns: int, duration: float) -> Comman
             "horde_opens_per_s": round(conns / full, 1) if full else None,
         }
 
+    # HORDE_BENCH_SRC=/path/to/other/checkout/src measures that build instead (same venv):
+    # how a change to the hot path is compared with the commit before it, alternately
+    src = os.environ.get("HORDE_BENCH_SRC")
+    program = [PYTHON, "-m", "horde"] if src else [HORDE]
     return Command(
-        [HORDE, "run", str(SCENARIOS / f"{scenario}.py"), "--target", target.url,
+        [*program, "run", str(SCENARIOS / f"{scenario}.py"), "--target", target.url,
          "--users", str(conns), "--spawn-rate", str(conns), "--duration", f"{duration}s",
          "--quiet", "--out", out],
+        env={"PYTHONPATH": src} if src else {},
         parse=parse,
     )
 

@@ -15,7 +15,7 @@ def test_windows_fold_into_exact_totals_and_rows():
         op = rec.begin(names.WS_REPLY, "echo", start_ns=10 * MS)
         rec.succeed(op, end_ns=(10 + ms) * MS)
     rec.count(names.WS_MSG_IN, "pong", 3)
-    rec.add_bytes(sent=100, received=300)
+    rec.add_bytes(100, 300, rec.websocket)
     pending = rec.begin(names.WS_REPLY, "echo")
     rec.begin(names.WS_REPLY, "echo")  # still in flight when the run ends
     row1 = agg.tick(1.0)

@@ -85,7 +85,7 @@ async def test_get_and_post_json_round_trip(client: HttpClient, recorder: Record
     assert recorder.in_flight == 0 and recorder.open_connections == 1
     await client.close()
     await asyncio.sleep(0.05)  # connection_lost runs on the next loop turn
-    wire = recorder.take_window().traffic["http"]
+    wire = recorder.http
     assert wire.connections == 1
     assert wire.wire_sent > 100 + w.bytes_sent and wire.wire_received > w.bytes_received + 100
 

@@ -15,7 +15,7 @@ from hdrh.histogram import HdrHistogram
 from horde.metrics import names
 from horde.metrics.histogram import new_histogram, percentiles_ms
 from horde.metrics.operations import EXCHANGE_METRICS, OPERATION_METRICS, Outcomes
-from horde.metrics.recorder import Key, Recorder, Traffic, Window
+from horde.metrics.recorder import Key, Recorder, Window
 from horde.secrets import known as secrets_known
 from horde.secrets import redact
 
@@ -38,7 +38,6 @@ class Totals:
     errors: dict[tuple[str, str | None], int] = field(default_factory=dict)
     bytes_sent: int = 0
     bytes_received: int = 0
-    traffic: dict[str, Traffic] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -149,11 +148,6 @@ class Aggregator:
             totals.errors[key] = totals.errors.get(key, 0) + n
         totals.bytes_sent += window.bytes_sent
         totals.bytes_received += window.bytes_received
-        for protocol, traffic in window.traffic.items():
-            total_traffic = totals.traffic.get(protocol)
-            if total_traffic is None:
-                total_traffic = totals.traffic[protocol] = Traffic()
-            total_traffic.merge(traffic)
 
     def _row(self, window: Window, elapsed_s: float) -> tuple[dict[str, Any], HdrHistogram]:
         rec = self.recorder

@@ -62,11 +62,14 @@ class Operation:
         self.metric = metric
         self.name = name
         self.start_ns = start_ns
-        self.intended_ns = intended_ns or start_ns
-        self.end_ns = 0
-        self.sent = 0
-        self.received = 0
+        self.intended_ns = intended_ns  # 0: the same as start_ns (see ``intended``)
+        self.end_ns = self.sent = self.received = 0
         self.outcome: str | None = None
+
+    @property
+    def intended(self) -> int:
+        """When it should have started: paced work that ran late started after this."""
+        return self.intended_ns or self.start_ns
 
     @property
     def kind(self) -> str:

@@ -69,7 +69,8 @@ class Window:
     errors: dict[tuple[str, str | None], int] = field(default_factory=dict)
     bytes_sent: int = 0  # payload, all protocols
     bytes_received: int = 0
-    traffic: dict[str, Traffic] = field(default_factory=dict)  # per protocol
+    ws_sent: int = 0  # WebSocket messages: plain ints on the hot path, counters at hand-over
+    ws_received: int = 0  # (those counted under an event_key name are in counters)
     peak_in_flight: int = 0
 
 
@@ -100,6 +101,9 @@ class Recorder:
         self.peak_users = 0
         self.users_started = 0
         self.error_examples: dict[str, str] = {}
+        # per protocol, for the whole run (the windows count payload in all): a fixed
+        # object per protocol, so the per-message path does no lookup
+        self.http, self.websocket, self.socketio = Traffic(), Traffic(), Traffic()
         self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
 
     def add_section(self, name: str, report: Callable[[], dict[str, Any]]) -> None:
@@ -127,27 +131,42 @@ class Recorder:
         key = (metric, name)
         counters[key] = counters.get(key, 0) + n
 
-    def add_bytes(self, sent: int = 0, received: int = 0, protocol: str = "http") -> None:
-        """Payload bytes of ``protocol`` ("http", "websocket", "socketio")."""
+    def add_bytes(self, sent: int, received: int, traffic: Traffic) -> None:
+        """Payload bytes of one protocol: ``traffic`` is ``recorder.http``, ``.websocket``
+        or ``.socketio``."""
         window = self._window
         window.bytes_sent += sent
         window.bytes_received += received
-        traffic = window.traffic.get(protocol)
-        if traffic is None:
-            traffic = window.traffic[protocol] = Traffic()
         traffic.payload_sent += sent
         traffic.payload_received += received
 
-    def add_wire(self, protocol: str, counted: tuple[int, int] | None) -> None:
+    def ws_message_sent(self, nbytes: int) -> None:
+        """One WebSocket message out: counted, and its payload (the per-message path: no
+        lookup, counted as ``ws_msg_out`` when the window is handed over)."""
+        window = self._window
+        window.ws_sent += 1
+        window.bytes_sent += nbytes
+        self.websocket.payload_sent += nbytes
+
+    def ws_message_received(self, nbytes: int, counted: bool = False) -> None:
+        """One WebSocket message in (``counted``: already under its event_key's name)."""
+        window = self._window
+        if not counted:
+            window.ws_received += 1
+        window.bytes_received += nbytes
+        self.websocket.payload_received += nbytes
+
+    def add_wire(self, traffic: Traffic, counted: tuple[int, int] | None) -> None:
         """One closed connection's TCP bytes (:func:`horde.transports.wire.tcp_bytes`)."""
         if counted is None:
             return
-        traffic = self._window.traffic.get(protocol)
-        if traffic is None:
-            traffic = self._window.traffic[protocol] = Traffic()
         traffic.wire_sent += counted[0]
         traffic.wire_received += counted[1]
         traffic.connections += 1
+
+    @property
+    def traffic(self) -> dict[str, Traffic]:
+        return {"http": self.http, "socketio": self.socketio, "websocket": self.websocket}
 
     def error(self, category: str, detail: str | None = None, example: str | None = None) -> None:
         """Count one error under its category (and detail: status, close code, type)."""
@@ -187,27 +206,37 @@ class Recorder:
         """An operation starts (now, or at ``start_ns`` on the perf_counter_ns clock).
         Exactly one of :meth:`succeed`, :meth:`fail`, :meth:`abandon` must end it."""
         op = Operation(metric, name, start_ns or perf_counter_ns(), intended_ns)
-        self.in_flight += 1
-        if self.in_flight > self._window.peak_in_flight:
-            self._window.peak_in_flight = self.in_flight
-            if self.in_flight > self.peak_in_flight:
-                self.peak_in_flight = self.in_flight
+        in_flight = self.in_flight = self.in_flight + 1
+        window = self._window
+        if in_flight > window.peak_in_flight:
+            window.peak_in_flight = in_flight
+            if in_flight > self.peak_in_flight:
+                self.peak_in_flight = in_flight
         return op
 
     def succeed(self, op: Operation, end_ns: int = 0, sent: int = 0, received: int = 0) -> None:
-        """``op`` got its answer (at ``end_ns``, else now): its latency and an ``ok``."""
+        """``op`` got its answer (at ``end_ns``, else now): its latency and an ``ok``.
+        The hot path of every request: one lookup each for its tally and its histogram."""
         if op.outcome is not None:
             return
         op.outcome = OK
         op.end_ns = end = end_ns or perf_counter_ns()
         self.in_flight -= 1
-        outcomes = self._outcomes(op)
+        window = self._window
+        key = (op.metric, op.name)
+        outcomes = window.outcomes.get(key)
+        if outcomes is None:
+            outcomes = window.outcomes[key] = Outcomes()
         outcomes.ok += 1
         if sent or received:
             op.sent, op.received = sent, received
             outcomes.sent += sent
             outcomes.received += received
-        self.latency(op.metric, op.name, (end - op.start_ns) // 1000)
+        hist = window.latencies.get(key)
+        if hist is None:
+            hist = window.latencies[key] = new_histogram()
+        micros = (end - op.start_ns) // 1000
+        hist.record_value(1 if micros < 1 else HIGHEST_US if micros > HIGHEST_US else micros)
 
     def fail(self, op: Operation, exc: BaseException, end_ns: int = 0) -> None:
         """``op`` ended without its answer: counted failed under ``exc``'s category, and
@@ -279,7 +308,11 @@ class Recorder:
             outcomes = table[key] = Outcomes()
         if exc is None:
             outcomes.ok += 1
-            self.latency(names.ITERATION, behaviour, micros)
+            hists = self._window.latencies
+            hist = hists.get(key)
+            if hist is None:
+                hist = hists[key] = new_histogram()
+            hist.record_value(1 if micros < 1 else HIGHEST_US if micros > HIGHEST_US else micros)
         else:
             self.count_failure(exc)
             outcomes.add_failure(failure_of(exc))
@@ -345,4 +378,11 @@ class Recorder:
     def take_window(self) -> Window:
         """Hand the finished window to the aggregator and start a fresh one."""
         window, self._window = self._window, Window(peak_in_flight=self.in_flight)
+        counters = window.counters
+        if window.ws_sent:
+            key = (names.WS_MSG_OUT, None)
+            counters[key] = counters.get(key, 0) + window.ws_sent
+        if window.ws_received:
+            key = (names.WS_MSG_IN, None)
+            counters[key] = counters.get(key, 0) + window.ws_received
         return window

@@ -65,7 +65,7 @@ def build_results(
         "errors_total": sum(errors.values()),
         "error_details": details,
         "error_examples": dict(recorder.error_examples),
-        "bytes": _bytes(totals.traffic),
+        "bytes": _bytes(recorder.traffic),
         "generator": generator,
         **{name: report() for name, report in recorder.sections.items()},
         "timeseries": rows,
@@ -158,6 +158,7 @@ def _bytes(traffic: dict[str, Traffic]) -> dict[str, Any]:
                "payload_sent": t.payload_sent, "payload_received": t.payload_received,
                "connections": t.connections}
         for name, t in sorted(traffic.items())
+        if t.connections or t.payload_sent or t.payload_received
     }
     total = {key: sum(p[key] for p in by_protocol.values())
              for key in ("sent", "received", "payload_sent", "payload_received")}

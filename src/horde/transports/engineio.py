@@ -119,7 +119,8 @@ class _Listener(WSListener):
                     self.owner.receive(msg, len(data) - 1)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.owner._recorder.add_wire("socketio", tcp_bytes(transport.underlying_transport))
+        recorder = self.owner._recorder
+        recorder.add_wire(recorder.socketio, tcp_bytes(transport.underlying_transport))
         self.owner.ws_lost(self.primary)
 
 
@@ -151,7 +152,7 @@ class EngineIOConnection:
 
     def receive(self, pkt: str | bytes, nbytes: int) -> None:
         """One Engine.IO packet in: a message goes up, a control packet is acted on."""
-        self._recorder.add_bytes(0, nbytes, "socketio")
+        self._recorder.add_bytes(0, nbytes, self._recorder.socketio)
         try:
             result = self.session.receive_packet(pkt)
         except EngineIOProtocolError as exc:
@@ -203,7 +204,7 @@ class EngineIOConnection:
         if ws is not None and payload.__class__ is str:
             data = ("4" + payload).encode()  # type: ignore[operator]
             ws.send(TEXT, data)
-            self._recorder.add_bytes(len(data), 0, "socketio")
+            self._recorder.add_bytes(len(data), 0, self._recorder.socketio)
         else:
             self.write(self.session.encode_message(payload))
 
@@ -215,7 +216,7 @@ class EngineIOConnection:
         if ws is not None:
             data = pkt.encode() if isinstance(pkt, str) else pkt
             ws.send(TEXT if isinstance(pkt, str) else BINARY, data)
-            self._recorder.add_bytes(len(data), 0, "socketio")
+            self._recorder.add_bytes(len(data), 0, self._recorder.socketio)
         elif self._poll is not None:
             self._poll.send(pkt)
 

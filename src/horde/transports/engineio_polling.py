@@ -89,7 +89,7 @@ class LongPoll:
         except (UnicodeDecodeError, EngineIOProtocolError) as exc:
             owner.fail(ProtocolError(f"bad polling payload: {exc}"))
             return
-        self._recorder.add_bytes(0, len(body), "socketio")
+        self._recorder.add_bytes(0, len(body), self._recorder.socketio)
         for pkt in packets:
             if owner.closed:
                 return
@@ -133,7 +133,7 @@ class LongPoll:
                     await resp.read()
                     if resp.status != 200:
                         raise ClosedByPeer(f"POST answered HTTP {resp.status}")
-                self._recorder.add_bytes(len(body), 0, "socketio")
+                self._recorder.add_bytes(len(body), 0, self._recorder.socketio)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

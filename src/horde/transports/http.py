@@ -169,7 +169,7 @@ class HttpClient:
                         continue
                     raise
                 except TargetError:
-                    rec.add_bytes(len(body) if body else 0)
+                    rec.add_bytes(len(body) if body else 0, 0, rec.http)
                     conn.close()
                     raise
                 except BaseException:  # cancelled: the connection is mid-exchange, drop it
@@ -185,7 +185,7 @@ class HttpClient:
         op.start_ns = sent_at = conn.sent_at
         done_at = conn.done_at
         rec.latency(HTTP_TTFB, label, (conn.first_byte_at - sent_at) // 1000)
-        rec.add_bytes(len(body) if body else 0, len(response.body))
+        rec.add_bytes(len(body) if body else 0, len(response.body), rec.http)
         pool.release(conn)
         response.url = target.url
         response.elapsed_ms = (done_at - sent_at) / 1e6

@@ -134,7 +134,7 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._gone = True
-        self._pool.recorder.add_wire("http", tcp_bytes(self.transport))
+        self._pool.recorder.add_wire(self._pool.recorder.http, tcp_bytes(self.transport))
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         waiter, self._waiter = self._waiter, None

@@ -67,7 +67,7 @@ class BodyStream:
         self.pool, self.conn = pool, conn
         conn.stream_to(self)
         self.ended = conn.send(data_out, method)
-        client.recorder.add_bytes(len(body) if body else 0)
+        client.recorder.add_bytes(len(body) if body else 0, 0, client.recorder.http)
 
     # -- BodySink: called inside data_received ---------------------------------------------
 
@@ -88,7 +88,7 @@ class BodyStream:
         if conn is None:
             return
         conn.stream_to(None)
-        recorder.add_bytes(0, self.body_bytes)
+        recorder.add_bytes(0, self.body_bytes, recorder.http)
         self.body_bytes = 0
         ended = self.ended
         if ended is not None and ended.done() and not ended.cancelled() \

@@ -23,7 +23,7 @@ from picows import WSInvalidURL, WSTransport, ws_connect
 from picows.url import parse_url
 
 from horde.errors import ClosedByPeer, ConfigError, OperationTimeout, TargetError, again
-from horde.metrics.names import WS_CONNECT, WS_MSG_OUT, WS_REPLY
+from horde.metrics.names import WS_CONNECT, WS_REPLY
 from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
@@ -292,9 +292,7 @@ class WebSocketConnection:
             self._transport.send(TEXT, data)  # type: ignore[union-attr]
         else:
             self._transport.send(BINARY, data)  # type: ignore[union-attr]
-        recorder = self._recorder
-        recorder.count(WS_MSG_OUT, None)
-        recorder.add_bytes(len(data), 0, "websocket")
+        self._recorder.ws_message_sent(len(data))
 
     # -- receiving --------------------------------------------------------------------------
 

@@ -134,7 +134,7 @@ class Listener(WSListener):
             self._on_other_frame(transport, frame, msg_type)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.recorder.add_wire("websocket", tcp_bytes(transport.underlying_transport))
+        self.recorder.add_wire(self.recorder.websocket, tcp_bytes(transport.underlying_transport))
         conn = self.conn
         handshake = transport.close_handshake
         if conn._closing:  # we asked for it and the server never answered our CLOSE
@@ -161,7 +161,6 @@ class Listener(WSListener):
     def deliver(self, data: str | bytes, size: int) -> None:
         """Decode, count, and hand one complete message to a waiter, the handler or the inbox."""
         recorder = self.recorder
-        recorder.add_bytes(0, size, "websocket")
         decode = self.decode
         if decode is None:
             message: Any = data
@@ -169,17 +168,18 @@ class Listener(WSListener):
             try:
                 message = decode(data)
             except Exception as exc:  # the codec cannot read what the server sent
-                recorder.count(WS_MSG_IN, None)
+                recorder.ws_message_received(size)
                 recorder.error("protocol_error", "decode", f"{type(exc).__name__}: {exc}")
                 return
         event_key = self.event_key
         if event_key is None:
-            recorder.count(WS_MSG_IN, None)
+            recorder.ws_message_received(size)
         else:
             try:
                 recorder.count(WS_MSG_IN, event_key(message))
+                recorder.ws_message_received(size, counted=True)
             except Exception as exc:
-                recorder.count(WS_MSG_IN, None)
+                recorder.ws_message_received(size)
                 recorder.scenario_exception(exc)
         inbox = self.inbox
         waiters = inbox.waiters
