@@ -91,3 +91,22 @@ def test_overload_errors_land_in_their_categories(tmp_path: Path) -> None:
     assert app.get("504", 0) == stats.get("answers_timed_out", 0) >= 1
     assert app.get("503", 0) == stats.get("answers_refused", 0)
     assert results["counters"]["custom:answers_ok"] == stats["answers_completed"] >= 1
+
+
+def test_past_its_capacity_the_analysis_says_latency_rises_with_load(tmp_path: Path) -> None:
+    """Issue 11: 14 users against 10 answer slots queue, and the analysis said "all clear".
+    Two stages, 2 then 14 users: answers wait for a slot in the second."""
+    with demo_server("chatbot", ("--set=capacity=10",)) as url:
+        result = horde_cli(
+            "run", SCENARIO, "--target", url, "--shape",
+            "steps(start=2, increment=12, interval=6s, max=14)", "--out", str(tmp_path),
+            "-q", "--no-history", timeout=60)
+    results = read_results(tmp_path)
+    assert "Traceback" not in result.stderr
+    rising = [f for f in results["analysis"]["findings"] if f["rule"] == "latency_rising"]
+    assert rising, results["analysis"]["findings"]
+    rises = {r["metric"]: r for r in rising[0]["evidence"]["rises"]}
+    assert "stream_total:answer" in rises  # the main operation, not only request→reply
+    assert rises["stream_total:answer"]["to_load"] == 14
+    stages = rising[0]["evidence"]["stages"]
+    assert stages[-1]["peak_in_flight"] > stages[0]["peak_in_flight"]  # queueing shows

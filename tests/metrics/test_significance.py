@@ -66,3 +66,11 @@ def test_normal_sf_and_median() -> None:
     assert normal_sf(2.326347874) == pytest.approx(0.01, rel=1e-6)
     assert median([3.0, 1.0, 2.0]) == 2.0
     assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
+
+
+def test_binomial_tail_matches_the_sum_of_its_terms() -> None:
+    from horde.metrics.significance import binomial_tail
+
+    assert binomial_tail(43, 0.01, 3) == pytest.approx(0.00916, abs=1e-5)  # scipy: binom.sf(2, 43, .01)
+    assert binomial_tail(10, 0.5, 0) == 1.0 and binomial_tail(10, 0.5, 11) == 0.0
+    assert binomial_tail(10, 0.5, 10) == pytest.approx(0.5**10)

@@ -264,7 +264,7 @@ DOES_NOT_FIRE: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     # p95 grew a lot, but users did not grow (the chsh game: 199 → 201 users, a new phase)
     ("latency_rising", lambda r: _stages(r, [("a", 50, 4.0), ("b", 50, 40.0)])),
     ("latency_rising", lambda r: _stages(r, [("a", 199, 3.9), ("b", 201, 92.0)])),
-    ("latency_rising", lambda r: _stages(r, [("a", 10, 40.0), ("b", 50, 60.0)])),
+    ("latency_rising", lambda r: _stages(r, [("a", 10, 40.0), ("b", 50, 55.0)])),  # 1.4×
     # a stage's p95 doubled, but its seconds overlap the first stage's: noise
     ("latency_rising", lambda r: (_stages(r, [("a", 10, 4.0), ("b", 50, 9.0)]), [
         row["metrics"]["http_req:x"].update(p95_ms=4.0 + 5.0 * (k % 2))
@@ -513,3 +513,31 @@ def test_console_lines_mark_severity():
     clear = clean()
     clear["analysis"] = analyze(clear)
     assert list(finding_lines(clear))[1].startswith("  [green]✓[/] all clear")
+
+
+def test_a_queue_in_the_tail_of_few_samples_is_latency_rising():
+    """Connects come once per user: too few per second for the rank test. When 5 % of the
+    later stage's connects wait (its p95 far above the earlier p99), the binomial tail
+    says it is no chance."""
+    def edit(r):
+        r["load"]["stages"] = [
+            {"stage": s, "peak_users": u, "peak_target": float(u), "operations": n,
+             "peak_in_flight": u, "rate_per_s": 1.0,
+             "metrics": {"ws_connect": {"count": n, "p50_ms": 1.0, "p95_ms": p95,
+                                        "p99_ms": p99}}}
+            for s, u, n, p95, p99 in (("a", 10, 120, 1.5, 1.8), ("b", 14, 60, 1000.0, 1002.0))]
+        r["timeseries"] = []
+    (f,) = fired(changed(edit), "latency_rising")
+    (rise,) = f["evidence"]["rises"]
+    assert rise["metric"] == "ws_connect" and rise["test"].startswith("5 %+ of the later")
+
+
+def test_a_tail_of_one_sample_is_not_enough():
+    def edit(r):
+        r["load"]["stages"] = [
+            {"stage": s, "peak_users": u, "peak_target": float(u), "operations": n,
+             "metrics": {"ws_connect": {"count": n, "p50_ms": 1.0, "p95_ms": p95,
+                                        "p99_ms": p99}}}
+            for s, u, n, p95, p99 in (("a", 10, 8, 1.5, 1.8), ("b", 14, 10, 1000.0, 1002.0))]
+        r["timeseries"] = []
+    assert fired(changed(edit), "latency_rising") == []

@@ -6,7 +6,8 @@ second), which assumes nothing about their distribution — latency is skewed an
 so a t-test's normality is not there to lean on — and a test on two proportions (error
 rates). Both use the normal approximation, which is what a CI gate needs (runs of tens to
 thousands of seconds) and saves a dependency: scipy for two functions is not worth it.
-``tests/store/test_significance.py`` checks them against scipy's results.
+The analysis adds a third, an exact binomial tail, for stages with few samples.
+``tests/metrics/test_significance.py`` checks them against scipy's results.
 """
 
 from __future__ import annotations
@@ -76,3 +77,14 @@ def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def binomial_tail(n: int, p: float, k: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): exact, by summing the lower terms (n is a
+    stage's sample count: hundreds at most)."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    below = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k))
+    return max(0.0, 1.0 - below)
