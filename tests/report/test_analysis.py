@@ -525,7 +525,7 @@ def test_a_queue_in_the_tail_of_few_samples_is_latency_rising():
              "peak_in_flight": u, "rate_per_s": 1.0,
              "metrics": {"ws_connect": {"count": n, "p50_ms": 1.0, "p95_ms": p95,
                                         "p99_ms": p99}}}
-            for s, u, n, p95, p99 in (("a", 10, 120, 1.5, 1.8), ("b", 14, 60, 1000.0, 1002.0))]
+            for s, u, n, p95, p99 in (("a", 10, 120, 1.5, 1.8), ("b", 14, 200, 1000.0, 1002.0))]
         r["timeseries"] = []
     (f,) = fired(changed(edit), "latency_rising")
     (rise,) = f["evidence"]["rises"]
