@@ -40,7 +40,7 @@ async def test_a_run_reports_streams_and_thresholds_read_them(write_scenario, ec
     streams = results["streams"]
     assert streams["answer"] == {
         "count": 4, "completed": 4, "incomplete": {},
-        "chunks": {"total": 16, "mean": 4.0, "max": 4}, "stalls": 0,
+        "chunks": {"total": 16, "mean": 4.0, "max": 4}, "stalls": 0, "unfinished": 0,
     }
     assert streams["body"]["count"] == 4 and streams["body"]["stalls"] == 4
     assert results["metrics"]["stream_first:answer"]["count"] == 4

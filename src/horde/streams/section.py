@@ -26,6 +26,7 @@ class _Tally:
     chunks: int = 0
     max_chunks: int = 0
     stalls: int = 0
+    unfinished: int = 0  # cut off by the end of the run: neither completed nor failed
 
 
 class StreamTracker:
@@ -40,6 +41,9 @@ class StreamTracker:
         tally = self._tallies.get(name)
         if tally is None:
             tally = self._tallies[name] = _Tally()
+        if reason == "unfinished":
+            tally.unfinished += 1
+            return
         tally.count += 1
         if reason == "completed":
             tally.completed += 1
@@ -50,7 +54,8 @@ class StreamTracker:
         tally.stalls += stalls
 
     def report(self) -> dict[str, Any]:
-        """``{name: {count, completed, incomplete: {reason: n}, chunks: {...}, stalls}}``."""
+        """``{name: {count, completed, incomplete: {reason: n}, chunks: {...}, stalls,
+        unfinished}}``: ``count`` streams ended, ``unfinished`` were cut off at the end."""
         return {
             name: {
                 "count": t.count,
@@ -58,10 +63,11 @@ class StreamTracker:
                 "incomplete": dict(sorted(t.incomplete.items())),
                 "chunks": {
                     "total": t.chunks,
-                    "mean": round(t.chunks / t.count, 2),
+                    "mean": round(t.chunks / t.count, 2) if t.count else 0.0,
                     "max": t.max_chunks,
                 },
                 "stalls": t.stalls,
+                "unfinished": t.unfinished,
             }
             for name, t in sorted(self._tallies.items())
         }
