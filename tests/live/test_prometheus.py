@@ -85,8 +85,8 @@ async def test_scrapes_are_valid_and_the_last_matches_results(echo_server, write
         "horde_messages_received_total": results["messages"]["received"],
         "horde_messages_sent_total": results["messages"]["sent"],
         "horde_iterations_total": results["iterations"]["completed"],
-        "horde_bytes_sent_total": results["bytes"]["sent"],
-        "horde_bytes_received_total": results["bytes"]["received"],
+        "horde_payload_bytes_sent_total": results["bytes"]["payload_sent"],
+        "horde_payload_bytes_received_total": results["bytes"]["payload_received"],
     }
     for name, expected in counters.items():
         assert 0 < value(during, name) <= expected, name

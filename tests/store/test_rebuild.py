@@ -32,7 +32,8 @@ def test_totals_are_sums_of_the_rows_and_the_run_is_marked_incomplete() -> None:
     assert r["operations"]["failed"] == 3 and r["operations"]["error_rate"] == 0.006
     assert r["messages"]["received"] == 15 and r["errors_total"] == 3
     assert r["errors"] == {"http_503": 3}
-    assert r["bytes"] == {"sent": 300, "received": 600}
+    assert r["bytes"] == {"sent": None, "received": None, "payload_sent": 300,
+                          "payload_received": 600}  # rows hold payload; the wire is unknown
     assert r["users"]["peak_active"] == 3 and r["connections"]["peak_open"] == 6
     assert r["connections"]["attempted"] is None  # not in the rows: unknown, not zero
     assert r["generator"]["cpu_percent_max"] == 30.0

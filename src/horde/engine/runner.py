@@ -32,6 +32,7 @@ from horde.metrics.thresholds import Threshold, evaluate, parse_threshold
 from horde.metrics.verdict import decide
 from horde.monitor.generator import GeneratorMonitor
 from horde.report.analysis import analyze
+from horde.report.model import checked
 from horde.report.results import build_results
 from horde.safety.hosts import use_policy
 from horde.safety.tls import client_tls
@@ -176,6 +177,7 @@ async def _run(
         results["analysis"] = analyze(results)
     except Exception:
         log.exception("the analysis failed; results are written without it")
+    results = checked(results)  # the schema of results.json, every key typed
     for sink in sinks:
         _safely(sink.on_finish, results)
     return results
@@ -387,7 +389,8 @@ async def _tick(
     n = 1
     last = t0
     while True:
-        await asyncio.sleep(max(0.0, t0 + n - CLOCK()))
+        while (wait := t0 + n - CLOCK()) > 0:  # the loop's timers may fire a little early
+            await asyncio.sleep(wait)
         now = CLOCK()
         row = aggregator.tick(now - t0, _extra(*watched, now - t0) | progress.snapshot(last, now))
         last = now

@@ -165,6 +165,7 @@ def totals_counters(aggregator: Aggregator) -> Iterator[Metric]:
     totals = aggregator.totals
     ops = [o for (m, _), o in totals.outcomes.items() if m in OPERATION_METRICS]
     iterations = [o for (m, _), o in totals.outcomes.items() if m == names.ITERATION]
+    traffic = aggregator.recorder.traffic.values()
     counted = {
         "horde_operations": ("Operations finished (requests, replies, acks, streams, "
                              "timers, connects).", sum(o.finished for o in ops)),
@@ -177,8 +178,13 @@ def totals_counters(aggregator: Aggregator) -> Iterator[Metric]:
         "horde_iterations_failed": ("Behaviour runs that raised.",
                                     sum(o.failed for o in iterations)),
         "horde_users_started": ("Virtual users started.", aggregator.recorder.users_started),
-        "horde_bytes_sent": ("Bytes sent to the target.", totals.bytes_sent),
-        "horde_bytes_received": ("Bytes received from the target.", totals.bytes_received),
+        "horde_payload_bytes_sent": ("Payload bytes sent (HTTP bodies, messages).",
+                                     totals.bytes_sent),
+        "horde_payload_bytes_received": ("Payload bytes received.", totals.bytes_received),
+        "horde_wire_bytes_sent": ("TCP bytes sent, of the connections closed so far.",
+                                  sum(t.wire_sent for t in traffic)),
+        "horde_wire_bytes_received": ("TCP bytes received, of the connections closed so far.",
+                                      sum(t.wire_received for t in traffic)),
     }
     for name, (doc, value) in counted.items():
         yield CounterMetricFamily(name, doc, value=value)

@@ -14,9 +14,8 @@ from horde.metrics.aggregator import Aggregator, label
 from horde.metrics.histogram import summarize
 from horde.metrics.operations import KINDS, OPERATION_METRICS, Outcomes
 from horde.metrics.recorder import Key, Recorder, Traffic
+from horde.report.model import SCHEMA
 from horde.version import __version__
-
-SCHEMA = "horde.results/2"
 
 
 def build_results(

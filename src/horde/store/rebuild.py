@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from horde.monitor.generator import over_time, throughput
-from horde.report.results import SCHEMA
+from horde.report.model import SCHEMA, checked, from_stored
 from horde.store.db import RunRecord, RunStore
 from horde.version import __version__
 
@@ -31,8 +31,8 @@ def load_results(store: RunStore, record: RunRecord) -> dict[str, Any]:
     stored = store.results(record.id)
     if stored is not None:
         stored.setdefault("run_id", record.id)
-        return stored
-    return rebuild_results(record, store.rows(record.id))
+        return from_stored(stored)
+    return checked(rebuild_results(record, store.rows(record.id)))
 
 
 def rebuild_results(record: RunRecord, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -86,7 +86,8 @@ def rebuild_results(record: RunRecord, rows: list[dict[str, Any]]) -> dict[str, 
         "errors_total": errors,
         "error_details": {},
         "error_examples": {},
-        "bytes": {"sent": _sum(rows, "bytes_sent"), "received": _sum(rows, "bytes_received")},
+        "bytes": {"sent": None, "received": None, "payload_sent": _sum(rows, "bytes_sent"),
+                  "payload_received": _sum(rows, "bytes_received")},
         "generator": _generator(rows),
         "timeseries": rows,
     }
