@@ -34,11 +34,15 @@ def test_finds_a_known_capacity_within_one_step(write_scenario, tmp_path, echo_s
     )
     assert result.returncode == 0, result.stderr
     capacity = json.loads((out / "capacity.json").read_text())
-    assert (capacity["held"], capacity["failed"]) == (20, 30)
+    # 20 slots: 20 users never wait. Past them a third or more of the requests wait a
+    # whole 50 ms turn — at 30 users when horde keeps all 30 busy; on a busy machine horde
+    # may not, and the knee shows one step later. Either way, within one step of 20.
+    assert (capacity["held"], capacity["failed"]) in ((20, 30), (30, 40)), capacity
     assert capacity["generator_limited"] is False
-    assert [s["users"] for s in capacity["steps"]] == [10, 20, 30]
-    assert capacity["steps"][2]["failed_thresholds"] == ["p95(http_req) < 80ms"]
-    assert "capacity: 20 users held; 30 failed" in result.stdout
+    failed_at = capacity["failed"]
+    assert [s["users"] for s in capacity["steps"]] == list(range(10, failed_at + 1, 10))
+    assert capacity["steps"][-1]["failed_thresholds"] == ["p95(http_req) < 80ms"]
+    assert f"capacity: {capacity['held']} users held; {failed_at} failed" in result.stdout
 
 
 def test_says_at_least_when_horde_is_the_bottleneck(write_scenario, tmp_path, echo_server):

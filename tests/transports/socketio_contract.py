@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from horde.errors import AppError, ClosedByPeer, OperationTimeout
-from horde.metrics.names import SIO_ACK, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN
+from horde.metrics.names import SIO_ACK, SIO_ACK_IN, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN
 from horde.metrics.recorder import ConnectionCounts, Recorder, Window
 from horde.transports.socketio import SocketIOConnection
 
@@ -138,6 +138,7 @@ class SocketIOContract:
         await c.disconnect()
         w = rec.take_window()
         assert samples(w, SIO_ACK, "echo") == 1 and count(w, SIO_EVENT_IN, "noted") == 1
+        assert count(w, SIO_ACK_IN, None) == 1  # an ack is a message received too
         assert w.bytes_sent > 1024 and w.bytes_received > 1024 and w.errors == {}
 
     async def test_server_disconnect_counts_as_dropped(self, server, mode) -> None:
