@@ -69,6 +69,9 @@ async def test_a_body_that_never_ends_in_time_is_a_timeout(http: HttpClient):
     assert not result.completed and result.reason == "timeout"
     assert 1 <= len(result.chunks) <= 6
     assert result.total_ms >= 300
+    assert result.message.startswith(
+        f"stream 'slow' not over in time: {len(result.chunks)} chunk")
+    assert http.recorder.error_examples["timeout:slow"] == result.message
     window = http.recorder.take_window()
     assert window.errors.get(("timeout", "slow")) == 1
     assert tracker_for(http.recorder).report()["slow"]["incomplete"] == {"timeout": 1}

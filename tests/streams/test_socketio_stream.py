@@ -54,6 +54,8 @@ async def test_a_stream_that_never_ends_times_out_and_is_recorded(sio: SocketIOC
     assert not result.completed and result.reason == "timeout"
     assert 1 <= len(result.chunks) <= 6
     assert result.total_ms >= 300 - 1  # the shared timer may fire up to 1 ms early
+    assert result.message.startswith(
+        f"stream 'endless' not over in time: {len(result.chunks)} chunk")
     window = sio._recorder.take_window()
     assert window.errors.get(("timeout", "endless")) == 1
     assert tracker_for(sio._recorder).report()["endless"]["incomplete"] == {"timeout": 1}

@@ -86,6 +86,8 @@ async def test_a_stream_whose_until_never_comes_times_out(http: HttpClient):
     result = await sse.stream(until=lambda e: False, name="endless", timeout=0.3)
     assert not result.completed and result.reason == "timeout"
     assert 1 <= len(result.chunks) <= 6 and result.total_ms >= 300
+    assert result.message == (f"stream 'endless' not over in time: {len(result.chunks)} "
+                              f"chunk{'' if len(result.chunks) == 1 else 's'} had arrived")
     await sse.close()
     window = http.recorder.take_window()
     assert window.errors.get(("timeout", "endless")) == 1

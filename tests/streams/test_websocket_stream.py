@@ -95,6 +95,9 @@ async def test_a_stream_that_never_ends_times_out(ws: WebSocketConnection):
     assert not result.completed and result.reason == "timeout"
     assert 1 <= len(result.chunks) <= 6
     assert result.total_ms >= 300
+    said = f"stream 'endless' not over in time: {len(result.chunks)} chunk"
+    assert result.message.startswith(said)
+    assert ws._recorder.error_examples["timeout:endless"].startswith(said)
     window = ws._recorder.take_window()
     assert window.errors.get(("timeout", "endless")) == 1
     assert counter(window, STREAM_INCOMPLETE, "endless") == 1
@@ -115,3 +118,18 @@ async def test_closing_mid_stream_ends_it_as_closed(ws: WebSocketConnection):
     assert len(result.chunks) >= 1
     report = tracker_for(ws._recorder).report()["cut"]
     assert report["incomplete"] == {"closed": 1}
+
+
+async def test_a_closing_message_is_neither_a_chunk_nor_a_gap_nor_a_stall(
+        ws: WebSocketConnection):
+    # Five messages; the last ({"done": true}) closes the answer after a long pause.
+    result = await ws.stream({"stream": 5, "interval_ms": 20, "stall_at": 4, "stall_ms": 400},
+                             end=done, name="ended", stall_after=0.2)
+    assert result.completed
+    assert [c["chunk"] for c in result.chunks] == [0, 1, 2, 3]
+    assert len(result.gaps_ms) == 3 and result.stalls == 0
+    assert result.total_ms >= 5 * 20 + 400  # the end message still ends the total
+    window = ws._recorder.take_window()
+    assert counter(window, STREAM_CHUNKS, "ended") == 4
+    assert samples(window, STREAM_GAP, "ended") == 3
+    assert counter(window, STREAM_STALLS, "ended") == 0

@@ -51,7 +51,8 @@ class StreamResult:
     counted under (``"timeout"``, ``"closed_by_peer:1006"``, ``"http_404"``,
     ``"connection_refused"``). ``first_chunk_ms`` is None when no chunk came.
     ``response`` is the HTTP response head (status, headers; the body went to ``chunks``,
-    or to ``response.body`` for an error status) for HTTP streams, else None.
+    or to ``response.body`` for an error status) for HTTP streams, else None. ``message``
+    is the error's text (a timeout's says how many chunks had arrived).
     """
 
     name: str
@@ -64,6 +65,7 @@ class StreamResult:
     reason: str = COMPLETED
     response: Any = None
     error: str | None = None
+    message: str | None = None
 
     @property
     def last(self) -> Any:
@@ -74,8 +76,9 @@ class StreamResult:
 class StreamMeter:
     """Times one stream into a :class:`Recorder`; single use."""
 
-    __slots__ = ("_failed_as", "_last_ns", "_recorder", "_stall_ns", "chunks", "end_ns",
-                 "first_ns", "gaps_ns", "name", "op", "stalls", "started_ns")
+    __slots__ = ("_failed_as", "_failed_example", "_last_ns", "_recorder", "_stall_ns",
+                 "chunks", "end_ns", "first_ns", "gaps_ns", "name", "op", "stalls",
+                 "started_ns")
 
     def __init__(self, recorder: Recorder, name: str,
                  stall_after: float = DEFAULT_STALL_AFTER) -> None:
@@ -91,6 +94,7 @@ class StreamMeter:
         self.first_ns = 0
         self.end_ns = 0
         self._failed_as: str | None = None  # the error status it failed with, if any
+        self._failed_example = ""
 
     def restart(self) -> None:
         """Start the clock again (a retry on a fresh connection, nothing received yet)."""
@@ -115,6 +119,12 @@ class StreamMeter:
         self.chunks.append(chunk)
         self._last_ns = now
 
+    def timeout_message(self) -> str:
+        """What a timeout of this stream says: how many chunks had arrived by then."""
+        n = len(self.chunks)
+        return f"stream {self.name!r} not over in time: {n} chunk{'' if n == 1 else 's'} " \
+               "had arrived"
+
     def end_at(self, at_ns: int = 0) -> None:
         """The stream's end arrived (a closing control message): not a chunk, no gap."""
         self.end_ns = max(at_ns or perf_counter_ns(), self._last_ns)
@@ -128,11 +138,12 @@ class StreamMeter:
         n = len(self.chunks)
         end = (self.end_ns or (self._last_ns if n else perf_counter_ns())) if completed \
             else perf_counter_ns()
-        label = None
+        label = message = None
         if completed:
             recorder.succeed(self.op, end)
         else:
-            label = self._fail(error or TargetError("stream ended early"))
+            error = error or TargetError(self._failed_example or "stream ended early")
+            label, message = self._fail(error), str(error)
         recorder.count(STREAM_CHUNKS, self.name, n)
         # Present even at 0, so a threshold like ``counters.stream_stalls:NAME < 1`` has a
         # value to compare (a counter never counted is absent from results.json).
@@ -151,13 +162,14 @@ class StreamMeter:
             reason=reason,
             response=response,
             error=label,
+            message=message,
         )
 
     def fail_status(self, category: str, example: str) -> None:
         """The answer was an error status: the stream failed under ``category`` (counted
         once here); :meth:`finish` with ``FAILED`` then only reports it."""
         self._recorder.fail_answered(self.op, category, 0, example, latency=False)
-        self._failed_as = category
+        self._failed_as, self._failed_example = category, example
 
     def interrupt(self, exc: BaseException) -> None:
         """Something other than the target ended the stream: a cancellation leaves it

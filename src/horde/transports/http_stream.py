@@ -118,7 +118,7 @@ async def stream_request(
         done: asyncio.Future[bool] = loop.create_future()
         answer = _Answer(meter, until, done, ok_status, f"{method} {url}")
         stream = BodyStream(answer.on_head, answer.on_piece)
-        timer = loop.call_later(timeout, _expire, done, timeout, label)
+        timer = loop.call_later(timeout, _expire, done, meter)
         sent = False
         try:
             await stream.open(client, method, url, timeout=timeout, headers=headers,
@@ -214,10 +214,9 @@ def _settle(done: asyncio.Future[bool], ended: asyncio.Future[Response]) -> None
             done.set_exception(exc)
 
 
-def _expire(done: asyncio.Future[bool], timeout: float, label: str) -> None:
+def _expire(done: asyncio.Future[bool], meter: StreamMeter) -> None:
     if not done.done():
-        done.set_exception(OperationTimeout(f"stream {label!r} not over within {timeout:g} s",
-                                            detail=label))
+        done.set_exception(OperationTimeout(meter.timeout_message(), detail=meter.name))
 
 
 def _body(json: Any, data: bytes | str | None) -> tuple[bytes | None, str | None]:

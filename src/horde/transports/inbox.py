@@ -41,23 +41,43 @@ reach it in the frame callback (timed on arrival) while its one future waits for
 
 def stream_taker(
     meter: StreamMeter, match: Predicate | None, until: Predicate | None, end: Predicate | None,
-) -> Predicate:
-    """The predicate a stream waits with, run in the frame callback for each message:
-    ``match`` picks the stream's messages; ``end`` accepts a closing control message, which
-    ends the stream without being a chunk; ``until`` accepts the last chunk (included)."""
+) -> StreamTake:
+    """The predicate a stream waits with (see :class:`StreamTake`)."""
     if until is None and end is None:
         raise ConfigError("a stream needs until= (its last chunk) or end= (its end message)")
+    return StreamTake(meter, match, until, end)
 
-    def take(message: Any) -> Any:
-        if match is not None and not match(message):
+
+class StreamTake:
+    """A stream's predicate, run in the frame callback for each message: ``match`` picks
+    the stream's messages; ``end`` accepts a closing control message, which ends the stream
+    without being a chunk; ``until`` accepts the last chunk (included). A timeout's message
+    comes from :meth:`timeout_message`: how many chunks had arrived."""
+
+    __slots__ = ("_end", "_match", "_meter", "_until")
+
+    def __init__(self, meter: StreamMeter, match: Predicate | None, until: Predicate | None,
+                 end: Predicate | None) -> None:
+        self._meter, self._match, self._until, self._end = meter, match, until, end
+
+    def __call__(self, message: Any) -> Any:
+        if self._match is not None and not self._match(message):
             return False
-        if end is not None and end(message):
-            meter.end_at()
+        if self._end is not None and self._end(message):
+            self._meter.end_at()
             return True
-        meter.add_chunk(message)
-        return True if until is not None and until(message) else CONSUMED
+        self._meter.add_chunk(message)
+        return True if self._until is not None and self._until(message) else CONSUMED
 
-    return take
+    def timeout_message(self) -> str:
+        return self._meter.timeout_message()
+
+
+def timeout_text(predicate: Predicate | None, default: str) -> str:
+    """A timed-out wait's message: a stream's says how many chunks had arrived."""
+    if isinstance(predicate, StreamTake):
+        return predicate.timeout_message()
+    return default
 
 
 class Inbox:
@@ -199,11 +219,12 @@ class Inbox:
         now = perf_counter_ns() + _SLACK_NS
         alive = []
         for waiter in self.waiters:
-            fut, _, deadline, label, op = waiter
+            fut, predicate, deadline, label, op = waiter
             if fut.done():
                 continue
             if deadline <= now:
-                exc = OperationTimeout(f"{label}: no message in time", detail=label)
+                exc = OperationTimeout(timeout_text(predicate, f"{label}: no message in time"),
+                                       detail=label)
                 if op is None:
                     self._recorder.target_error(exc)
                 else:

@@ -19,7 +19,7 @@ from typing import Any
 from horde.errors import OperationTimeout, TargetError
 from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
-from horde.transports.inbox import CONSUMED
+from horde.transports.inbox import CONSUMED, timeout_text
 
 Key = tuple[str, str]  # (namespace, event)
 Predicate = Callable[[Any], bool]
@@ -159,11 +159,12 @@ class EventInbox:
         for waiters in self.waiters.values():
             alive = []
             for waiter in waiters:
-                fut, _, deadline, label, op = waiter
+                fut, predicate, deadline, label, op = waiter
                 if fut.done():
                     continue
                 if deadline <= now_ns:
-                    exc = OperationTimeout(f"{label}: nothing in time", detail=label)
+                    exc = OperationTimeout(timeout_text(predicate, f"{label}: nothing in time"),
+                                           detail=label)
                     if op is not None:
                         self._recorder.fail(op, exc)
                     fut.set_exception(exc)

@@ -276,8 +276,8 @@ class SseConnection:
                 try:
                     at, event = await self._next_timed(deadline)
                 except OperationTimeout:
-                    exc = self._record(OperationTimeout(
-                        f"stream {meter.name!r} not over in time", detail=meter.name))
+                    exc = self._record(OperationTimeout(meter.timeout_message(),
+                                                        detail=meter.name))
                     return meter.finish(TIMEOUT, error=exc)
                 except TargetError as exc:
                     return meter.finish(CLOSED, error=exc)
