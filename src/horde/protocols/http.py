@@ -9,7 +9,9 @@ never pipelines, so anything that arrives while no request is outstanding is an 
 
 Parsing is httptools (llhttp) driven by callbacks on this object; this module only adds
 what llhttp cannot know: the request method (a HEAD response has no body whatever its
-Content-Length says) and the end of a body delimited by the connection closing.
+Content-Length says), the end of a body delimited by the connection closing, and the
+body's content coding, undone as it arrives (:mod:`horde.protocols.content_coding`) when
+the request asked for it. ``body_received`` counts the body as it came (compressed).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Protocol
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from horde.errors import ClosedByPeer, HttpStatusError, ProtocolError, UsageError
+from horde.protocols.content_coding import BodyDecoder, decoder_for
 
 USER_AGENT = "horde/0.1"
 
@@ -168,12 +171,15 @@ class HttpProtocol:
 
     __slots__ = (
         "_body",
+        "_decode",
+        "_decoder",
         "_framed",
         "_head_request",
         "_headers",
         "_parser",
         "_response",
         "_state",
+        "body_received",
         "keep_alive",
         "sink",
     )
@@ -187,6 +193,9 @@ class HttpProtocol:
         self._framed = True
         self._response: Response | None = None
         self.keep_alive = True  # whether the connection may carry another request
+        self._decode = False  # undo the current response's Content-Encoding
+        self._decoder: BodyDecoder | None = None
+        self.body_received = 0  # the current response's body bytes as they came
         # A streamed response's receiver: gets the head and each body piece as it arrives
         # instead of the body being collected (the Response's body is then empty).
         self.sink: BodySink | None = None
@@ -205,14 +214,18 @@ class HttpProtocol:
         self.expect_response(method)
         return encode_request(method, target, header_block, body)
 
-    def expect_response(self, method: str) -> None:
-        """Arm the parser for the reply to a request the caller encoded itself."""
+    def expect_response(self, method: str, decode: bool = False) -> None:
+        """Arm the parser for the reply to a request the caller encoded itself; with
+        ``decode`` its body is decoded as its Content-Encoding says (gzip, deflate)."""
         if self._state != _IDLE:
             raise RuntimeError("HttpProtocol: a request is already outstanding")
         if self._head_request:
             # The previous HEAD reply left llhttp expecting a body that never came.
             self._parser = HttpResponseParser(self)
         self._head_request = method == "HEAD"
+        self._decode = decode
+        self._decoder = None
+        self.body_received = 0
         self._state = _HEAD
         self._headers = Headers.__new__(Headers)  # skips __init__: this is per response
         self._body = []
@@ -230,6 +243,8 @@ class HttpProtocol:
         except HttpParserUpgrade as exc:
             raise ProtocolError("unexpected protocol upgrade in response") from exc
         except HttpParserError as exc:
+            if isinstance(exc.__context__, ProtocolError):  # raised in a callback: decoding
+                raise exc.__context__ from None
             raise ProtocolError(f"malformed HTTP response: {exc}") from exc
         if self._state == _DONE:
             return self._take()
@@ -275,6 +290,8 @@ class HttpProtocol:
         else:
             self._framed = te.rstrip().lower().endswith("chunked")
         self._state = _BODY
+        if self._decode:
+            self._decoder = decoder_for(_dict_get(headers, "content-encoding"))
         if self.sink is not None:
             self.sink.on_head(status, headers)
         if self._head_request:
@@ -283,6 +300,11 @@ class HttpProtocol:
 
     def on_body(self, body: bytes) -> None:
         if self._state == _BODY:
+            self.body_received += len(body)
+            if self._decoder is not None:
+                body = self._decoder.feed(body)
+                if not body:
+                    return
             sink = self.sink
             if sink is None:
                 self._body.append(body)
@@ -300,6 +322,14 @@ class HttpProtocol:
     # -- internals -------------------------------------------------------------------------
 
     def _finish(self) -> None:
+        decoder, self._decoder = self._decoder, None
+        if decoder is not None and not self._head_request:
+            tail = decoder.finish()
+            if tail:
+                if self.sink is None:
+                    self._body.append(tail)
+                else:
+                    self.sink.on_piece(tail)
         body = self._body
         data = body[0] if len(body) == 1 else b"".join(body)
         self._response = Response(self._parser.get_status_code(), self._headers, data)

@@ -58,11 +58,12 @@ class HttpConnection(asyncio.Protocol):
 
     # -- used by the client ----------------------------------------------------------------
 
-    def send(self, data: bytes, method: str) -> asyncio.Future[Response]:
-        """Write one encoded request; the future resolves to its Response or a TargetError."""
+    def send(self, data: bytes, method: str, decode: bool = False) -> asyncio.Future[Response]:
+        """Write one encoded request; the future resolves to its Response or a TargetError.
+        With ``decode`` the body is decoded as its Content-Encoding says, as it arrives."""
         waiter = self._loop.create_future()
         self._waiter = waiter
-        self._proto.expect_response(method)
+        self._proto.expect_response(method, decode)
         self.received = 0
         self.first_byte_at = 0
         self.sent_at = perf_counter_ns()
@@ -73,6 +74,12 @@ class HttpConnection(asyncio.Protocol):
         """Hand the next response's head and body pieces to ``sink`` as they are parsed
         (``None``: collect the body again). Pieces are delivered inside ``data_received``."""
         self._proto.sink = sink
+
+    @property
+    def body_received(self) -> int:
+        """The current (or last) response's body bytes as the network carried them:
+        compressed, if it was; ``len(response.body)`` is the decoded size."""
+        return self._proto.body_received
 
     @property
     def keep_alive(self) -> bool:
@@ -153,6 +160,10 @@ class HttpConnection(asyncio.Protocol):
             # Nothing received on a reused connection: the server closed it as idle just
             # as we wrote; the client retries, so this is not a drop.
             self._forget(dropped=not (self.received == 0 and self.reused))
+            waiter.set_exception(error)
+            return
+        except ProtocolError as error:  # a close-delimited body that does not decode
+            self._forget(dropped=True)
             waiter.set_exception(error)
             return
         self._forget(dropped=False)  # the close ended a close-delimited body
