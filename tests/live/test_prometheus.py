@@ -27,6 +27,7 @@ SCENARIO = """
     async def echo(user):
         await user.state.ws.request({"type": "ping"}, name="echo")
         await user.http.get("/status/503", name="fail")
+        user.record("reply_size", 42, unit="bytes", better="lower")
         await user.think(0.05)
 """
 
@@ -75,6 +76,8 @@ async def test_scrapes_are_valid_and_the_last_matches_results(echo_server, write
         assert value(during, "horde_latency_window_seconds", metric="ws_reply", name="echo",
                      quantile=q) > 0
     assert value(during, "horde_latency_seconds_count", metric="ws_reply", name="echo") > 0
+    assert value(during, "horde_value_window", name="reply_size", unit="bytes",
+                 better="lower") == 42  # a value, in its unit, apart from latencies
     assert value(during, "horde_generator_resident_memory_bytes") > 10 * 2**20
     assert "horde_generator_cpu_ratio" in fams and "horde_generator_loop_lag_seconds" in fams
     assert "horde_target_cpu_ratio" not in fams  # no target monitored

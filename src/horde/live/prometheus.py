@@ -20,7 +20,7 @@ figures, no controls.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -33,6 +33,7 @@ from horde.live.listen import Served, listen
 from horde.metrics import names
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.operations import OPERATION_METRICS
+from horde.metrics.values import ValueSpec
 
 DEFAULT_HOST = "127.0.0.1"
 QUANTILES = (("0.5", "p50_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms"))
@@ -130,6 +131,8 @@ class PrometheusExporter(Served):
             yield from totals_counters(self.control.aggregator)
             yield run_latency(self.control.aggregator)
         yield window_latency(self.row)
+        specs = self.control.aggregator.recorder.value_specs if self.control else {}
+        yield window_values(self.row, specs)
 
     def _info(self) -> Iterator[Metric]:
         info = dict(self.control.info) if self.control is not None else {}
@@ -232,4 +235,17 @@ def window_latency(row: dict[str, Any]) -> Metric:
         for q, key in QUANTILES:
             if m.get(key) is not None:
                 family.add_metric([metric, name, q], round(m[key] / 1000, 9))
+    return family
+
+
+def window_values(row: dict[str, Any], specs: Mapping[str, ValueSpec]) -> Metric:
+    """The last second's median of each value the scenario records, in its own unit (the
+    ``unit`` label): values are not times, so they get their own family."""
+    family = GaugeMetricFamily(
+        "horde_value_window", "Median over the last second of a value the scenario records.",
+        labels=["name", "unit", "better"])
+    for name, v in sorted((row.get("values") or {}).items()):
+        spec = specs.get(name)
+        if v.get("p50") is not None and spec is not None:
+            family.add_metric([name, spec.unit, spec.better or ""], v["p50"])
     return family

@@ -16,6 +16,7 @@ from horde.metrics import names
 from horde.metrics.histogram import new_histogram, percentiles_ms
 from horde.metrics.operations import EXCHANGE_METRICS, OPERATION_METRICS, Outcomes
 from horde.metrics.recorder import Key, Recorder, Window
+from horde.metrics.values import new_value_histogram, second_of
 from horde.secrets import known as secrets_known
 from horde.secrets import redact
 
@@ -36,6 +37,7 @@ class Totals:
     outcomes: dict[Key, Outcomes] = field(default_factory=dict)
     counters: dict[Key, int] = field(default_factory=dict)
     errors: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    values: dict[str, HdrHistogram] = field(default_factory=dict)
     bytes_sent: int = 0
     bytes_received: int = 0
 
@@ -146,6 +148,11 @@ class Aggregator:
             totals.counters[key] = totals.counters.get(key, 0) + n
         for key, n in window.errors.items():
             totals.errors[key] = totals.errors.get(key, 0) + n
+        for name, hist in window.values.items():
+            total = totals.values.get(name)
+            if total is None:
+                total = totals.values[name] = new_value_histogram()
+            total.add(hist)
         totals.bytes_sent += window.bytes_sent
         totals.bytes_received += window.bytes_received
 
@@ -194,6 +201,7 @@ class Aggregator:
             "bytes_sent": window.bytes_sent,
             "bytes_received": window.bytes_received,
             "metrics": per_metric,
+            "values": {name: second_of(hist) for name, hist in sorted(window.values.items())},
         }
         return row, replies
 
@@ -203,6 +211,7 @@ def _redact_keys(window: Window) -> None:
     before any total, row or sink sees them; the recorder's hot path stays untouched."""
     tables: tuple[dict[Any, Any], ...] = (
         window.latencies, window.outcomes, window.counters, window.errors)
+    # value names are the scenario's own words, never a URL: nothing to redact
     for table in tables:
         for key in [k for k in table if k[1] and redact(k[1]) != k[1]]:
             value = table.pop(key)

@@ -33,6 +33,7 @@ from horde.errors import GroupBroken, TargetError
 from horde.metrics import names
 from horde.metrics.histogram import HIGHEST_US, new_histogram
 from horde.metrics.operations import FAILED, OK, UNFINISHED, Operation, Outcomes, failure_of
+from horde.metrics.values import ValueSpec, new_value_histogram, scaled
 from horde.secrets import redact
 
 Key = tuple[str, str | None]
@@ -67,6 +68,7 @@ class Window:
     outcomes: dict[Key, Outcomes] = field(default_factory=dict)
     counters: dict[Key, int] = field(default_factory=dict)
     errors: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    values: dict[str, HdrHistogram] = field(default_factory=dict)  # per value name
     bytes_sent: int = 0  # payload, all protocols
     bytes_received: int = 0
     ws_sent: int = 0  # WebSocket messages: plain ints on the hot path, counters at hand-over
@@ -105,6 +107,7 @@ class Recorder:
         # object per protocol, so the per-message path does no lookup
         self.http, self.websocket, self.socketio = Traffic(), Traffic(), Traffic()
         self.sections: dict[str, Callable[[], dict[str, Any]]] = {}
+        self.value_specs: dict[str, ValueSpec] = {}  # each value name's unit and direction
 
     def add_section(self, name: str, report: Callable[[], dict[str, Any]]) -> None:
         """A tracker (groups, broadcasts, isolation, ...) that adds ``name`` to results.json:
@@ -125,6 +128,23 @@ class Recorder:
         elif micros > HIGHEST_US:
             micros = HIGHEST_US
         hist.record_value(micros)
+
+    def value(self, name: str, value: float, spec: ValueSpec) -> None:
+        """Record one value (not a time) under ``name``, declared by its first use: a later
+        use with another unit or direction is a ``ValueError`` (one name, one meaning)."""
+        known = self.value_specs.get(name)
+        if known is None:
+            self.value_specs[name] = spec
+        elif known != spec:
+            raise ValueError(f"value {name!r} was recorded in {known.unit} "
+                             f"(better: {known.better}), now in {spec.unit} "
+                             f"(better: {spec.better}): use one unit and direction per name")
+        stored = scaled(value)
+        hists = self._window.values
+        hist = hists.get(name)
+        if hist is None:
+            hist = hists[name] = new_value_histogram()
+        hist.record_value(stored)
 
     def count(self, metric: str, name: str | None = None, n: int = 1) -> None:
         counters = self._window.counters

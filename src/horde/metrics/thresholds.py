@@ -13,9 +13,10 @@ connects (``http_req``, ``ws_reply``, ``sio_ack``, ``sio_reply``, ``stream_total
 histograms they are merged, so a percentile is still exact.
 
 Paths read results.json (``operations.rate_per_s``, ``errors_total``, ``errors.http_503``,
-...) plus two derived figures: ``errors.rate`` (failed ÷ finished operations, the
-operations ledger's own ``operations.error_rate``) and ``checks.rate`` (passed ÷ all
-checks). A missing error category counts as 0.
+``values.tokens_per_s.p50`` for a value the scenario records, ...) plus two derived
+figures: ``errors.rate`` (failed ÷ finished operations, the operations ledger's own
+``operations.error_rate``) and ``checks.rate`` (passed ÷ all checks). A missing error
+category counts as 0.
 
 Parsing happens when the run is configured, so a bad expression — an unknown aggregate,
 metric or figure — is a one-line usage error before any load is sent. A threshold with
@@ -45,9 +46,10 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 AGGREGATES = (*PERCENTILES, "min", "max", "mean", "count", "rate")
 UNITS = {"ms": 1.0, "s": 1000.0}
+VALUE_STATS = ("count", "min", "mean", "p50", "p90", "p95", "p99", "max")
 PATH_ROOTS = frozenset({
     "connections", "operations", "messages", "errors", "errors_total", "iterations", "users",
-    "bytes", "duration_s", "checks", "generator", "counters",
+    "bytes", "duration_s", "checks", "generator", "counters", "values",
     # sections that trackers add (hub, groups, streams)
     "events", "groups", "broadcasts", "isolation", "ordering", "streams",
 })
@@ -93,7 +95,8 @@ def parse_threshold(text: str) -> Threshold:
         if metric != "latency" and metric not in names.LATENCY_METRICS:
             raise ConfigError(
                 f"bad threshold {text!r}: unknown metric {metric!r}; use latency or one of "
-                f"{', '.join(sorted(names.LATENCY_METRICS))}"
+                f"{', '.join(sorted(names.LATENCY_METRICS))} (a value recorded with "
+                f"user.record(..., unit=...) is a path: values.NAME.p50)"
             )
         if right.endswith("s") and aggregate in ("count", "rate"):
             raise ConfigError(f"bad threshold {text!r}: {aggregate} takes no time unit")
@@ -112,11 +115,23 @@ def parse_threshold(text: str) -> Threshold:
                 f"bad threshold {text!r}: unknown figure {left!r}; paths start with "
                 f"{', '.join(sorted(PATH_ROOTS))}"
             )
+        if root == "values":
+            _check_value_path(text, left)
         return Threshold(text, op, limit, path=left, unit=unit)
     raise ConfigError(
         f"bad threshold {text!r}: {left!r} is neither AGGREGATE(METRIC{{name=...}}) "
         "nor a results path like connections.success_rate"
     )
+
+
+def _check_value_path(text: str, path: str) -> None:
+    """``values.NAME.STAT``: the name is only known once recorded, the statistic now."""
+    parts = path.split(".")
+    if len(parts) != 3 or parts[2] not in VALUE_STATS:
+        raise ConfigError(
+            f"bad threshold {text!r}: a value's figure is values.NAME.STAT with STAT one of "
+            f"{', '.join(VALUE_STATS)}, e.g. values.tokens_per_s.p50 > 40"
+        )
 
 
 def _limit(text: str, value: str) -> float:
@@ -167,6 +182,8 @@ def _reason(t: Threshold, observed: float | None) -> str:
         return "no operation finished, so there is no error rate"
     if t.path == "checks.rate":
         return "no check ran"
+    if t.path.startswith("values."):
+        return f"no value recorded as {t.path.split('.')[1]!r}"
     return f"{t.path} is not in these results"
 
 

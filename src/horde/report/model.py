@@ -215,6 +215,22 @@ class Metric(_Sparse):
     approximate: bool | None = None  # rebuilt from per-second rows
 
 
+class Value(_Model):
+    """One value the scenario recorded (``user.record(name, x, unit=...)``), in its unit;
+    ``better`` says which way a change is an improvement (None: neither)."""
+
+    unit: str
+    better: Literal["higher", "lower"] | None = None
+    count: int
+    min: float | None = None
+    mean: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+
 class ProtocolBytes(_Model):
     sent: int
     received: int
@@ -262,6 +278,12 @@ class RowMetric(_Sparse):
     failed: int | None = None
 
 
+class RowValue(_Model):
+    count: int
+    p50: float | None
+    mean: float | None
+
+
 class Row(_Open):
     """One second of the run; a watched target adds its ``target_*`` fields."""
 
@@ -289,6 +311,7 @@ class Row(_Open):
     loop_lag_ms: float | None = None
     generator_warning: str | None = None
     metrics: dict[str, RowMetric] = {}
+    values: dict[str, RowValue] = {}
 
 
 # -- sections the scenario's trackers add ------------------------------------------------
@@ -392,6 +415,7 @@ class Results(_Model):
     errors_total: int = 0
     error_details: dict[str, dict[str, int]] = {}
     error_examples: dict[str, str] = {}
+    values: dict[str, Value] = {}
     bytes: Bytes = Bytes()
     generator: Generator = Generator()
     groups: Groups | None = None

@@ -14,6 +14,7 @@ from horde.metrics.aggregator import Aggregator, label
 from horde.metrics.histogram import summarize
 from horde.metrics.operations import KINDS, OPERATION_METRICS, Outcomes
 from horde.metrics.recorder import Key, Recorder, Traffic
+from horde.metrics.values import summarize_value
 from horde.report.model import SCHEMA
 from horde.version import __version__
 
@@ -64,6 +65,8 @@ def build_results(
         "errors_total": sum(errors.values()),
         "error_details": details,
         "error_examples": dict(recorder.error_examples),
+        "values": {name: summarize_value(hist, recorder.value_specs[name])
+                   for name, hist in sorted(totals.values.items())},
         "bytes": _bytes(recorder.traffic),
         "generator": generator,
         **{name: report() for name, report in recorder.sections.items()},

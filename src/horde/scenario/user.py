@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from horde.errors import CheckFailed
 from horde.metrics import names
+from horde.metrics.values import TIME_UNITS, Better, spec_for
 from horde.scenario import urls
 from horde.scenario.think import ThinkTime, sample_seconds
 from horde.together.hub import Hub
@@ -237,13 +238,28 @@ class User:
             raise CheckFailed(f"check failed: {name}", detail=name)
         return False
 
-    def record(self, name: str, milliseconds: float) -> None:
-        """Record a timing the scenario measured itself (e.g. from a server timestamp): an
-        operation under ``timer:{name}`` that took ``milliseconds`` and succeeded."""
-        end = perf_counter_ns()
-        recorder = self.recorder
-        recorder.succeed(recorder.begin(names.USER_TIMER, name, end - int(milliseconds * 1e6)),
-                         end)
+    def record(self, name: str, value: float, *, unit: str = "ms",
+               better: Better | None = None) -> None:
+        """Record something the scenario measured itself.
+
+        A time (``unit`` ``"ms"``, the default, ``"s"`` or ``"us"``) — e.g. from a server's
+        timestamp — is an ok operation under ``timer:{name}`` that took ``value``.
+
+        Anything else — tokens per second, answer sizes, queue depths — is a *value*:
+        ``user.record("tokens_per_s", 87.5, unit="tokens/s", better="higher")``. Values
+        land in results.json's ``values`` section (count, mean, p50…max in their unit) and
+        their own table and chart, never among latencies. ``better`` (``"higher"``,
+        ``"lower"`` or ``None``: neither) is how ``horde compare`` judges a change;
+        thresholds read ``values.NAME.p50`` and the like. A name keeps the unit and
+        direction of its first use; values must be finite and not negative."""
+        factor = TIME_UNITS.get(unit)
+        if factor is not None and better in (None, "lower"):
+            end = perf_counter_ns()
+            recorder = self.recorder
+            start = end - int(value * factor * 1e6)
+            recorder.succeed(recorder.begin(names.USER_TIMER, name, start), end)
+            return
+        self.recorder.value(name, value, spec_for(unit, better))
 
     @contextmanager
     def timer(self, name: str) -> Iterator[None]:

@@ -21,6 +21,8 @@ from horde.sinks.summary_sections import finding_lines, section_lines
 LOG_WIDTH = 120  # a log or a pipe is not 80 columns wide: never cut metric names there
 LATENCY_COLUMNS = ("count", "rate/s", "min", "p50", "p95", "p99", "max")
 OPTIONAL_COLUMNS = ("rate/s", "min", "max", "count")  # dropped first, in this order
+VALUE_COLUMNS = ("unit", "better", "count", "mean", "p50", "p95", "max")
+OPTIONAL_VALUE_COLUMNS = ("max", "count", "better")
 
 
 def _width() -> int | None:
@@ -45,6 +47,8 @@ class ConsoleSummary:
         out.print(_iterations_line(results))
         if results["metrics"]:
             out.print(latency_table(results, out.width))
+        if results.get("values"):
+            out.print(values_table(results, out.width))
         for line in section_lines(results):
             out.print(line)
         if results["errors"]:
@@ -152,9 +156,26 @@ def latency_table(r: dict[str, Any], width: int | None) -> Table:
             "p95": text.ms(m.get("p95_ms")), "p99": text.ms(m.get("p99_ms")),
             "max": text.ms(m.get("max_ms")),
         }))
-    columns = _fitting(list(LATENCY_COLUMNS), rows, width)
-    table = Table(title="latency (ms)", title_justify="left")
-    table.add_column("metric", overflow="fold", min_width=12)
+    columns = _fitting(list(LATENCY_COLUMNS), rows, width, OPTIONAL_COLUMNS)
+    return _table("latency (ms)", "metric", columns, rows)
+
+
+def values_table(r: dict[str, Any], width: int | None) -> Table:
+    """The values the scenario recorded (not times), each in its own unit: kept apart from
+    latencies, whose lower-is-better reading they do not share."""
+    rows = [(name, {
+        "unit": v["unit"], "better": v.get("better") or "-", "count": text.count(v["count"]),
+        "mean": text.number(v.get("mean"), 2), "p50": text.number(v.get("p50"), 2),
+        "p95": text.number(v.get("p95"), 2), "max": text.number(v.get("max"), 2),
+    }) for name, v in r["values"].items()]
+    columns = _fitting(list(VALUE_COLUMNS), rows, width, OPTIONAL_VALUE_COLUMNS)
+    return _table("values", "value", columns, rows)
+
+
+def _table(title: str, first: str, columns: list[str],
+           rows: list[tuple[str, dict[str, str]]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(first, overflow="fold", min_width=12)
     for col in columns:
         widest = max([len(col), *(len(cells[col]) for _, cells in rows)])
         table.add_column(col, justify="right", no_wrap=True, min_width=widest)
@@ -164,7 +185,7 @@ def latency_table(r: dict[str, Any], width: int | None) -> Table:
 
 
 def _fitting(columns: list[str], rows: list[tuple[str, dict[str, str]]],
-             width: int | None) -> list[str]:
+             width: int | None, optional: tuple[str, ...]) -> list[str]:
     """Drop the optional columns, least useful first, until numbers fit beside a name
     column of 12 characters or more (each column costs its width plus 3 for borders)."""
     if width is None:
@@ -174,10 +195,10 @@ def _fitting(columns: list[str], rows: list[tuple[str, dict[str, str]]],
         return 4 + 12 + sum(3 + max([len(c), *(len(cells[c]) for _, cells in rows)])
                             for c in cols)
 
-    for optional in OPTIONAL_COLUMNS:
+    for column in optional:
         if needed(columns) <= width:
             break
-        columns.remove(optional)
+        columns.remove(column)
     return columns
 
 

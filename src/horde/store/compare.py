@@ -13,6 +13,9 @@ therefore fails CI on noise. So each run's *seconds* are the samples (docs/histo
   ``latency_floor_ms``) — a consistent 0.2 ms shift is significant and still nothing;
 - the error rate (failed ÷ finished operations) and the connect failure rate use a
   two-proportion z-test, with ``error_floor`` (absolute) as the least meaningful rise;
+- a value the scenario records (``user.record(..., unit=, better=)``) is judged by its
+  per-second medians in its declared direction; one without a direction is ``changed``
+  at most, never a regression;
 - a figure with fewer than ``min_seconds`` usable seconds in either run is shown as
   ``few samples``: never a regression, whatever its whole-run figures say.
 
@@ -34,6 +37,7 @@ LATENCY_STATS = ("p50_ms", "p95_ms", "p99_ms")
 # the request→reply metrics whose own rate is a figure, as before the operations rename
 
 REGRESSION, BETTER, SAME, FEW, NA = "regression", "better", "same", "few samples", "n/a"
+CHANGED = "changed"  # a significant change of a value with no better direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +56,16 @@ class Tolerance:
 
 @dataclass(frozen=True, slots=True)
 class Delta:
-    """One figure in both runs. ``lower_is_better`` says which way is a regression;
-    ``p_value`` is the one-sided p-value in the direction B moved (None: not tested)."""
+    """One figure in both runs. ``lower_is_better`` says which way is a regression (None:
+    neither, a value recorded without ``better``); ``p_value`` is the one-sided p-value in
+    the direction B moved (None: not tested)."""
 
     name: str
-    unit: str  # "ms", "/s" or "ratio"
+    unit: str  # "ms", "/s", "ratio" or a recorded value's own unit
     a: float | None
     b: float | None
-    lower_is_better: bool
-    verdict: str  # "regression" | "better" | "same" | "n/a" | "few samples"
+    lower_is_better: bool | None
+    verdict: str  # "regression" | "better" | "same" | "changed" | "n/a" | "few samples"
     p_value: float | None = None
 
     @property
@@ -108,7 +113,7 @@ class Figure(NamedTuple):
     unit: str
     a: float | None
     b: float | None
-    lower_is_better: bool
+    lower_is_better: bool | None
     evidence: Seconds | Proportions
 
 
@@ -123,7 +128,7 @@ def compare(
     tol = tolerance or Tolerance()
     deltas = [
         Delta(f.name, f.unit, f.a, f.b, f.lower_is_better, *judge(f, tol))
-        for f in [*_overall(a, b), *_per_metric(a, b, tol)]
+        for f in [*_overall(a, b), *_per_metric(a, b, tol), *_per_value(a, b, tol)]
         if _wanted(f.name, patterns)
     ]
     return Comparison(deltas, tol)
@@ -175,6 +180,21 @@ def _per_metric(a: dict[str, Any], b: dict[str, Any], tol: Tolerance) -> list[Fi
     return figures
 
 
+def _per_value(a: dict[str, Any], b: dict[str, Any], tol: Tolerance) -> list[Figure]:
+    """Each value both runs recorded, by its median: judged in the direction the scenario
+    declared (``better="higher"``: a drop is the regression)."""
+    va, vb = a.get("values") or {}, b.get("values") or {}
+    figures = []
+    for name in [n for n in va if n in vb]:
+        better = vb[name].get("better")
+        lower = None if better is None else better == "lower"
+        figures.append(Figure(
+            f"{name} p50", vb[name].get("unit") or "", va[name].get("p50"), vb[name].get("p50"),
+            lower, Seconds(seconds.value_seconds(a, name, tol.min_count),
+                           seconds.value_seconds(b, name, tol.min_count))))
+    return figures
+
+
 def judge(figure: Figure, tol: Tolerance) -> tuple[str, float | None]:
     """The verdict on one figure and the p-value it rests on."""
     if figure.a is None or figure.b is None:
@@ -184,7 +204,7 @@ def judge(figure: Figure, tol: Tolerance) -> tuple[str, float | None]:
     return _judge_seconds(figure.evidence, figure.lower_is_better, figure.unit, tol)
 
 
-def _judge_seconds(ev: Seconds, lower: bool, unit: str, tol: Tolerance
+def _judge_seconds(ev: Seconds, lower: bool | None, unit: str, tol: Tolerance
                    ) -> tuple[str, float | None]:
     if min(len(ev.a), len(ev.b)) < tol.min_seconds:
         return FEW, None
@@ -196,6 +216,8 @@ def _judge_seconds(ev: Seconds, lower: bool, unit: str, tol: Tolerance
         unit != "ms" or change > tol.latency_floor_ms)
     if p >= 1 - tol.confidence or not meaningful:
         return SAME, p
+    if lower is None:
+        return CHANGED, p
     return (REGRESSION if up == lower else BETTER), p
 
 

@@ -69,3 +69,13 @@ def metric_per_second(results: dict[str, Any], label: str) -> list[float]:
     """How many of metric ``label`` finished each second under load (0 when none did)."""
     return [float(((row.get("metrics") or {}).get(label) or {}).get("count") or 0)
             for row in load_seconds(results)]
+
+
+def value_seconds(results: dict[str, Any], name: str, min_count: int) -> list[float]:
+    """The median of value ``name`` in each second with at least ``min_count`` of it."""
+    found = []
+    for row in rows(results):
+        v = (row.get("values") or {}).get(name)
+        if v and (v.get("count") or 0) >= min_count and v.get("p50") is not None:
+            found.append(float(v["p50"]))
+    return found

@@ -137,7 +137,7 @@ def _relative(d: Delta) -> str:
 
 def _verdict(d: Delta) -> str:
     return {"regression": "[bold red]✗ regression[/]", "better": "[green]better[/]",
-            "same": "ok"}.get(d.verdict, d.verdict)
+            "same": "ok", "changed": "[yellow]changed[/]"}.get(d.verdict, d.verdict)
 
 
 def _passed(record: RunRecord) -> str:

@@ -33,6 +33,15 @@
     ]);
   }
 
+  // Recorded values (tokens/s, sizes…): each its per-second median, labelled with its unit;
+  // kept off the latency charts, whose lower-is-better reading they need not share.
+  function perValue() {
+    return Object.entries(R.values || {}).slice(0, COLORS.length).map(([name, v]) => [
+      `${name} (${v.unit})`,
+      rows.map((r) => { const s = (r.values || {})[name]; return s ? s.p50 ?? null : null; }),
+    ]);
+  }
+
   function errorsOverTime() {
     // Per category when the rows carry a split, else the total per second.
     const key = "errors_by_category";
@@ -58,6 +67,7 @@
     "chart-latency": () => ({ x: ROWS_X, series: [["p50", col(rows, "p50_ms")],
       ["p95", col(rows, "p95_ms")], ["p99", col(rows, "p99_ms")]] }),
     "chart-latency-by-metric": () => ({ x: ROWS_X, series: perMetric("p95_ms") }),
+    "chart-values": () => ({ x: ROWS_X, series: perValue() }),
     "chart-throughput": () => ({ x: ROWS_X, series: [
       ["operations/s", rate(col(rows, ["operations", "requests"]))],
       ["messages/s", rate(col(rows, "messages"))]] }),

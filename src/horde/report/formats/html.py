@@ -33,6 +33,7 @@ CHARTS = (
     ("chart-generator", "Generator: CPU %, event-loop lag (ms), RSS (MB, right axis)"),
 )
 TARGET_CHART = ("chart-target", "Target resources over time")
+VALUES_CHART = ("chart-values", "Recorded values over time: median per second, in each one's unit")
 
 
 def render(results: dict[str, Any]) -> dict[str, str]:
@@ -78,6 +79,8 @@ def _banner(results: dict[str, Any]) -> str:
 
 def _charts(results: dict[str, Any]) -> str:
     charts = list(CHARTS)
+    if results.get("values"):
+        charts.insert(2, VALUES_CHART)
     if ((results.get("target_monitor") or {}).get("timeseries")):
         charts.append(TARGET_CHART)
     figures = "".join(

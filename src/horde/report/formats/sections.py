@@ -33,6 +33,7 @@ METRIC_KINDS = {  # docs/results.md "Metric names"; anything else is shown under
     "iteration": "Iterations",
     "intended": "Paced blocks, from their intended start",
 }
+VALUE_COLUMNS = ("min", "mean", "p50", "p90", "p95", "p99", "max")
 OPTIONAL_SECTIONS = ("groups", "events", "broadcasts", "streams", "isolation", "ordering")
 
 
@@ -217,6 +218,15 @@ def _latency(r: dict[str, Any]) -> Section:
     return Section("latency", "Latency (ms)", blocks)
 
 
+def _values(r: dict[str, Any]) -> Section:
+    """What the scenario recorded that is not a time, each in its unit and direction."""
+    columns = ("name", "unit", "better", "count", *VALUE_COLUMNS)
+    rows = [(name, str(v.get("unit") or MISSING), str(v.get("better") or MISSING),
+             fmt(v.get("count")), *(fmt(v.get(c)) for c in VALUE_COLUMNS))
+            for name, v in (r.get("values") or {}).items()]
+    return Section("values", "Values", [Table(columns, rows)] if rows else [])
+
+
 def _stages(r: dict[str, Any]) -> Section:
     stages = (r.get("load") or {}).get("stages") or []
     columns = ("stage", "from s", "to s", "peak users", "operations", "failed", "rate/s",
@@ -347,7 +357,8 @@ def finding_text(f: dict[str, Any]) -> str:
 
 
 _FIRST: tuple[Callable[[dict[str, Any]], Section], ...] = (
-    _summary, _thresholds, _analysis, _connections, _latency, _stages, _counters, _errors,
+    _summary, _thresholds, _analysis, _connections, _latency, _values, _stages, _counters,
+    _errors,
     _bandwidth,
 )
 _LAST: tuple[Callable[[dict[str, Any]], Section], ...] = (_generator, _target_monitor)
