@@ -104,3 +104,28 @@ def test_reset_keeps_id_and_retry_but_drops_the_partial_event():
     proto.reset()
     assert proto.receive_data(b"data: b\n\n") == [SseEvent("b", id="3")]
     assert proto.retry_ms == 10
+
+
+OPENAI = (
+    b'data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n'
+    b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'
+    b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@pytest.mark.parametrize("at", range(len(OPENAI) + 1))
+def test_openai_framing_split_at_any_position_gives_the_same_four_events(at: int):
+    events, _ = feed(OPENAI[:at], OPENAI[at:])
+    assert [e.data for e in events] == [
+        '{"choices":[{"delta":{"role":"assistant"}}]}',
+        '{"choices":[{"delta":{"content":"Hi"}}]}',
+        '{"choices":[{"delta":{},"finish_reason":"stop"}]}',
+        "[DONE]",
+    ]
+
+
+def test_done_is_dispatched_only_at_its_blank_line():
+    proto = SseProtocol()
+    assert proto.receive_data(b"data: [DONE]\n") == []
+    assert proto.receive_data(b"\n") == [SseEvent("[DONE]")]

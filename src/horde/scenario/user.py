@@ -194,17 +194,23 @@ class User:
         url: str,
         *,
         headers: dict[str, str] | None = None,
-        reconnect: bool = True,
+        reconnect: bool | None = None,
         max_reconnects: int | None = None,
         name: str | None = None,
+        method: str = "GET",
+        json: Any = None,
+        data: bytes | str | None = None,
         **options: Any,
     ) -> SseConnection:
         """Open a Server-Sent Events stream at ``url`` (relative to the target) on this
-        user's HTTP client; it reconnects with Last-Event-ID. See SseConnection."""
+        user's HTTP client. A GET (the default) reconnects with Last-Event-ID as a browser's
+        EventSource does; another ``method`` sends ``json`` or ``data`` as its body (an LLM
+        API's POST) and does not reconnect unless ``reconnect=True``. See SseConnection."""
         options.setdefault("timeout", self.timeout)
         conn = await SseConnection.connect(
             self.http, url, headers=headers, reconnect=reconnect,
-            max_reconnects=max_reconnects, name=name, **options,
+            max_reconnects=max_reconnects, name=name, method=method, json=json, data=data,
+            **options,
         )
         self._keep(conn)
         return conn

@@ -225,6 +225,8 @@ class HttpClient:
         json: Any = None,
         data: bytes | str | None = None,
         ok_status: Container[int] | None = None,
+        sse: bool = False,
+        end: Callable[[Any], bool] | None = None,
     ) -> StreamResult:
         """Send one request and take its body as chunks, timed as they arrive (a chunked
         reply, an LLM token stream...). See :mod:`horde.transports.http_stream`.
@@ -235,11 +237,18 @@ class HttpClient:
         ``"closed"``, recorded as errors. ``result.response`` holds the status and headers;
         a status >= 400 not in ``ok_status`` is counted as ``http_<status>``. Recorded as
         ``stream_*`` metrics under ``name`` (default: the URL path), not as ``http_req``.
+
+        With ``sse=True`` the body is read as Server-Sent Events (``Accept:
+        text/event-stream`` is sent): chunks are :class:`~horde.protocols.sse.SseEvent`
+        values, each timed when its blank line arrived, however the network split it —
+        an LLM API's streamed answer to a POST. ``end`` accepts a closing chunk that is
+        neither a chunk nor a gap (``end=lambda e: e.data == "[DONE]"``). Another
+        Content-Type than ``text/event-stream`` fails the stream as ``sse_content_type``.
         """
         return await stream_request(
             self, method, url, until=until, name=name, stall_after=stall_after,
             timeout=timeout, params=params, headers=headers, json=json, data=data,
-            ok_status=ok_status,
+            ok_status=ok_status, sse=sse, end=end,
         )
 
     async def close(self) -> None:

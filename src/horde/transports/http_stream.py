@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import json as _json
 from collections.abc import Callable, Container, Mapping
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from horde.errors import ClosedByPeer, OperationTimeout, TargetError
 from horde.protocols.http import Headers, Response
+from horde.protocols.sse import SseProtocol
 from horde.streams.meter import COMPLETED, FAILED, StreamMeter, StreamResult, reason_for
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from horde.transports.http_connection import HttpConnection
     from horde.transports.http_pool import HostPool
 
-__all__ = ["BodyStream", "stream_request"]
+__all__ = ["BodyStream", "request_body", "stream_request"]
 
 
 class BodyStream:
@@ -103,12 +105,15 @@ async def stream_request(
     name: str | None, stall_after: float, timeout: float | None,
     params: Mapping[str, Any] | None, headers: Mapping[str, str] | None, json: Any,
     data: bytes | str | None, ok_status: Container[int] | None,
+    sse: bool = False, end: Callable[[Any], bool] | None = None,
 ) -> StreamResult:
     """See :meth:`HttpClient.stream`."""
     method = method.upper()
+    if sse:
+        headers = _accepting_events(headers)
     if params:
         url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}"
-    body, ctype = _body(json, data)
+    body, ctype = request_body(json, data)
     label = name or client._urls.resolve(url).path
     timeout = client.timeout if timeout is None else timeout
     rec = client.recorder
@@ -116,7 +121,8 @@ async def stream_request(
     meter = StreamMeter(rec, label, stall_after)
     for attempt in range(2):  # a stale keep-alive gets one retry, as in request()
         done: asyncio.Future[bool] = loop.create_future()
-        answer = _Answer(meter, until, done, ok_status, f"{method} {url}")
+        answer = _Answer(meter, until, end, done, ok_status, f"{method} {url}",
+                         SseProtocol() if sse else None)
         stream = BodyStream(answer.on_head, answer.on_piece)
         timer = loop.call_later(timeout, _expire, done, meter)
         sent = False
@@ -151,17 +157,20 @@ class _Answer:
     """The response as it arrives, inside ``data_received``: the head decides whether the
     body is the stream asked for (chunks, timed) or an error page (kept as the body)."""
 
-    __slots__ = ("_done", "_example", "_meter", "_ok_status", "_until", "error_body",
-                 "failed")
+    __slots__ = ("_done", "_end", "_events", "_example", "_meter", "_ok_status", "_until",
+                 "error_body", "failed")
 
-    def __init__(self, meter: StreamMeter, until: Callable[[bytes], bool] | None,
-                 done: asyncio.Future[bool], ok_status: Container[int] | None,
-                 example: str) -> None:
+    def __init__(self, meter: StreamMeter, until: Callable[[Any], bool] | None,
+                 end: Callable[[Any], bool] | None, done: asyncio.Future[bool],
+                 ok_status: Container[int] | None, example: str,
+                 events: SseProtocol | None) -> None:
         self._meter = meter
         self._until = until
+        self._end = end
         self._done = done
         self._ok_status = ok_status
         self._example = example
+        self._events = events  # parses the body into SSE events (sse=True), else None
         self.failed = False
         self.error_body = bytearray()
 
@@ -172,6 +181,12 @@ class _Answer:
         if status >= 400 and not self.ok_listed(status):
             self.failed = True
             self._meter.fail_status(f"http_{status}", f"{self._example} -> {status}")
+        elif self._events is not None and status < 300:
+            ctype = (headers.get("content-type") or "").split(";")[0].strip().lower()
+            if ctype != "text/event-stream":  # e.g. one JSON answer: not the stream asked for
+                self.failed = True
+                self._meter.fail_status("sse_content_type",
+                                        f"{self._example} -> {status} {ctype or 'no type'}")
 
     def on_piece(self, data: bytes) -> None:
         done = self._done
@@ -180,13 +195,32 @@ class _Answer:
         if self.failed:
             self.error_body += data
             return
-        self._meter.add_chunk(data)
-        if self._until is not None:
-            try:
-                if self._until(data):
-                    done.set_result(True)
-            except Exception as exc:  # the scenario's predicate is broken: tell its caller
-                done.set_exception(exc)
+        if self._events is None:
+            self._take(data, 0)
+            return
+        events = self._events.receive_data(data)
+        if events:
+            now = perf_counter_ns()
+            for event in events:
+                if self._take(event, now):
+                    return
+
+    def _take(self, chunk: Any, at_ns: int) -> bool:
+        """One chunk (a body piece or an event); True once it ended the stream."""
+        done = self._done
+        try:
+            if self._end is not None and self._end(chunk):
+                self._meter.end_at(at_ns)
+                done.set_result(True)
+                return True
+            self._meter.add_chunk(chunk, at_ns)
+            if self._until is not None and self._until(chunk):
+                done.set_result(True)
+                return True
+        except Exception as exc:  # the scenario's predicate is broken: tell its caller
+            done.set_exception(exc)
+            return True
+        return False
 
 
 def _ended(meter: StreamMeter, stream: BodyStream, answer: _Answer, reason: str,
@@ -219,7 +253,17 @@ def _expire(done: asyncio.Future[bool], meter: StreamMeter) -> None:
         done.set_exception(OperationTimeout(meter.timeout_message(), detail=meter.name))
 
 
-def _body(json: Any, data: bytes | str | None) -> tuple[bytes | None, str | None]:
+def _accepting_events(headers: Mapping[str, str] | None) -> Mapping[str, str]:
+    """The request's headers, saying ``Accept: text/event-stream`` unless they say else."""
+    merged = Headers(headers or {})
+    if "accept" not in merged:
+        merged["Accept"] = "text/event-stream"
+    return merged
+
+
+def request_body(json: Any, data: bytes | str | None) -> tuple[bytes | None, str | None]:
+    """A request's body and Content-Type: ``json`` (not None) as compact JSON, else
+    ``data`` (text as UTF-8), else none."""
     if json is not None:
         return _json.dumps(json, separators=(",", ":")).encode(), "application/json"
     if data is not None:

@@ -1,17 +1,19 @@
 """The Server-Sent Events client: an EventSource that records what it does.
 
-One GET with ``Accept: text/event-stream`` that stays open, on a connection borrowed from
-the user's own HTTP client (as a browser's EventSource shares its HTTP connections). The
+One request with ``Accept: text/event-stream`` that stays open, on a connection borrowed
+from the user's own HTTP client (as a browser's EventSource shares its HTTP connections):
+a GET as EventSource sends, or any method with a body (an LLM API's ``POST`` with the
+prompt, as ``fetch``-based SSE clients send). The
 body goes piece by piece (:class:`~horde.transports.http_stream.BodyStream`) to the
 sans-I/O :class:`~horde.protocols.sse.SseProtocol`; events are stamped with their arrival
 time in ``data_received`` and queued for :meth:`SseConnection.next`, ``async for`` and
 :meth:`SseConnection.stream`.
 
 When the server ends the stream (or the connection drops), the client waits the server's
-``retry:`` (else ``retry`` s) and asks again with ``Last-Event-ID``, as the WHATWG spec
-says, counting ``sse_reconnect`` and ``connections.reconnected``; a 204 stops it for good
-and a non-200 status or another content type fails it. A task exists only while waiting to
-reconnect.
+``retry:`` (else ``retry`` s) and asks again with ``Last-Event-ID`` (the same request,
+body included), as the WHATWG spec says, counting ``sse_reconnect`` and
+``connections.reconnected``; a 204 stops it for good and a non-200 status or another
+content type fails it. A task exists only while waiting to reconnect.
 
 Samples, under ``name``: ``sse_connect`` (request → response head, each (re)connect), the
 ``sse_event_in`` counter, and for :meth:`SseConnection.stream` the ``stream_*`` metrics.
@@ -38,7 +40,7 @@ from horde.streams.meter import (
     StreamMeter,
     StreamResult,
 )
-from horde.transports.http_stream import BodyStream
+from horde.transports.http_stream import BodyStream, request_body
 
 if TYPE_CHECKING:
     from horde.transports.http import HttpClient
@@ -53,11 +55,14 @@ class SseConnection:
 
     def __init__(self, client: HttpClient, url: str, *, headers: Mapping[str, str] | None,
                  reconnect: bool, max_reconnects: int | None, retry: float, name: str,
-                 timeout: float) -> None:
+                 timeout: float, method: str = "GET", body: bytes | None = None,
+                 ctype: str | None = None) -> None:
         """An unopened client; only :meth:`connect` sends anything."""
         self._client = client
         self._recorder = client.recorder
         self._url = url
+        self._method = method
+        self._body, self._ctype = body, ctype
         self._headers = dict(headers or {})
         self._reconnect = reconnect
         self._max_reconnects = max_reconnects
@@ -89,14 +94,26 @@ class SseConnection:
 
     @classmethod
     async def connect(cls, client: HttpClient, url: str, *,
-                      headers: Mapping[str, str] | None = None, reconnect: bool = True,
+                      headers: Mapping[str, str] | None = None, reconnect: bool | None = None,
                       max_reconnects: int | None = None, retry: float = DEFAULT_RETRY,
-                      name: str | None = None, timeout: float | None = None) -> SseConnection:
+                      name: str | None = None, timeout: float | None = None,
+                      method: str = "GET", json: Any = None,
+                      data: bytes | str | None = None) -> SseConnection:
         """Send the request and wait (``timeout`` s) for a 200 ``text/event-stream`` head.
-        Failing that, the error is recorded and raised."""
+        Failing that, the error is recorded and raised.
+
+        ``method`` with ``json`` or ``data`` as the body asks for events with something
+        other than a GET (an LLM API's ``POST``). ``reconnect`` defaults to True for a GET
+        (a feed) and False otherwise: reconnecting would send the request again.
+        """
+        method = method.upper()
         timeout = client.timeout if timeout is None else timeout
+        body, ctype = request_body(json, data)
+        if reconnect is None:
+            reconnect = method == "GET"
         self = cls(client, url, headers=headers, reconnect=reconnect,
-                   max_reconnects=max_reconnects, retry=retry, name=name or url, timeout=timeout)
+                   max_reconnects=max_reconnects, retry=retry, name=name or url,
+                   timeout=timeout, method=method, body=body, ctype=ctype)
         await self._open()
         return self
 
@@ -114,8 +131,9 @@ class SseConnection:
         op = recorder.begin(SSE_CONNECT, self.name)
         try:
             async with asyncio.timeout(self._timeout):
-                await stream.open(self._client, "GET", self._url, timeout=self._timeout,
-                                  headers=headers)
+                await stream.open(self._client, self._method, self._url,
+                                  timeout=self._timeout, headers=headers, body=self._body,
+                                  ctype=self._ctype)
                 stream.ended.add_done_callback(self._on_end)  # type: ignore[union-attr]
                 status = await head
         except TimeoutError:
@@ -138,7 +156,8 @@ class SseConnection:
             self._live = False
             stream.release(recorder)
             category = f"http_{status}"
-            recorder.fail_answered(op, category, self._head_ns, f"GET {self._url} -> {status}")
+            recorder.fail_answered(op, category, self._head_ns,
+                                   f"{self._method} {self._url} -> {status}")
             raise _recorded(ProtocolError(f"SSE answered {status}", detail=category))
         recorder.succeed(op, self._head_ns)  # the subscription was answered
         if status == 204:  # the server says: no more events, do not reconnect
