@@ -44,13 +44,18 @@ _COUNTED = "_horde_counted"  # set on an exception (not a TargetError) once it i
 class Traffic:
     """One protocol's bytes: payload (what the protocol carried: HTTP bodies, WebSocket
     messages, Engine.IO packets) and wire (every TCP byte of its connections, read from
-    the kernel as each one closed; ``connections`` of them)."""
+    the kernel as each one closed; ``connections`` of them). Compressed payload (gzip
+    HTTP bodies, permessage-deflate messages) counts as carried; ``inflated_*`` is what
+    decoding added to it, so decoded = payload + inflated (0 when nothing was compressed:
+    the per-message path never touches it)."""
 
     payload_sent: int = 0
     payload_received: int = 0
     wire_sent: int = 0
     wire_received: int = 0
     connections: int = 0
+    inflated_sent: int = 0
+    inflated_received: int = 0
 
     def merge(self, other: Traffic) -> None:
         self.payload_sent += other.payload_sent
@@ -58,6 +63,8 @@ class Traffic:
         self.wire_sent += other.wire_sent
         self.wire_received += other.wire_received
         self.connections += other.connections
+        self.inflated_sent += other.inflated_sent
+        self.inflated_received += other.inflated_received
 
 
 @dataclass(slots=True)
@@ -159,6 +166,12 @@ class Recorder:
         window.bytes_received += received
         traffic.payload_sent += sent
         traffic.payload_received += received
+
+    def add_decoded(self, traffic: Traffic, sent: int, received: int) -> None:
+        """Compressed payload: the decoded size minus the carried one (already counted by
+        ``add_bytes``/``ws_message_*``), so results show both."""
+        traffic.inflated_sent += sent
+        traffic.inflated_received += received
 
     def ws_message_sent(self, nbytes: int) -> None:
         """One WebSocket message out: counted, and its payload (the per-message path: no

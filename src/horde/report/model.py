@@ -237,15 +237,20 @@ class ProtocolBytes(_Model):
     payload_sent: int
     payload_received: int
     connections: int
+    decoded_sent: int | None = None  # None: a run from before horde counted it
+    decoded_received: int | None = None
 
 
 class Bytes(_Model):
-    """Wire bytes (every TCP byte, from the kernel) beside payload, per protocol."""
+    """Wire bytes (every TCP byte, from the kernel) beside payload (as carried: compressed,
+    if it was) and the payload decoded, per protocol."""
 
     sent: int | None = 0  # None: a rebuilt run (its rows hold payload only)
     received: int | None = 0
     payload_sent: int | None = 0
     payload_received: int | None = 0
+    decoded_sent: int | None = None  # None: a rebuilt run, or one from before horde counted it
+    decoded_received: int | None = None
     by_protocol: dict[str, ProtocolBytes] = {}
 
 

@@ -154,16 +154,20 @@ def _connections(recorder: Recorder) -> dict[str, Any]:
 
 
 def _bytes(traffic: dict[str, Traffic]) -> dict[str, Any]:
-    """Wire bytes (as the network saw them) beside payload bytes, in all and per protocol."""
+    """Wire bytes (as the network saw them) beside payload bytes (as carried: compressed,
+    if it was) and the payload decoded, in all and per protocol."""
     by_protocol = {
         name: {"sent": t.wire_sent, "received": t.wire_received,
                "payload_sent": t.payload_sent, "payload_received": t.payload_received,
+               "decoded_sent": t.payload_sent + t.inflated_sent,
+               "decoded_received": t.payload_received + t.inflated_received,
                "connections": t.connections}
         for name, t in sorted(traffic.items())
         if t.connections or t.payload_sent or t.payload_received
     }
     total = {key: sum(p[key] for p in by_protocol.values())
-             for key in ("sent", "received", "payload_sent", "payload_received")}
+             for key in ("sent", "received", "payload_sent", "payload_received",
+                         "decoded_sent", "decoded_received")}
     return {**total, "by_protocol": by_protocol}
 
 

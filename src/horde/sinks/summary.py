@@ -122,11 +122,18 @@ def _iterations_line(r: dict[str, Any]) -> str:
 
 
 def _bytes_line(r: dict[str, Any]) -> str:
-    """Wire bytes (every TCP byte) and, in brackets, the payload they carried."""
+    """Wire bytes (every TCP byte) and, in brackets, the payload they carried — and what
+    it decoded to, when some was compressed."""
     b = r["bytes"]
-    return (f"bytes: sent {text.count(b['sent'])} ({text.count(b.get('payload_sent'))} "
-            f"payload), received {text.count(b['received'])} "
-            f"({text.count(b.get('payload_received'))} payload)")
+    return (f"bytes: sent {text.count(b['sent'])} ({_payload(b, 'sent')}), "
+            f"received {text.count(b['received'])} ({_payload(b, 'received')})")
+
+
+def _payload(b: dict[str, Any], direction: str) -> str:
+    payload, decoded = b.get(f"payload_{direction}"), b.get(f"decoded_{direction}")
+    if decoded is None or decoded == payload:
+        return f"{text.count(payload)} payload"
+    return f"{text.count(payload)} payload, {text.count(decoded)} decoded"
 
 
 def _generator_line(r: dict[str, Any]) -> str:

@@ -5,7 +5,10 @@ bad close codes itself), answers PINGs, and calls :meth:`Listener.on_ws_frame` f
 rest. What RFC 6455 still asks of the endpoint lives here: reserved bits must be zero
 without an extension, TEXT must be UTF-8, fragments must be reassembled in order, and a
 peer's CLOSE must be answered. Any violation is a ``protocol_error`` and ends the
-connection; a peer's CLOSE or a lost socket is ``closed_by_peer``.
+connection; a peer's CLOSE or a lost socket is ``closed_by_peer``. With permessage-deflate
+negotiated (``deflate``), a message whose first frame has RSV1 set is inflated once whole
+(:mod:`horde.protocols.permessage_deflate`): its payload counts as carried, the inflated
+size beside it.
 
 The fast path (a whole TEXT/BINARY frame, no fragment pending) is kept to a few attribute
 reads and calls, because it runs once per received message for every simulated user.
@@ -34,6 +37,7 @@ from horde.errors import (
 )
 from horde.metrics.names import WS_MSG_IN
 from horde.metrics.recorder import Recorder
+from horde.protocols.permessage_deflate import DeflateSession
 from horde.transports.inbox import Inbox
 from horde.transports.wire import tcp_bytes
 
@@ -77,8 +81,10 @@ class Listener(WSListener):
     __slots__ = (
         "conn",
         "decode",
+        "deflate",
         "event_key",
         "frag_buf",
+        "frag_deflated",
         "frag_type",
         "handler",
         "inbox",
@@ -104,6 +110,8 @@ class Listener(WSListener):
         self.handler: Callable[[Any], None] | None = None
         self.frag_type: Any = None  # TEXT/BINARY while a fragmented message is pending
         self.frag_buf: bytearray | None = None
+        self.deflate: DeflateSession | None = None  # permessage-deflate, once negotiated
+        self.frag_deflated = False  # the pending message's first frame had RSV1
 
     # -- picows callbacks -------------------------------------------------------------------
 
@@ -219,7 +227,7 @@ class Listener(WSListener):
             return
         if msg_type is not TEXT and msg_type is not BINARY and msg_type is not _CONT:
             return  # PONG (PING never gets here: picows answers it)
-        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+        if frame.rsv2 or frame.rsv3 or (frame.rsv1 and (self.deflate is None or msg_type is _CONT)):
             self.fail(transport, "reserved_bits", 1002, "reserved bits set, no extension agreed")
             return
         if msg_type is _CONT:
@@ -232,6 +240,7 @@ class Listener(WSListener):
                 self.fail(transport, "bad_fragment", 1002, "new message inside a fragmented one")
                 return
             self.frag_type = msg_type
+            self.frag_deflated = bool(frame.rsv1)
             self.frag_buf = bytearray(frame.get_payload_as_memoryview())
         buf = self.frag_buf
         assert buf is not None
@@ -242,15 +251,33 @@ class Listener(WSListener):
             return
         is_text = self.frag_type is TEXT
         self.frag_type = self.frag_buf = None
+        carried = len(buf)
+        if self.frag_deflated:
+            inflated = self._inflate(transport, buf)
+            if inflated is None:
+                return
+            buf = inflated
         if not is_text:
-            self.deliver(bytes(buf), len(buf))
+            self.deliver(bytes(buf), carried)
             return
         try:
             text = buf.decode("utf-8")
         except UnicodeDecodeError:
             self.fail(transport, "invalid_utf8", 1007, "TEXT message is not valid UTF-8")
             return
-        self.deliver(text, len(buf))
+        self.deliver(text, carried)
+
+    def _inflate(self, transport: WSTransport, buf: bytearray) -> bytes | None:
+        """A compressed message, inflated (its extra size counted); None if it failed."""
+        self.frag_deflated = False
+        try:
+            data = self.deflate.decode(buf, self.max_size)  # type: ignore[union-attr]
+        except ProtocolError as exc:
+            code = 1009 if exc.detail == "too_big" else 1007
+            self.fail(transport, exc.detail or "bad_deflate", code, str(exc))
+            return None
+        self.recorder.add_decoded(self.recorder.websocket, 0, len(data) - len(buf))
+        return data
 
     def _on_close(self, transport: WSTransport, frame: WSFrame) -> None:
         """The server's CLOSE: the answer to ours, or its own decision (counted as a drop)."""
