@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NODE_MODULES := tests/interop/node_modules/.installed
 BROWSER_MODULES := tests/browser/node_modules/.installed
 
-.PHONY: setup demo test lint bench clean chromium
+.PHONY: setup demo test lint docs bench clean chromium
 
 setup: $(STAMP)
 
@@ -41,8 +41,13 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check src tests examples bench
 
+# The guides and the API reference (mkdocstrings) as a site in site/; `make test` builds
+# it too, with warnings as errors (tests/test_reference.py).
+docs: setup
+	$(BIN)/mkdocs build --strict
+
 test: setup $(NODE_MODULES) $(BROWSER_MODULES) chromium lint
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) tests/interop/node_modules tests/browser/node_modules horde-results
+	rm -rf $(VENV) tests/interop/node_modules tests/browser/node_modules horde-results site

@@ -22,6 +22,11 @@ EXPECTED = {
     "Reconnect", "ReconnectFailed",
     # data and secrets
     "Feeder", "FeederExhausted", "secret",
+    # connection and helper types a behaviour gets (for type hints)
+    "HttpClient", "WebSocketConnection", "SocketIOConnection", "SseConnection", "Events",
+    "UserBroadcasts", "UserIsolation", "UserOrdering",
+    # results from Python
+    "write_reports", "analyze", "serve_dashboard",
     # errors
     "HordeError", "UsageError", "ScenarioError", "ConfigError", "TargetError",
     "ConnectError", "HandshakeRejected", "OperationTimeout", "ClosedByPeer",
@@ -37,3 +42,15 @@ def test_exported_names_are_exactly_the_public_api():
 def test_every_exported_name_exists():
     for name in horde.__all__:
         assert getattr(horde, name) is not None, name
+
+
+def test_type_checkers_see_every_exported_name_from_its_owner():
+    """The TYPE_CHECKING imports (what IDEs and the API reference read) mirror _OWNERS."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(horde))
+    block = next(node for node in tree.body if isinstance(node, ast.If)
+                 and getattr(node.test, "id", None) == "TYPE_CHECKING")
+    seen = {alias.name: imp.module for imp in block.body for alias in imp.names}
+    assert seen == horde._OWNERS

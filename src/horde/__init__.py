@@ -11,27 +11,41 @@ command's start-up (when a Ctrl-C must already be caught) stay fast.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _OWNERS = {
     "JSON": "horde.protocols.codec",
     "RAW": "horde.protocols.codec",
+    "__version__": "horde.version",
+    "analyze": "horde.report.analysis",
     "AppError": "horde.errors",
+    "behaviour": "horde.scenario.markers",
     "Chain": "horde.protocols.codec",
     "CheckFailed": "horde.errors",
+    "choice": "horde.scenario.think",
     "ClosedByPeer": "horde.errors",
     "Codec": "horde.protocols.codec",
     "ConfigError": "horde.errors",
     "ConnectError": "horde.errors",
+    "constant": "horde.scenario.think",
+    "Events": "horde.together.events",
     "Feeder": "horde.scenario.feeders",
     "FeederExhausted": "horde.scenario.feeders",
     "FunctionCodec": "horde.protocols.codec",
     "Group": "horde.together.groups",
+    "group": "horde.together.roles",
     "GroupBroken": "horde.together.groups",
     "HandshakeRejected": "horde.errors",
     "HordeError": "horde.errors",
+    "HttpClient": "horde.transports.http",
     "HttpStatusError": "horde.errors",
+    "human_like": "horde.scenario.think",
     "JsonCodec": "horde.protocols.codec",
+    "load_scenario": "horde.scenario.loader",
+    "lognormal": "horde.scenario.think",
+    "normal": "horde.scenario.think",
+    "on_start": "horde.scenario.markers",
+    "on_stop": "horde.scenario.markers",
     "OperationTimeout": "horde.errors",
     "Params": "horde.scenario.params",
     "ProtocolError": "horde.errors",
@@ -39,36 +53,87 @@ _OWNERS = {
     "Reconnect": "horde.transports.reconnect",
     "ReconnectFailed": "horde.errors",
     "Response": "horde.protocols.http",
+    "response_pattern": "horde.scenario.think",
+    "role": "horde.together.roles",
+    "run": "horde.engine.runner",
     "RunConfig": "horde.config.model",
     "RunContext": "horde.engine.runner",
     "Scenario": "horde.scenario.model",
     "ScenarioError": "horde.errors",
-    "StreamResult": "horde.streams",
-    "TargetError": "horde.errors",
-    "UsageError": "horde.errors",
-    "User": "horde.scenario.user",
-    "__version__": "horde.version",
-    "behaviour": "horde.scenario.markers",
-    "choice": "horde.scenario.think",
-    "constant": "horde.scenario.think",
-    "group": "horde.together.roles",
-    "human_like": "horde.scenario.think",
-    "load_scenario": "horde.scenario.loader",
-    "lognormal": "horde.scenario.think",
-    "normal": "horde.scenario.think",
-    "on_start": "horde.scenario.markers",
-    "on_stop": "horde.scenario.markers",
-    "response_pattern": "horde.scenario.think",
-    "role": "horde.together.roles",
-    "run": "horde.engine.runner",
     "secret": "horde.secrets",
+    "serve_dashboard": "horde.live.dashboard",
     "setup": "horde.scenario.markers",
     "shape": "horde.scenario.markers",
+    "SocketIOConnection": "horde.transports.socketio",
+    "SseConnection": "horde.transports.sse",
+    "StreamResult": "horde.streams",
+    "TargetError": "horde.errors",
     "teardown": "horde.scenario.markers",
     "uniform": "horde.scenario.think",
+    "UsageError": "horde.errors",
+    "User": "horde.scenario.user",
+    "UserBroadcasts": "horde.together.broadcasts",
+    "UserIsolation": "horde.checks.isolation",
+    "UserOrdering": "horde.checks.ordering",
+    "WebSocketConnection": "horde.transports.websocket",
+    "write_reports": "horde.report.formats",
 }
 
 __all__ = sorted(_OWNERS)
+
+if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested equal to _OWNERS
+    from horde.checks.isolation import UserIsolation
+    from horde.checks.ordering import UserOrdering
+    from horde.config.model import RunConfig
+    from horde.engine.runner import RunContext, run
+    from horde.errors import (
+        AppError,
+        CheckFailed,
+        ClosedByPeer,
+        ConfigError,
+        ConnectError,
+        HandshakeRejected,
+        HordeError,
+        HttpStatusError,
+        OperationTimeout,
+        ProtocolError,
+        ReconnectFailed,
+        ScenarioError,
+        TargetError,
+        UsageError,
+    )
+    from horde.live.dashboard import serve_dashboard
+    from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
+    from horde.protocols.http import Response
+    from horde.report.analysis import analyze
+    from horde.report.formats import write_reports
+    from horde.scenario.feeders import Feeder, FeederExhausted
+    from horde.scenario.loader import load_scenario
+    from horde.scenario.markers import behaviour, on_start, on_stop, setup, shape, teardown
+    from horde.scenario.model import Scenario
+    from horde.scenario.params import Params
+    from horde.scenario.think import (
+        choice,
+        constant,
+        human_like,
+        lognormal,
+        normal,
+        response_pattern,
+        uniform,
+    )
+    from horde.scenario.user import User
+    from horde.secrets import secret
+    from horde.streams import StreamResult
+    from horde.together.broadcasts import UserBroadcasts
+    from horde.together.events import Events
+    from horde.together.groups import Group, GroupBroken
+    from horde.together.roles import group, role
+    from horde.transports.http import HttpClient
+    from horde.transports.reconnect import Reconnect
+    from horde.transports.socketio import SocketIOConnection
+    from horde.transports.sse import SseConnection
+    from horde.transports.websocket import WebSocketConnection
+    from horde.version import __version__
 
 
 def __getattr__(name: str) -> Any:

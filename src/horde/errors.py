@@ -106,6 +106,9 @@ class HandshakeRejected(ConnectError):
 
 
 class OperationTimeout(TargetError):
+    """No answer in time: a reply, ack, reply event, stream, connect or ``wait_for``
+    past its timeout (the connection's ``timeout``, ``--timeout``, or the call's own)."""
+
     category = "timeout"
 
 
@@ -120,6 +123,9 @@ class ClosedByPeer(TargetError):
 
 
 class ProtocolError(TargetError):
+    """The target broke its protocol: a malformed frame, packet or HTTP response, or an
+    answer of the wrong kind (an SSE request answered without ``text/event-stream``)."""
+
     category = "protocol_error"
 
 
@@ -148,6 +154,9 @@ class HttpStatusError(TargetError):
 
 
 class CheckFailed(TargetError):
+    """A ``user.check(condition, name, fatal=True)`` that did not hold (a non-fatal
+    check only counts ``check_failed:NAME`` and returns ``False``)."""
+
     category = "check_failed"
 
 

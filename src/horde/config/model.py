@@ -73,6 +73,7 @@ class RunConfig(BaseModel):
 
     @property
     def host_policy(self) -> HostPolicy:
+        """Which hosts the run may send load to (``allow_hosts``, ``deny_hosts``)."""
         return HostPolicy.parse(self.allow_hosts, self.deny_hosts)
 
     @field_validator("target")
@@ -114,6 +115,7 @@ class RunConfig(BaseModel):
 
     @property
     def parsed_thresholds(self) -> tuple[Threshold, ...]:
+        """``thresholds`` parsed (each was checked when the config was made)."""
         return tuple(parse_threshold(t) for t in self.thresholds)
 
     @model_validator(mode="after")

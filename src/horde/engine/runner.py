@@ -70,14 +70,17 @@ class RunContext:
 
     @property
     def target(self) -> str:
+        """The run's ``--target`` URL."""
         return self.config.target
 
     @property
     def http(self) -> Any:
+        """An :class:`~horde.HttpClient` of its own (its requests are counted too)."""
         return self.user.http
 
     @property
     def params(self) -> Any:
+        """The scenario's parameters (``Params`` with ``--param`` applied)."""
         return self.user.params
 
 

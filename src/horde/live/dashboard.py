@@ -72,6 +72,19 @@ def from_options(
     return Dashboard(host, port, token)
 
 
+def serve_dashboard(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None
+) -> Dashboard:
+    """The live dashboard as a sink for :func:`horde.run`, listening once entered::
+
+        async with horde.serve_dashboard("127.0.0.1", 0) as dashboard:  # prints its URL
+            results = await horde.run(config, scenario, sinks=[dashboard])
+
+    The same as ``--ui``: a token is generated when ``host`` is not loopback and none
+    was given; a bad port or an empty token is a :class:`~horde.ConfigError`."""
+    return from_options(host, port, token)
+
+
 class Dashboard(Served):
     """A sink that serves the live page; ``start``/``close`` (or ``async with``) bracket it."""
 

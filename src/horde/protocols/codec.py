@@ -15,20 +15,31 @@ from typing import Any, Protocol
 
 
 class Codec(Protocol):
-    def encode(self, message: Any) -> str | bytes: ...
+    """What a connection's ``codec=`` must be: any object with these two methods.
 
-    def decode(self, data: str | bytes) -> Any: ...
+    A text result is sent as a text frame, ``bytes`` as a binary one."""
+
+    def encode(self, message: Any) -> str | bytes:
+        """The frame (or Socket.IO argument) to send for an application ``message``."""
+        ...
+
+    def decode(self, data: str | bytes) -> Any:
+        """The application message a received frame carries (what predicates, ``match``
+        and ``request`` see)."""
+        ...
 
 
 class RawCodec:
     """Text stays ``str``, binary stays ``bytes``: what was sent is what is seen."""
 
     def encode(self, message: Any) -> str | bytes:
+        """Text and bytes as they are; anything else as compact JSON text."""
         if isinstance(message, str | bytes):
             return message
         return json.dumps(message, separators=(",", ":"))
 
     def decode(self, data: str | bytes) -> Any:
+        """The frame itself."""
         return data
 
 
@@ -40,11 +51,13 @@ class JsonCodec:
         self._loads = json.loads
 
     def encode(self, message: Any) -> str | bytes:
+        """Compact JSON text; text and bytes are sent as they are."""
         if isinstance(message, str | bytes):
             return message
         return self._dumps(message)
 
     def decode(self, data: str | bytes) -> Any:
+        """The parsed JSON value, or the frame itself when it is not JSON."""
         try:
             return self._loads(data)
         except ValueError:
@@ -63,9 +76,11 @@ class FunctionCodec:
         self._decode = decode or (lambda d: d)
 
     def encode(self, message: Any) -> Any:
+        """``encode(message)``, as given."""
         return self._encode(message)
 
     def decode(self, data: Any) -> Any:
+        """``decode(data)``, as given."""
         return self._decode(data)
 
 
@@ -76,15 +91,19 @@ class Chain:
         self._codecs = codecs
 
     def encode(self, message: Any) -> str | bytes:
+        """Each codec's ``encode`` in turn, first to last."""
         for codec in self._codecs:
             message = codec.encode(message)
         return message
 
     def decode(self, data: str | bytes) -> Any:
+        """Each codec's ``decode`` in turn, last to first."""
         for codec in reversed(self._codecs):
             data = codec.decode(data)
         return data
 
 
 JSON = JsonCodec()
+"""The shared :class:`JsonCodec`: ``codec=horde.JSON``."""
 RAW = RawCodec()
+"""The shared :class:`RawCodec`, every connection's default."""

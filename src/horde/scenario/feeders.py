@@ -30,6 +30,9 @@ class FeederExhausted(Exception):
 
 
 class Feeder:
+    """Rows of a CSV (a dict per row, by header) or JSON (a list) file handed out to
+    users in ``order``: ``sequential``, ``random`` or ``unique`` (see the module)."""
+
     def __init__(self, path: str | Path, order: Order = "sequential") -> None:
         if order not in ("sequential", "random", "unique"):
             raise ScenarioError(f"feeder order {order!r}: use sequential, random or unique")

@@ -27,6 +27,9 @@ from horde.together.roles import Cast, check_cast
 
 
 def load_scenario(path: str | Path) -> Scenario:
+    """The :class:`Scenario` a file defines: imported once, its decorated functions,
+    ``NAME``, ``Params``, ``ROLES``, ``THRESHOLDS`` and ``OPTIONS`` checked now, so a broken
+    file is a :class:`~horde.ScenarioError` naming file:line before any load is sent."""
     file = Path(path)
     if not file.is_file():
         raise ScenarioError(f"{file}: scenario file not found")

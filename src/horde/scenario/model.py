@@ -82,6 +82,7 @@ class Scenario:
         )
 
     def program(self, role: str | None = None) -> Program:
+        """The behaviours and hooks a user of ``role`` (``None``: no roles) runs."""
         return self._programs[role]
 
     def pick(self, rng: random.Random) -> Behaviour:

@@ -78,26 +78,33 @@ ThinkTime = float | int | Distribution | Callable[[], float]
 
 
 def constant(seconds: float) -> Constant:
+    """Always ``seconds`` (a bare number as a think time means the same)."""
     return Constant(seconds)
 
 
 def uniform(low: float, high: float) -> Uniform:
+    """Any time from ``low`` to ``high`` seconds, each as likely."""
     return Uniform(low, high)
 
 
 def normal(mean: float, stdev: float, low: float = 0.0, high: float = math.inf) -> Normal:
+    """A normal distribution of seconds, clipped to [``low``, ``high``]."""
     return Normal(mean, stdev, low, high)
 
 
 def lognormal(median: float, sigma: float, low: float = 0.0, high: float = math.inf) -> LogNormal:
+    """A log-normal distribution of seconds around ``median``: mostly near it, now and
+    then much longer, as people are; clipped to [``low``, ``high``]."""
     return LogNormal(median, sigma, low, high)
 
 
 def human_like(median: float = math.exp(0.5), sigma: float = 0.3) -> LogNormal:
+    """:func:`lognormal` with defaults fitted to people answering a prompt (~1.6 s)."""
     return LogNormal(median, sigma)
 
 
 def choice(*options: float) -> Choice:
+    """One of ``options`` seconds, each as likely."""
     return Choice(tuple(options))
 
 

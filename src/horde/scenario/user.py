@@ -62,6 +62,15 @@ class _Schedule:
 
 
 class User:
+    """One virtual user: what every behaviour and hook receives as ``user``.
+
+    Its connections (``user.http``, ``await user.websocket(...)``, ``await
+    user.socketio(...)``, ``await user.sse(...)``) record into the run, and are closed for
+    it when it stops. ``user.state`` is its own namespace across iterations,
+    ``user.shared`` what ``@setup`` returned, ``user.params`` the scenario's parameters,
+    ``user.rng`` its random generator (reproducible with ``--seed``), ``user.group`` its
+    group when it has a role in one."""
+
     def __init__(
         self,
         user_id: int,

@@ -312,6 +312,7 @@ class UserBroadcasts:
         self._tracker.subscribe(self.user_name, topic)
 
     def unsubscribe(self, topic: str) -> None:
+        """Stop expecting ``topic``: later broadcasts do not count this user as missing."""
         self._tracker.unsubscribe(self.user_name, topic)
 
     def sent(

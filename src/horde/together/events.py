@@ -21,6 +21,9 @@ class _Event:
 
 
 class Events:
+    """Run-wide named events, as ``user.events``: counters any user signals and any user
+    waits on (see the module's docstring)."""
+
     def __init__(self) -> None:
         self._events: dict[str, _Event] = {}
 
@@ -46,6 +49,7 @@ class Events:
         return event.count if event else 0
 
     def is_set(self, name: str) -> bool:
+        """Whether ``name`` has been signalled at least once."""
         return self.count(name) > 0
 
     async def wait(self, name: str, count: int = 1, timeout: float | None = None) -> None:

@@ -48,10 +48,12 @@ class Group:
 
     @property
     def failed(self) -> bool:
+        """Whether a member called :meth:`fail`, or one could not start."""
         return self.status == FAILED
 
     @property
     def formed(self) -> bool:
+        """Whether every member has started (a completed group was formed too)."""
         return self.status in (FORMED, COMPLETED)
 
     @property

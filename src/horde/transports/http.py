@@ -78,24 +78,31 @@ class HttpClient:
     # -- the verbs -----------------------------------------------------------------------
 
     async def get(self, url: str, **kw: Any) -> Response:
+        """A GET request: :meth:`request` with ``method="GET"`` (same keywords)."""
         return await self.request("GET", url, **kw)
 
     async def post(self, url: str, **kw: Any) -> Response:
+        """A POST request: :meth:`request` with ``method="POST"`` (same keywords)."""
         return await self.request("POST", url, **kw)
 
     async def put(self, url: str, **kw: Any) -> Response:
+        """A PUT request: :meth:`request` with ``method="PUT"`` (same keywords)."""
         return await self.request("PUT", url, **kw)
 
     async def patch(self, url: str, **kw: Any) -> Response:
+        """A PATCH request: :meth:`request` with ``method="PATCH"`` (same keywords)."""
         return await self.request("PATCH", url, **kw)
 
     async def delete(self, url: str, **kw: Any) -> Response:
+        """A DELETE request: :meth:`request` with ``method="DELETE"`` (same keywords)."""
         return await self.request("DELETE", url, **kw)
 
     async def head(self, url: str, **kw: Any) -> Response:
+        """A HEAD request: :meth:`request` with ``method="HEAD"`` (same keywords)."""
         return await self.request("HEAD", url, **kw)
 
     async def options(self, url: str, **kw: Any) -> Response:
+        """A OPTIONS request: :meth:`request` with ``method="OPTIONS"`` (same keywords)."""
         return await self.request("OPTIONS", url, **kw)
 
     async def request(

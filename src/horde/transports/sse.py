@@ -88,6 +88,7 @@ class SseConnection:
 
     @property
     def closed(self) -> bool:
+        """Whether the subscription is over: closed, given up, or ended by the server."""
         return self._over is not None
 
     # -- opening ---------------------------------------------------------------------------
