@@ -44,6 +44,7 @@ async function main() {
     out.points_later = {};
     for (const id of CHARTS) out.points_later[id] = await points(page, id);
     out.drawn = await drawnValues(page);
+    out.values = await page.$$eval("#values tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
     out.canvases = await page.$$eval(".chart canvas", (els) => els.length);
     out.state_running = await page.getAttribute("#state", "data-state");
     out.users_before = await page.textContent("#fig-users");

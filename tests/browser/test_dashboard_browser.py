@@ -26,6 +26,7 @@ SCENARIO = """
     @horde.behaviour
     async def echo(user):
         await user.state.ws.request({"type": "ping"}, name="echo")
+        user.record("reply_size", 42, unit="bytes", better="lower")
         await user.think(0.1)
 """
 
@@ -53,6 +54,8 @@ def test_dashboard_in_chromium(echo_server, write_scenario, tmp_path):
     for chart in seen["drawn"]:  # every value so far left ink on its canvas (drawn.js)
         assert chart["missing"] == 0, chart
     assert seen["state_running"] == "running"
+    # a recorded value has its own table, in its unit, not among the latencies
+    assert seen["values"] == [["reply_size", "42", "bytes", "lower"]]
     # setting users took effect: the page shows it, and so do the run's own rows
     assert seen["users_before"] == "3" and seen["users_after"] == "8"
     assert seen["message"] == "holding 8 users"

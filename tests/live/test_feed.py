@@ -12,3 +12,9 @@ def test_rows_keep_the_resources_and_the_generator_warning_the_page_shows():
     assert kept["generator_warning"] == "event-loop lag p99 80 ms > 50 ms"
     assert "metrics" not in kept  # the per-metric breakdown stays in results.json
     assert columns([kept])["columns"]["generator_warning"] == ["event-loop lag p99 80 ms > 50 ms"]
+
+
+def test_a_row_keeps_each_recorded_value_s_median_only():
+    row = {"t": 1.0, "values": {"tokens_per_s": {"count": 4, "p50": 88.5, "mean": 87.0}}}
+    assert compact(row)["values"] == {"tokens_per_s": 88.5}
+    assert compact({"t": 2.0})["values"] == {}

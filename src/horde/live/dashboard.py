@@ -180,6 +180,8 @@ class Dashboard(Served):
             "thresholds": live["thresholds"],
             "errors": live["errors"],
             "errors_total": live["errors_total"],
+            "values": {name: {"unit": spec.unit, "better": spec.better}
+                       for name, spec in control.aggregator.recorder.value_specs.items()},
         }
 
     def _final_status(self, results: dict[str, Any]) -> dict[str, Any]:
@@ -195,6 +197,8 @@ class Dashboard(Served):
             "thresholds": results.get("thresholds", []),
             "errors": results.get("errors", {}),
             "errors_total": results.get("errors_total", 0),
+            "values": {name: {"unit": v["unit"], "better": v.get("better")}
+                       for name, v in (results.get("values") or {}).items()},
         }
 
     @staticmethod

@@ -18,13 +18,16 @@ SERIES = (
     "errors", "p50_ms", "p95_ms", "p99_ms", "cpu_percent", "loop_lag_ms",
     "target_cpu_percent",
 )
-FIELDS = (*SERIES, "stage", "generator_warning")
+FIELDS = (*SERIES, "stage", "generator_warning", "values")
 QUEUE_FRAMES = 256  # ~2 minutes of rows and statuses for a stalled browser
 
 
 def compact(row: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a per-second row the dashboard shows (docs/results.md)."""
-    return {name: row.get(name) for name in FIELDS}
+    """The fields of a per-second row the dashboard shows (docs/results.md); of the
+    values the scenario records, each one's median that second."""
+    small = {name: row.get(name) for name in FIELDS}
+    small["values"] = {name: v.get("p50") for name, v in (row.get("values") or {}).items()}
+    return small
 
 
 def columns(rows: list[dict[str, Any]], since: float | None = None) -> dict[str, Any]:

@@ -98,6 +98,7 @@ function resetData(columns) {
 
 function addRow(row) {
   push(row);
+  showRow(row);
   showWarning(row.generator_warning);
   redraw();
 }
@@ -124,6 +125,28 @@ function showRow(row) {
   $("fig-inflight").textContent = fmt(row.in_flight);
   $("fig-rps").textContent = fmt(valueOf(row, RATE));
   $("fig-p95").textContent = row.p95_ms == null ? "–" : fmt(row.p95_ms, 1) + " ms";
+  lastValues = row.values || {};
+  showValues();
+}
+
+// Values the scenario records (tokens/s, sizes…): each in its own unit, apart from the
+// latencies. Medians come with each row; units and directions with each status.
+let lastValues = {};
+let valueSpecs = {};
+
+function showValues() {
+  const names = [...new Set([...Object.keys(valueSpecs), ...Object.keys(lastValues)])].sort();
+  $("values-panel").hidden = names.length === 0;
+  const body = $("values").tBodies[0];
+  body.replaceChildren();
+  for (const name of names) {
+    const spec = valueSpecs[name] || {};
+    const tr = document.createElement("tr");
+    for (const text of [name, fmt(lastValues[name], 2), spec.unit || "–", spec.better || "–"]) {
+      tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+    }
+    body.append(tr);
+  }
 }
 
 function showStatus(s) {
@@ -137,6 +160,7 @@ function showStatus(s) {
   state.textContent = text;
   if (s.scenario) $("scenario").textContent = "· " + s.scenario;
   if (s.target) $("target").textContent = s.target + (s.shape ? " · " + s.shape : "");
+  valueSpecs = s.values || {};
   showRow(s.row);
   $("fig-errors").textContent = fmt(s.errors_total);
   showThresholds(s.thresholds || []);
