@@ -90,20 +90,32 @@ class User:
         on_error: str = "continue",
     ) -> None:
         self.id = user_id
-        self.on_error = on_error  # a failed iteration: "continue", or "restart" the user
+        """This user's number, unique in the run (from 0)."""
+        self.on_error = on_error
+        """After a failed iteration: ``"continue"``, or ``"restart"`` the user."""
         self.role = role
-        self.group = group  # the Group this user belongs to, if its role is in one
-        self.member = member  # its place in the group: 0 is the first member
+        """Its role's name (``ROLES``), or ``None``."""
+        self.group = group
+        """The :class:`~horde.Group` this user belongs to, if its role is in one."""
+        self.member = member
+        """Its place in the group: 0 is the first member."""
         self._hub = hub
         self.target = target
+        """The run's ``--target`` URL; relative URLs are resolved against it."""
         self.shared = shared
+        """What ``@setup`` returned (the same object for every user)."""
         self.params = params
+        """The scenario's ``Params``, with ``--param`` applied."""
         self.state = SimpleNamespace()
+        """This user's own namespace, kept across its iterations."""
         self._seed = seed
         self._rng: random.Random | None = None
         self.iteration = 0
+        """How many iterations this user has begun."""
         self.recorder = recorder
+        """Where its connections record (the engine's; scenarios rarely need it)."""
         self.timeout = timeout
+        """Default seconds an operation may take (``--timeout``)."""
         self._stopping = stopping
         self._ssl = ssl_context  # the run's TLS settings (--ca-bundle, --insecure)
         self._http: HttpClient | None = None
