@@ -105,6 +105,25 @@ async def test_http_stream_reads_events_from_a_post_and_done_is_no_chunk(
     assert samples(window, STREAM_TOTAL, "answer") == 1
 
 
+async def test_first_is_the_first_content_event_and_each_arrival_is_kept(http: HttpClient):
+    def content(event: SseEvent) -> bool:
+        return bool(json.loads(event.data)["choices"][0]["delta"].get("content"))
+
+    result = await http.stream("POST", "/chat", json={"n": 6}, sse=True, end=done,
+                               first=content, name="ttft")
+    assert result.completed and len(result.chunks) == 8  # role, 6 tokens, finish
+    assert len(result.arrivals_ms) == 8 and result.arrivals_ms == sorted(result.arrivals_ms)
+    assert result.first_chunk_ms == result.arrivals_ms[1]  # not the role-only chunk
+    assert result.first_chunk_ms > result.arrivals_ms[0]
+    # the rate runs from the first token to the last chunk: 6 chunks after the first
+    span_s = (result.arrivals_ms[-1] - result.arrivals_ms[1]) / 1000
+    assert result.rate == pytest.approx(6 / span_s)
+    window = http.recorder.take_window()
+    assert window.values["stream_chunks:ttft"].get_max_value() == pytest.approx(8000, rel=1e-3)
+    assert window.values["stream_rate:ttft"].get_total_count() == 1
+    assert http.recorder.value_specs["stream_rate:ttft"].better == "higher"
+
+
 async def test_without_end_the_stream_ends_with_the_body(http: HttpClient):
     result = await http.stream("POST", "/chat", json={"n": 2}, sse=True)
     assert result.completed

@@ -48,7 +48,11 @@ async def test_chunks_first_and_total_follow_the_server_pace(ws: WebSocketConnec
     assert sum(result.gaps_ms) == pytest.approx(result.total_ms - result.first_chunk_ms)
     assert sorted(result.gaps_ms)[2] >= 40  # the median gap is the server's 50 ms
     assert result.stalls == 0
+    assert len(result.arrivals_ms) == 5 and result.arrivals_ms[0] == result.first_chunk_ms
+    assert result.arrivals_ms[-1] == pytest.approx(result.total_ms)
+    assert 0 < result.rate <= 4 / 0.2 * 1.1  # 4 chunks after the first, 50 ms apart
     window = ws._recorder.take_window()
+    assert window.values["stream_rate:answer"].get_total_count() == 1
     assert samples(window, STREAM_FIRST, "answer") == 1
     assert samples(window, STREAM_GAP, "answer") == 4
     assert samples(window, STREAM_TOTAL, "answer") == 1
@@ -87,6 +91,16 @@ async def test_until_ends_the_stream_at_its_chunk_and_match_filters(ws: WebSocke
     assert {c["id"] for c in a.chunks} == {"a"}
     assert [c["chunk"] for c in b.chunks] == list(range(6))
     assert a.total_ms >= 3 * 15
+
+
+async def test_first_skips_chunks_it_does_not_accept(ws: WebSocketConnection):
+    result = await ws.stream({"stream": 4, "interval_ms": 30}, until=done, name="content",
+                             first=lambda c: c["chunk"] >= 2)
+    assert result.completed and len(result.chunks) == 4 and len(result.gaps_ms) == 3
+    assert result.first_chunk_ms == result.arrivals_ms[2] >= 3 * 30
+    window = ws._recorder.take_window()
+    assert samples(window, STREAM_FIRST, "content") == 1
+    assert counter(window, STREAM_CHUNKS, "content") == 4
 
 
 async def test_a_stream_that_never_ends_times_out(ws: WebSocketConnection):

@@ -50,6 +50,7 @@ STREAM_TOTAL = "stream_total"  # stream started → its last chunk (completed st
 STREAM_CHUNKS = "stream_chunks"  # counter: chunks received
 STREAM_STALLS = "stream_stalls"  # counter: gaps longer than the stream's stall_after
 STREAM_INCOMPLETE = "stream_incomplete"  # counter: streams ended early (timeout, closed)
+STREAM_RATE = "stream_rate"  # value per completed stream: chunks/s, first chunk → last
 SSE_CONNECT = "sse_connect"  # SSE request sent → response headers (each (re)connect)
 SSE_EVENT_IN = "sse_event_in"  # counter: SSE events received
 SSE_RECONNECT = "sse_reconnect"  # counter: SSE reconnects after the stream ended

@@ -1,4 +1,4 @@
-"""Timing one streamed reply: first chunk, gaps, stalls, total, and how it ended.
+"""Timing one streamed reply: first chunk, gaps, stalls, rate, total, and how it ended.
 
 A transport makes a :class:`StreamMeter` when a stream starts (message sent, request
 written) — which begins its operation (``stream_total``, see
@@ -8,16 +8,26 @@ it, :meth:`StreamMeter.end_at` when a closing control message ends the stream wi
 being a chunk, and :meth:`StreamMeter.finish` once, which ends the operation and returns
 the :class:`StreamResult` the scenario gets.
 
-Samples, per stream ``name``: ``stream_first`` (start → first chunk), ``stream_gap`` (each
-chunk → the next), ``stream_total`` (start → the end: completed streams only; a timed-out
-stream's "total" is just its timeout), counters ``stream_chunks``, ``stream_stalls`` (a gap
-longer than ``stall_after``) and ``stream_incomplete``. The ``streams`` section of
-results.json (:mod:`horde.streams.section`) tallies the same streams by name and reason.
+Samples, per stream ``name``: ``stream_first`` (start → first chunk, or the first one a
+``first`` predicate accepts), ``stream_gap`` (each chunk → the next), ``stream_total``
+(start → the end: completed streams only; a timed-out stream's "total" is just its
+timeout), counters ``stream_chunks``, ``stream_stalls`` (a gap longer than
+``stall_after``) and ``stream_incomplete``; and per completed stream two values (not
+times, see :mod:`horde.metrics.values`): ``stream_rate:NAME`` (chunks/s from the first
+chunk to the last, higher is better) and ``stream_chunks:NAME`` (chunks in the answer).
+The ``streams`` section of results.json (:mod:`horde.streams.section`) tallies the same
+streams by name and reason.
+
+Each chunk's arrival is kept as one 8-byte int (ns after the start) in an ``array``: a
+1,000-token answer costs 8 KB, not a list of floats.
 """
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from time import perf_counter_ns
 from typing import Any
 
@@ -27,11 +37,13 @@ from horde.metrics.names import (
     STREAM_FIRST,
     STREAM_GAP,
     STREAM_INCOMPLETE,
+    STREAM_RATE,
     STREAM_STALLS,
     STREAM_TOTAL,
 )
 from horde.metrics.operations import failure_of
 from horde.metrics.recorder import Recorder
+from horde.metrics.values import ValueSpec
 from horde.streams.section import tracker_for
 
 __all__ = ["DEFAULT_STALL_AFTER", "StreamMeter", "StreamResult"]
@@ -41,6 +53,9 @@ COMPLETED, TIMEOUT, CLOSED, FAILED = "completed", "timeout", "closed", "failed"
 """How a stream ended: all of it arrived; the timeout struck first; the connection went
 away mid-answer; or there was no answer to stream (a refused connect, an error status)."""
 
+RATE_SPEC = ValueSpec("chunks/s", "higher")
+SIZE_SPEC = ValueSpec("chunks", None)
+
 
 @dataclass(slots=True)
 class StreamResult:
@@ -49,10 +64,13 @@ class StreamResult:
     ``completed`` is False when the stream ended early; ``reason`` then says why
     (``"timeout"``, ``"closed"`` or ``"failed"``) and ``error`` names the error it was
     counted under (``"timeout"``, ``"closed_by_peer:1006"``, ``"http_404"``,
-    ``"connection_refused"``). ``first_chunk_ms`` is None when no chunk came.
-    ``response`` is the HTTP response head (status, headers; the body went to ``chunks``,
-    or to ``response.body`` for an error status) for HTTP streams, else None. ``message``
-    is the error's text (a timeout's says how many chunks had arrived).
+    ``"connection_refused"``). ``first_chunk_ms`` is start → the first chunk (the first
+    one ``first`` accepted, if given); None when none came. ``arrivals_ms`` holds each
+    chunk's arrival, in ms after the start; ``rate`` is chunks per second from the first
+    chunk to the last (None with fewer than two). ``response`` is the HTTP response head
+    (status, headers; the body went to ``chunks``, or to ``response.body`` for an error
+    status) for HTTP streams, else None. ``message`` is the error's text (a timeout's says
+    how many chunks had arrived).
     """
 
     name: str
@@ -66,6 +84,8 @@ class StreamResult:
     response: Any = None
     error: str | None = None
     message: str | None = None
+    arrivals_ms: list[float] = field(default_factory=list)
+    rate: float | None = None
 
     @property
     def last(self) -> Any:
@@ -76,18 +96,23 @@ class StreamResult:
 class StreamMeter:
     """Times one stream into a :class:`Recorder`; single use."""
 
-    __slots__ = ("_failed_as", "_failed_example", "_last_ns", "_recorder", "_stall_ns",
-                 "chunks", "end_ns", "first_ns", "gaps_ns", "name", "op", "stalls",
-                 "started_ns")
+    __slots__ = ("_failed_as", "_failed_example", "_first", "_first_index", "_last_ns",
+                 "_recorder", "_stall_ns", "arrivals", "chunks", "end_ns", "first_ns", "name",
+                 "op", "stalls", "started_ns")
 
     def __init__(self, recorder: Recorder, name: str,
-                 stall_after: float = DEFAULT_STALL_AFTER) -> None:
-        """Starts the clock now: make it right before sending what asks for the stream."""
+                 stall_after: float = DEFAULT_STALL_AFTER,
+                 first: Callable[[Any], bool] | None = None) -> None:
+        """Starts the clock now: make it right before sending what asks for the stream.
+        ``first`` picks the chunk that counts as the first (e.g. the first with content,
+        not a role-only one); chunks before it still count as chunks and gaps."""
         self._recorder = recorder
         self._stall_ns = int(stall_after * 1e9)
+        self._first = first
+        self._first_index = -1  # the index of the first chunk (``first`` accepted), if any
         self.name = name
         self.chunks: list[Any] = []
-        self.gaps_ns: list[int] = []
+        self.arrivals = array("q")  # each chunk's arrival, ns after started_ns
         self.stalls = 0
         self.op = recorder.begin(STREAM_TOTAL, name)
         self.started_ns = self._last_ns = self.op.start_ns
@@ -106,16 +131,17 @@ class StreamMeter:
         if now < self._last_ns:  # queued before the stream started: it came "at once"
             now = self._last_ns
         recorder = self._recorder
-        if not self.chunks:
-            self.first_ns = now
-            recorder.latency(STREAM_FIRST, self.name, (now - self.started_ns) // 1000)
-        else:
+        if self.chunks:
             gap = now - self._last_ns
-            self.gaps_ns.append(gap)
             recorder.latency(STREAM_GAP, self.name, gap // 1000)
             if gap > self._stall_ns:
                 self.stalls += 1
                 recorder.count(STREAM_STALLS, self.name)
+        if self._first_index < 0 and (self._first is None or self._first(chunk)):
+            self._first_index = len(self.chunks)
+            self.first_ns = now
+            recorder.latency(STREAM_FIRST, self.name, (now - self.started_ns) // 1000)
+        self.arrivals.append(now - self.started_ns)
         self.chunks.append(chunk)
         self._last_ns = now
 
@@ -129,6 +155,15 @@ class StreamMeter:
         """The stream's end arrived (a closing control message): not a chunk, no gap."""
         self.end_ns = max(at_ns or perf_counter_ns(), self._last_ns)
 
+    def rate(self) -> float | None:
+        """Chunks per second from the first chunk to the last: the chunks after the first
+        over the time they took (None with fewer than two, or all at once)."""
+        i = self._first_index
+        if i < 0 or len(self.arrivals) - i < 2:
+            return None
+        span = self.arrivals[-1] - self.arrivals[i]
+        return (len(self.arrivals) - 1 - i) * 1e9 / span if span > 0 else None
+
     def finish(self, reason: str = COMPLETED, response: Any = None,
                error: BaseException | None = None) -> StreamResult:
         """End the stream's operation — ok when ``reason`` is completed, else failed by
@@ -139,8 +174,12 @@ class StreamMeter:
         end = (self.end_ns or (self._last_ns if n else perf_counter_ns())) if completed \
             else perf_counter_ns()
         label = message = None
+        rate = self.rate()
         if completed:
             recorder.succeed(self.op, end)
+            recorder.value(f"{STREAM_CHUNKS}:{self.name}", n, SIZE_SPEC)
+            if rate is not None:
+                recorder.value(f"{STREAM_RATE}:{self.name}", rate, RATE_SPEC)
         else:
             error = error or TargetError(self._failed_example or "stream ended early")
             label, message = self._fail(error), str(error)
@@ -151,18 +190,21 @@ class StreamMeter:
         if not completed:
             recorder.count(STREAM_INCOMPLETE, self.name)
         tracker_for(recorder).add(self.name, reason, n, self.stalls)
+        arrivals = [a / 1e6 for a in self.arrivals]
         return StreamResult(
             name=self.name,
             chunks=self.chunks,
-            first_chunk_ms=(self.first_ns - self.started_ns) / 1e6 if n else None,
+            first_chunk_ms=(self.first_ns - self.started_ns) / 1e6 if self.first_ns else None,
             total_ms=(end - self.started_ns) / 1e6,
-            gaps_ms=[g / 1e6 for g in self.gaps_ns],
+            gaps_ms=[b - a for a, b in pairwise(arrivals)],
             stalls=self.stalls,
             completed=completed,
             reason=reason,
             response=response,
             error=label,
             message=message,
+            arrivals_ms=arrivals,
+            rate=rate,
         )
 
     def fail_status(self, category: str, example: str) -> None:

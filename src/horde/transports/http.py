@@ -234,6 +234,7 @@ class HttpClient:
         ok_status: Container[int] | None = None,
         sse: bool = False,
         end: Callable[[Any], bool] | None = None,
+        first: Callable[[Any], bool] | None = None,
     ) -> StreamResult:
         """Send one request and take its body as chunks, timed as they arrive (a chunked
         reply, an LLM token stream...). See :mod:`horde.transports.http_stream`.
@@ -251,11 +252,13 @@ class HttpClient:
         an LLM API's streamed answer to a POST. ``end`` accepts a closing chunk that is
         neither a chunk nor a gap (``end=lambda e: e.data == "[DONE]"``). Another
         Content-Type than ``text/event-stream`` fails the stream as ``sse_content_type``.
+        ``first`` picks the chunk that counts as the first (``stream_first``, ``rate``):
+        e.g. the first event with content, not a role-only one.
         """
         return await stream_request(
             self, method, url, until=until, name=name, stall_after=stall_after,
             timeout=timeout, params=params, headers=headers, json=json, data=data,
-            ok_status=ok_status, sse=sse, end=end,
+            ok_status=ok_status, sse=sse, end=end, first=first,
         )
 
     async def close(self) -> None:

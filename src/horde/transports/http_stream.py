@@ -106,6 +106,7 @@ async def stream_request(
     params: Mapping[str, Any] | None, headers: Mapping[str, str] | None, json: Any,
     data: bytes | str | None, ok_status: Container[int] | None,
     sse: bool = False, end: Callable[[Any], bool] | None = None,
+    first: Callable[[Any], bool] | None = None,
 ) -> StreamResult:
     """See :meth:`HttpClient.stream`."""
     method = method.upper()
@@ -118,7 +119,7 @@ async def stream_request(
     timeout = client.timeout if timeout is None else timeout
     rec = client.recorder
     loop = asyncio.get_running_loop()
-    meter = StreamMeter(rec, label, stall_after)
+    meter = StreamMeter(rec, label, stall_after, first)
     for attempt in range(2):  # a stale keep-alive gets one retry, as in request()
         done: asyncio.Future[bool] = loop.create_future()
         answer = _Answer(meter, until, end, done, ok_status, f"{method} {url}",

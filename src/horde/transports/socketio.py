@@ -413,7 +413,8 @@ class SocketIOConnection:
                      end: Callable[[Any], bool] | None = None, namespace: str = "/",
                      match: Callable[[Any], bool] | None = None,
                      stall_after: float = DEFAULT_STALL_AFTER,
-                     timeout: float | None = None) -> StreamResult:
+                     timeout: float | None = None,
+                     first: Callable[[Any], bool] | None = None) -> StreamResult:
         """Emit ``event`` and consume the ``chunk_event`` events that answer it as one
         stream (see :mod:`horde.streams`), until the first chunk ``until`` accepts
         (included), or the first ``chunk_event`` that ``end`` accepts (a closing message:
@@ -423,9 +424,10 @@ class SocketIOConnection:
         accepts (``None``: all), timed in the frame callback. Ending early does not raise:
         ``reason`` is ``"timeout"`` (counted as a ``timeout`` error under ``name``),
         ``"closed"`` or ``"failed"`` (no connection). ``timeout`` bounds the whole stream
-        (default: the connection's).
+        (default: the connection's). ``first`` picks the chunk that counts as the first
+        (``stream_first``, ``rate``).
         """
-        meter = StreamMeter(self._recorder, name, stall_after)
+        meter = StreamMeter(self._recorder, name, stall_after, first)
         key = (namespace, chunk_event)
         fut = None
         sent = False

@@ -280,16 +280,18 @@ class SseConnection:
     async def stream(self, *, until: Callable[[SseEvent], bool] | None = None,
                      end: Callable[[SseEvent], bool] | None = None, name: str | None = None,
                      stall_after: float = DEFAULT_STALL_AFTER,
-                     timeout: float | None = None) -> StreamResult:
+                     timeout: float | None = None,
+                     first: Callable[[SseEvent], bool] | None = None) -> StreamResult:
         """Consume events as one timed stream (see :mod:`horde.streams`) until the first one
         ``until`` accepts (included), or the first one ``end`` accepts (a closing event such
-        as ``data: [DONE]``: neither a chunk nor a gap). It starts now: events already
+        as ``data: [DONE]``: neither a chunk nor a gap); ``first`` picks the event that
+        counts as the first (``stream_first``, ``rate``). It starts now: events already
         queued count as arriving at once. Ending early does not raise: ``reason`` is
         ``"timeout"`` (recorded) or ``"closed"`` (the stream is over and no reconnect is
         left)."""
         if until is None and end is None:
             raise ConfigError("a stream needs until= (its last event) or end= (its end event)")
-        meter = StreamMeter(self._recorder, name or self.name, stall_after)
+        meter = StreamMeter(self._recorder, name or self.name, stall_after, first)
         deadline = meter.started_ns + int((self._timeout if timeout is None else timeout) * 1e9)
         try:
             while True:

@@ -367,6 +367,7 @@ class WebSocketConnection:
         match: Predicate | None = None,
         stall_after: float = DEFAULT_STALL_AFTER,
         timeout: float | None = None,
+        first: Predicate | None = None,
     ) -> StreamResult:
         """Send ``message`` and consume its streamed reply as chunks (see :mod:`horde.streams`).
 
@@ -378,9 +379,10 @@ class WebSocketConnection:
         result says ``completed=False`` with ``reason`` ``"timeout"`` (counted as a
         ``timeout`` error under ``name``), ``"closed"`` (dropped mid-answer) or ``"failed"``
         (the connection was already gone), and how many chunks had arrived. ``timeout``
-        bounds the whole stream (default: the connection's default timeout).
+        bounds the whole stream (default: the connection's default timeout). ``first``
+        picks the chunk that counts as the first (``stream_first``, ``rate``).
         """
-        meter = StreamMeter(self._recorder, name, stall_after)
+        meter = StreamMeter(self._recorder, name, stall_after, first)
         sent = False
         try:
             take = stream_taker(meter, match, until, end)
