@@ -9,6 +9,11 @@ Samples per request (``name`` if given, else the URL path): ``http_req`` (writte
 byte) and ``http_ttfb`` (→ first byte) in µs, bytes both ways, the in-flight gauge, and
 ``http_<status>`` errors for statuses >= 400 not listed in ``ok_status``. Such a Response
 is still returned; timeouts, drops and garbage are recorded and raised as TargetErrors.
+
+Compression as browsers do it: requests say ``Accept-Encoding: gzip, deflate`` and a
+compressed body is decoded as it arrives (``decompress=False``, per client or per
+request, turns both off). Bytes received count the body as the network carried it; the
+decoded size is counted beside it (results.json ``bytes.decoded_received``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from urllib.parse import urlencode
 from horde.errors import ClosedByPeer, OperationTimeout, ProtocolError, TargetError
 from horde.metrics.names import HTTP_REQ, HTTP_STATUS_OK, HTTP_TTFB
 from horde.metrics.recorder import Recorder
+from horde.protocols.content_coding import ACCEPT_ENCODING
 from horde.protocols.cookies import CookieJar
 from horde.protocols.http import USER_AGENT, Headers, Response, encode_request, format_headers
 from horde.protocols.urls import Url, UrlCache, resolve_url
@@ -60,13 +66,17 @@ class HttpClient:
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         max_connections_per_host: int = 6,
+        decompress: bool = True,
     ) -> None:
         self.recorder = recorder
+        self.decompress = decompress  # ask for gzip/deflate and decode it
         self.base_url = base_url
         self.timeout = timeout
         self.cookies = CookieJar()
         self._urls = UrlCache(base_url)
         defaults = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+        if decompress:
+            defaults["Accept-Encoding"] = ACCEPT_ENCODING
         defaults.update(headers or {})
         self._headers = Headers(defaults)
         self._header_block = format_headers(defaults)  # validates them once, up front
@@ -118,6 +128,7 @@ class HttpClient:
         timeout: float | None = None,
         ok_status: Container[int] | None = None,
         follow_redirects: bool = False,
+        decompress: bool | None = None,
     ) -> Response:
         """Send one request and return its Response (any status); see the module docstring.
 
@@ -125,6 +136,8 @@ class HttpClient:
         ``json`` (not None) or ``data`` is the body. ``timeout`` bounds the whole request,
         connecting and waiting for a pooled connection included. With
         ``follow_redirects`` up to 5 redirects are followed, each recorded as a request.
+        ``decompress`` overrides the client's: False asks for ``identity`` and leaves a
+        body as it came.
         """
         # One coroutine does the whole exchange: every extra await level costs CPU here.
         method = method.upper()
@@ -142,6 +155,7 @@ class HttpClient:
         elif data is not None:
             body = data.encode() if isinstance(data, str) else data
             ctype = "text/plain; charset=utf-8" if isinstance(data, str) else None
+        headers, decode = self._decoding(headers, decompress)
         data_out = self._encode(method, target, headers, body, ctype)
         rec = self.recorder
         loop = self._loop
@@ -162,7 +176,7 @@ class HttpClient:
                 if conn is None:
                     deadline = deadline or loop.time() + timeout
                     conn = await pool.acquire(deadline, retried)
-                waiter = conn.send(data_out, method)
+                waiter = conn.send(data_out, method, decode)
                 if deadline:
                     timer = loop.call_at(deadline, _expire, waiter, timeout, label)
                 else:
@@ -192,7 +206,10 @@ class HttpClient:
         op.start_ns = sent_at = conn.sent_at
         done_at = conn.done_at
         rec.latency(HTTP_TTFB, label, (conn.first_byte_at - sent_at) // 1000)
-        rec.add_bytes(len(body) if body else 0, len(response.body), rec.http)
+        received = conn.body_received  # as carried: compressed, if it was
+        rec.add_bytes(len(body) if body else 0, received, rec.http)
+        if len(response.body) != received:
+            rec.add_decoded(rec.http, 0, len(response.body) - received)
         pool.release(conn)
         response.url = target.url
         response.elapsed_ms = (done_at - sent_at) / 1e6
@@ -214,7 +231,7 @@ class HttpClient:
             self.cookies.update(target.host, target.path, response.headers.getall("set-cookie"))
         if follow_redirects and status in REDIRECTS:
             return await self._follow(
-                response, method, name, headers, body, ctype, timeout, ok_status
+                response, method, name, headers, body, ctype, timeout, ok_status, decode
             )
         return response
 
@@ -232,6 +249,7 @@ class HttpClient:
         json: Any = None,
         data: bytes | str | None = None,
         ok_status: Container[int] | None = None,
+        decompress: bool | None = None,
         sse: bool = False,
         end: Callable[[Any], bool] | None = None,
         first: Callable[[Any], bool] | None = None,
@@ -245,6 +263,8 @@ class HttpClient:
         ``"closed"``, recorded as errors. ``result.response`` holds the status and headers;
         a status >= 400 not in ``ok_status`` is counted as ``http_<status>``. Recorded as
         ``stream_*`` metrics under ``name`` (default: the URL path), not as ``http_req``.
+        A compressed body is decoded piece by piece (``decompress`` as in :meth:`request`):
+        chunks are decoded bytes, so a piece zlib is still buffering is not a chunk yet.
 
         With ``sse=True`` the body is read as Server-Sent Events (``Accept:
         text/event-stream`` is sent): chunks are :class:`~horde.protocols.sse.SseEvent`
@@ -258,7 +278,7 @@ class HttpClient:
         return await stream_request(
             self, method, url, until=until, name=name, stall_after=stall_after,
             timeout=timeout, params=params, headers=headers, json=json, data=data,
-            ok_status=ok_status, sse=sse, end=end, first=first,
+            ok_status=ok_status, decompress=decompress, sse=sse, end=end, first=first,
         )
 
     async def close(self) -> None:
@@ -282,6 +302,7 @@ class HttpClient:
         ctype: str | None,
         timeout: float | None,
         ok_status: Container[int] | None,
+        decompress: bool,
     ) -> Response:
         """Follow up to MAX_REDIRECTS Location headers, each hop a request of its own."""
         for _ in range(MAX_REDIRECTS):
@@ -304,6 +325,7 @@ class HttpClient:
                 data=body,
                 timeout=timeout,
                 ok_status=ok_status,
+                decompress=decompress,
             )
         if response.status in REDIRECTS and response.headers.get("location"):
             error = ProtocolError(
@@ -340,6 +362,18 @@ class HttpClient:
                 lines.append(f"Content-Type: {ctype}\r\n")
             lines.append(f"Content-Length: {len(body) if body else 0}\r\n")
         return encode_request(method, url.target, "".join(lines), body)
+
+    def _decoding(self, headers: Mapping[str, str] | None,
+                  decompress: bool | None) -> tuple[Mapping[str, str] | None, bool]:
+        """A request's headers and whether its body is decoded, given its ``decompress``:
+        overriding the client's means saying so in ``Accept-Encoding``."""
+        decode = self.decompress if decompress is None else decompress
+        if decode is not self.decompress:
+            merged = Headers(headers or {})
+            if "accept-encoding" not in merged:
+                merged["Accept-Encoding"] = ACCEPT_ENCODING if decode else "identity"
+            headers = merged
+        return headers, decode
 
     def _new_pool(self, loop: asyncio.AbstractEventLoop, url: Url) -> HostPool:
         context = None

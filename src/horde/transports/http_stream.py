@@ -5,7 +5,8 @@ stream borrows a connection from the same keep-alive pool, installs a
 :class:`~horde.protocols.http.BodySink` on it (one ``is None`` check per body callback on
 the normal path, nothing else), and gets the head and every body piece from inside
 ``data_received``, so each chunk is timed when it arrived. A piece is what llhttp hands
-over: one HTTP chunk of a chunked body, or part of one when the network split it.
+over: one HTTP chunk of a chunked body, or part of one when the network split it — decoded,
+when the body is compressed (a piece zlib still buffers is no piece yet).
 
 :class:`BodyStream` is the shared part (open, pieces, end, release); ``HttpClient.stream``
 (:func:`stream_request`) and the SSE client (:mod:`horde.transports.sse`) build on it.
@@ -51,13 +52,16 @@ class BodyStream:
         self.pool: HostPool | None = None
         self.ended: asyncio.Future[Response] | None = None
         self.head: Response | None = None  # status and headers, once they arrived
-        self.body_bytes = 0  # the payload: body pieces received
+        self.body_bytes = 0  # body pieces received (decoded)
 
     async def open(self, client: HttpClient, method: str, url: str, *, timeout: float,
                    headers: Mapping[str, str] | None = None, body: bytes | None = None,
-                   ctype: str | None = None, fresh: bool = False) -> None:
-        """Get a pooled connection (within ``timeout``) and write the request on it."""
+                   ctype: str | None = None, fresh: bool = False,
+                   decompress: bool | None = None) -> None:
+        """Get a pooled connection (within ``timeout``) and write the request on it;
+        ``decompress`` as in :meth:`HttpClient.request`."""
         target = client._urls.resolve(url)
+        headers, decode = client._decoding(headers, decompress)
         data_out = client._encode(method, target, headers, body, ctype)
         loop = asyncio.get_running_loop()
         pool = client._pools.get(target.key)
@@ -68,7 +72,7 @@ class BodyStream:
             conn = await pool.acquire(loop.time() + timeout, fresh)
         self.pool, self.conn = pool, conn
         conn.stream_to(self)
-        self.ended = conn.send(data_out, method)
+        self.ended = conn.send(data_out, method, decode)
         client.recorder.add_bytes(len(body) if body else 0, 0, client.recorder.http)
 
     # -- BodySink: called inside data_received ---------------------------------------------
@@ -90,7 +94,10 @@ class BodyStream:
         if conn is None:
             return
         conn.stream_to(None)
-        recorder.add_bytes(0, self.body_bytes, recorder.http)
+        carried = conn.body_received  # compressed, if it was
+        recorder.add_bytes(0, carried, recorder.http)
+        if self.body_bytes != carried:
+            recorder.add_decoded(recorder.http, 0, self.body_bytes - carried)
         self.body_bytes = 0
         ended = self.ended
         if ended is not None and ended.done() and not ended.cancelled() \
@@ -105,7 +112,7 @@ async def stream_request(
     name: str | None, stall_after: float, timeout: float | None,
     params: Mapping[str, Any] | None, headers: Mapping[str, str] | None, json: Any,
     data: bytes | str | None, ok_status: Container[int] | None,
-    sse: bool = False, end: Callable[[Any], bool] | None = None,
+    decompress: bool | None = None, sse: bool = False, end: Callable[[Any], bool] | None = None,
     first: Callable[[Any], bool] | None = None,
 ) -> StreamResult:
     """See :meth:`HttpClient.stream`."""
@@ -129,7 +136,8 @@ async def stream_request(
         sent = False
         try:
             await stream.open(client, method, url, timeout=timeout, headers=headers,
-                              body=body, ctype=ctype, fresh=attempt > 0)
+                              body=body, ctype=ctype, fresh=attempt > 0,
+                              decompress=decompress)
             sent = True
             stream.ended.add_done_callback(lambda f, d=done: _settle(d, f))  # type: ignore[union-attr]
             await done
