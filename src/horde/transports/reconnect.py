@@ -4,8 +4,10 @@
 delays before each attempt (pure: tested as a table with a seeded RNG). A
 :class:`Reconnector` belongs to one WebSocket or Socket.IO connection that asked for
 ``reconnect=``. When the peer drops the connection (never when the scenario closes it) the
-connection calls :meth:`Reconnector.start`; one background task then sleeps, asks the
-connection to reopen itself, and on success records the drop → reconnected latency, counts
+connection calls :meth:`Reconnector.start`; one background task then sleeps, runs the
+scenario's ``before_reconnect`` hook if it has one (to recreate what the server forgot — a
+session — and return the URL to reopen, which later attempts and drops keep using), asks
+the connection to reopen itself, and on success records the drop → reconnected latency, counts
 ``connections.reconnected``, runs the scenario's ``on_reconnect`` hook (to rejoin a room or
 team), and only then wakes the operations that waited for it. After ``max_attempts``
 failures it gives up: :class:`~horde.errors.ReconnectFailed` is counted once and every
@@ -26,9 +28,10 @@ from typing import Any
 from horde.errors import ConfigError, OperationTimeout, ReconnectFailed, TargetError, again
 from horde.metrics.recorder import Recorder
 
-__all__ = ["Reconnect", "Reconnector", "backoff_delays"]
+__all__ = ["BeforeReconnect", "Reconnect", "Reconnector", "backoff_delays"]
 
 OnReconnect = Callable[[Any], Awaitable[Any]]
+BeforeReconnect = Callable[[Any], Awaitable["str | None"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +73,19 @@ def backoff_delays(policy: Reconnect, rng: random.Random | None = None) -> Itera
 class Reconnector:
     """Runs the reconnects of one connection (see the module docstring).
 
-    ``reopen()`` opens a fresh socket for the connection and raises a (recorded)
-    :class:`TargetError` when it cannot; ``give_up(err)`` closes the connection for good.
+    ``reopen(url)`` opens a fresh socket for the connection — at ``url`` (relative to the
+    first one) when ``before_reconnect`` gave one, else where it was — and raises a
+    (recorded) :class:`TargetError` when it cannot; ``give_up(err)`` closes the connection
+    for good.
     """
 
-    __slots__ = ("_again", "_dropped_ns", "_give_up", "_hook", "_prefix", "_recorder",
-                 "_reopen", "_task", "conn", "policy", "ready")
+    __slots__ = ("_again", "_before", "_dropped_ns", "_give_up", "_hook", "_prefix",
+                 "_recorder", "_reopen", "_task", "conn", "policy", "ready", "url")
 
     def __init__(self, policy: Reconnect, *, recorder: Recorder, prefix: str, conn: Any,
-                 reopen: Callable[[], Awaitable[None]], give_up: Callable[[TargetError], None],
-                 on_reconnect: OnReconnect | None) -> None:
+                 reopen: Callable[[str | None], Awaitable[None]],
+                 give_up: Callable[[TargetError], None], on_reconnect: OnReconnect | None,
+                 before_reconnect: BeforeReconnect | None = None) -> None:
         self.policy = policy
         self.conn = conn
         self._recorder = recorder
@@ -87,6 +93,8 @@ class Reconnector:
         self._reopen = reopen
         self._give_up = give_up
         self._hook = on_reconnect
+        self._before = before_reconnect
+        self.url: str | None = None  # the last URL before_reconnect gave: reopened from now on
         self._task: asyncio.Task[None] | None = None
         self._dropped_ns = 0
         self._again = False  # dropped again while the hook ran
@@ -151,7 +159,9 @@ class Reconnector:
             await asyncio.sleep(delay)
             recorder.count(f"{prefix}_reconnect_attempts")
             try:
-                await self._reopen()
+                if self._before is not None and not await self._run_before():
+                    continue  # the hook failed (counted): this attempt did too
+                await self._reopen(self.url)
             except TargetError as exc:  # counted as a failed connect by reopen()
                 last = exc
                 continue
@@ -166,6 +176,26 @@ class Reconnector:
         self._give_up(err)
         self._settle(err)
         return False
+
+    async def _run_before(self) -> bool:
+        """The scenario's before_reconnect: a new URL (kept) or None (keep the last one).
+        A target error it meets (its HTTP call failed) is raised as the attempt's; its own
+        exception is counted and fails the attempt. False: it failed."""
+        try:
+            url = await self._before(self.conn)  # type: ignore[misc]
+        except TargetError as exc:
+            self._recorder.target_error(exc)
+            raise
+        except Exception as exc:
+            self._recorder.scenario_exception(exc)
+            return False
+        if url is not None and not isinstance(url, str):
+            self._recorder.scenario_exception(TypeError(
+                f"before_reconnect returned {type(url).__name__}: a URL or None, please"))
+            return False
+        if url is not None:
+            self.url = url
+        return True
 
     async def _run_hook(self) -> None:
         """The scenario's on_reconnect (rejoin): its failures are counted, never fatal."""

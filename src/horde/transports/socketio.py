@@ -21,6 +21,7 @@ import ssl
 from collections.abc import Callable, Mapping, Sequence
 from time import monotonic, perf_counter_ns
 from typing import Any
+from urllib.parse import urljoin
 
 from horde.errors import (
     AppError,
@@ -62,7 +63,7 @@ from horde.streams.meter import (
 )
 from horde.transports.engineio import EngineIOConnection, classify_io
 from horde.transports.inbox import stream_taker
-from horde.transports.reconnect import OnReconnect, Reconnect, Reconnector
+from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import settle
 from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 
@@ -125,14 +126,17 @@ class SocketIOConnection:
                       timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None,
                       socketio_path: str = "socket.io", codec: Codec | None = None,
                       default_timeout: float = 30.0, reconnect: Reconnect | None = None,
-                      on_reconnect: OnReconnect | None = None) -> SocketIOConnection:
+                      on_reconnect: OnReconnect | None = None,
+                      before_reconnect: BeforeReconnect | None = None) -> SocketIOConnection:
         """Open Engine.IO on ``transports[0]``, connect every namespace, upgrade polling to
         WebSocket when both are allowed and the server offers it. Failures are recorded
         (``connect_failed``) and raised as :class:`~horde.errors.TargetError`.
 
         With ``reconnect``, a connection the server drops is reopened in the background
         (see :mod:`horde.transports.reconnect`), resuming the session when the server
-        offers connection-state recovery; ``await on_reconnect(conn)`` runs after each."""
+        offers connection-state recovery; ``await on_reconnect(conn)`` runs after each, and
+        ``await before_reconnect(conn)`` before each attempt: it may return a new URL
+        (relative to ``url``) for a server that forgot the session (docs/reliability.md)."""
         if not transports or any(t not in ("websocket", "polling") for t in transports):
             raise UsageError(f"transports must be 'websocket' and/or 'polling': {transports!r}")
         self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces)
@@ -143,8 +147,8 @@ class SocketIOConnection:
         if reconnect is not None:
             self._reconnect = Reconnector(
                 reconnect, recorder=recorder, prefix="sio", conn=self,
-                reopen=lambda: self._reopen(args), give_up=self._give_up,
-                on_reconnect=on_reconnect)
+                reopen=lambda new_url: self._reopen(args, new_url), give_up=self._give_up,
+                on_reconnect=on_reconnect, before_reconnect=before_reconnect)
         return self
 
     async def _open(self, url: str, transports: tuple[str, ...], hdrs: dict[str, str],
@@ -202,8 +206,11 @@ class SocketIOConnection:
             resume["offset"] = offset
         return {**resume, **(auth or {})}
 
-    async def _reopen(self, args: tuple[Any, ...]) -> None:
-        """One reconnect attempt: a fresh Engine.IO session behind this same object."""
+    async def _reopen(self, args: tuple[Any, ...], url: str | None) -> None:
+        """One reconnect attempt: a fresh Engine.IO session behind this same object, at
+        ``url`` (relative to the first) if ``before_reconnect`` gave one."""
+        if url is not None:
+            args = (urljoin(args[0], url), *args[1:])
         before = dict(self._pids)
         self._sio = SocketIOSession()
         self._lost = None

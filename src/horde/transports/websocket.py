@@ -9,6 +9,10 @@ Frames are handled in :mod:`horde.transports.ws_listener`, messages wait in
 :mod:`horde.transports.inbox`. Per round trip there is no task, no log line and no timer
 (timeouts share one lazily re-armed timer per connection); bench on 2 cores: ~2.5 µs of
 CPU over bare picows per request→reply, plus the Recorder's own cost.
+
+``compression=True`` offers permessage-deflate as browsers do; when the server accepts,
+every message goes out compressed (RSV1) and compressed ones coming in are inflated
+(:mod:`horde.protocols.permessage_deflate`, on picows's frames, which carry RSV1).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import ssl
 from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter_ns
 from typing import Any
+from urllib.parse import urljoin
 
 from picows import WSInvalidURL, WSTransport, ws_connect
 from picows.url import parse_url
@@ -27,6 +32,8 @@ from horde.metrics.names import WS_CONNECT, WS_REPLY
 from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
+from horde.protocols.permessage_deflate import accept as accept_deflate
+from horde.protocols.permessage_deflate import offer as offer_deflate
 from horde.safety.hosts import guard_url
 from horde.streams.meter import (
     COMPLETED,
@@ -36,7 +43,7 @@ from horde.streams.meter import (
     reason_for,
 )
 from horde.transports.inbox import EMPTY, Inbox, Predicate, stream_taker
-from horde.transports.reconnect import OnReconnect, Reconnect, Reconnector
+from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake
 from horde.transports.ws_listener import (
     BINARY,
@@ -72,6 +79,7 @@ class WebSocketConnection:
         "_connect_op",
         "_connected",
         "_default_timeout_ns",
+        "_deflate",
         "_drop_told",
         "_encode",
         "_inbox",
@@ -114,6 +122,7 @@ class WebSocketConnection:
         self._reconnect: Reconnector | None = None
         self._connect_op: Operation | None = None
         self._drop_told = False  # the drop's own error has failed something already
+        self._deflate: Any = None  # the DeflateSession, when permessage-deflate was agreed
         self.subprotocol: str | None = None
         self.closed = False
         self.close_code: int | None = None
@@ -137,6 +146,8 @@ class WebSocketConnection:
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         reconnect: Reconnect | None = None,
         on_reconnect: OnReconnect | None = None,
+        compression: bool = False,
+        before_reconnect: BeforeReconnect | None = None,
     ) -> WebSocketConnection:
         """Open ``url`` (ws:// or wss://) within ``timeout`` s, recording the attempt.
 
@@ -144,7 +155,10 @@ class WebSocketConnection:
         :class:`ConfigError` (not recorded: the user's fault) for a malformed URL.
         With ``reconnect``, a connection the peer drops is reopened in the background
         (see :mod:`horde.transports.reconnect`); ``await on_reconnect(conn)`` runs after
-        each reconnect, before the operations waiting for it resume.
+        each reconnect, before the operations waiting for it resume; ``await
+        before_reconnect(conn)`` runs before each attempt and may return a new URL (relative
+        to ``url``) for a server that forgot the session: see docs/reliability.md.
+        ``compression`` offers permessage-deflate (see :attr:`compressed`).
         """
         try:
             secure = parse_url(url).is_secure
@@ -161,20 +175,24 @@ class WebSocketConnection:
         conn._close_timeout = timeout
         if secure and ssl_context is None:
             ssl_context = default_ssl_context()
-        args = (url, headers, tuple(subprotocols), timeout, ssl_context, max_message_size)
+        args = (url, headers, tuple(subprotocols), timeout, ssl_context, max_message_size,
+                compression)
         await conn._open(*args)
         if reconnect is not None:
             conn._reconnect = Reconnector(
                 reconnect, recorder=conn._recorder, prefix="ws", conn=conn,
-                reopen=lambda: conn._reopen(args), give_up=conn._give_up,
-                on_reconnect=on_reconnect)
+                reopen=lambda new_url: conn._reopen(args, new_url), give_up=conn._give_up,
+                on_reconnect=on_reconnect, before_reconnect=before_reconnect)
         return conn
 
-    async def _reopen(self, args: tuple[Any, ...]) -> None:
-        """One reconnect attempt: a fresh socket behind this same object."""
+    async def _reopen(self, args: tuple[Any, ...], url: str | None) -> None:
+        """One reconnect attempt: a fresh socket behind this same object, at ``url``
+        (relative to the first) if ``before_reconnect`` gave one."""
         listener = self._listener
         listener.frag_type = listener.frag_buf = None
         self._connected = False
+        if url is not None:
+            args = (urljoin(args[0], url), *args[1:])
         await self._open(*args)
 
     def _give_up(self, err: TargetError) -> None:
@@ -188,6 +206,13 @@ class WebSocketConnection:
         return self._reconnect is not None and self._reconnect.pending
 
     @property
+    def compressed(self) -> bool:
+        """True when the server agreed to permessage-deflate: messages travel compressed
+        both ways; ``bytes.by_protocol.websocket`` counts them as carried (payload) and
+        inflated (decoded)."""
+        return self._deflate is not None
+
+    @property
     def dropped(self) -> bool:
         """Closed by the server (or lost), not by this client, and not reconnecting."""
         return self.closed and not self._closing and not self.reconnecting
@@ -195,12 +220,15 @@ class WebSocketConnection:
     async def _open(
         self, url: str, headers: Mapping[str, str] | None, subprotocols: tuple[str, ...],
         timeout: float, ssl_context: ssl.SSLContext | None, max_message_size: int,
+        compression: bool = False,
     ) -> None:  # fmt: skip
         recorder = self._recorder
         op = self._connect_op = recorder.connect_begin(WS_CONNECT)
         extra = list(headers.items()) if headers else []  # picows keeps it: None if empty
         if subprotocols:
             extra.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
+        if compression:
+            extra.append(("Sec-WebSocket-Extensions", offer_deflate()))
         abandoned = False
 
         def listener_factory(_request: Any, response: Any) -> Listener:
@@ -212,6 +240,10 @@ class WebSocketConnection:
             if chosen is not None and chosen not in subprotocols:
                 raise SubprotocolMismatch(f"server chose subprotocol {chosen!r}")
             self.subprotocol = chosen
+            # fresh zlib streams per socket; an answer RFC 7692 rejects fails the connect
+            deflate = accept_deflate(response.headers.get("Sec-WebSocket-Extensions")) \
+                if compression else None
+            self._deflate = self._listener.deflate = deflate
             return self._listener
 
         try:
@@ -289,10 +321,22 @@ class WebSocketConnection:
             data = RAW.encode(message)
         if isinstance(data, str):
             data = data.encode()
-            self._transport.send(TEXT, data)  # type: ignore[union-attr]
+            kind = TEXT
         else:
-            self._transport.send(BINARY, data)  # type: ignore[union-attr]
+            kind = BINARY
+        if self._deflate is not None:
+            self._send_deflated(kind, data)
+            return
+        self._transport.send(kind, data)  # type: ignore[union-attr]
         self._recorder.ws_message_sent(len(data))
+
+    def _send_deflated(self, kind: Any, data: bytes) -> None:
+        """One message compressed (RSV1): counted as carried, its plain size beside it."""
+        packed = self._deflate.encode(data)
+        self._transport.send(kind, packed, rsv1=True)  # type: ignore[union-attr]
+        recorder = self._recorder
+        recorder.ws_message_sent(len(packed))
+        recorder.add_decoded(recorder.websocket, len(data) - len(packed), 0)
 
     # -- receiving --------------------------------------------------------------------------
 
