@@ -17,7 +17,7 @@ EXPECTED = {
     # HTTP
     "Response", "HttpStatusError",
     # streamed replies
-    "StreamResult",
+    "StreamResult", "SseEvent",
     # reconnection
     "Reconnect", "ReconnectFailed",
     # data and secrets

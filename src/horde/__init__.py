@@ -66,6 +66,7 @@ _OWNERS = {
     "shape": "horde.scenario.markers",
     "SocketIOConnection": "horde.transports.socketio",
     "SseConnection": "horde.transports.sse",
+    "SseEvent": "horde.protocols.sse",
     "StreamResult": "horde.streams",
     "TargetError": "horde.errors",
     "teardown": "horde.scenario.markers",
@@ -105,6 +106,7 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
     from horde.live.dashboard import serve_dashboard
     from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
     from horde.protocols.http import Response
+    from horde.protocols.sse import SseEvent
     from horde.report.analysis import analyze
     from horde.report.formats import write_reports
     from horde.scenario.feeders import Feeder, FeederExhausted

@@ -1,4 +1,6 @@
-"""The ``chatbot`` demo: seed 003's chatbot, set up over HTTP, answering over WebSocket.
+"""The ``chatbot`` demo: seed 003's chatbot, set up over HTTP, answering over WebSocket;
+and an OpenAI-compatible ``POST /v1/chat/completions`` streaming Server-Sent Events, with
+429s by rule (:mod:`.llm`).
 
 A token (``POST /api/auth/token``), a chat session (``POST /api/chat/sessions``), then
 questions on ``/ws`` answered in streamed chunks that end with ``"complete_response":
@@ -8,6 +10,7 @@ session setup, 502 and slow handshakes on the WebSocket, and 504 for a queue wai
 """
 
 from horde.demo.chatbot.app import build_app
+from horde.demo.chatbot.llm import LLM_SETTINGS
 
 FAULTS: dict[str, str] = {
     "stall": "every stall_every-th answer stops mid-stream for stall_ms before going on",
@@ -21,6 +24,7 @@ SETTINGS: dict[str, str] = {
     "handshake_ms": "opening handshake delay while every slot is busy (default 1000)",
     "stall_ms": "how long a stalled answer stops (default 5000)",
     "stall_every": "under the stall fault, every Nth answer stalls (default 5)",
+    **LLM_SETTINGS,
 }
 
 __all__ = ["FAULTS", "SETTINGS", "build_app"]

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from horde.demo.chatbot.gate import CapacityGate, GateFullError, GateTimeoutError
+from horde.demo.chatbot.llm import Llm, complete
 from horde.demo.chatbot.protocol import (
     COURSES,
     ChatSession,
@@ -49,6 +50,7 @@ class Server:
     sessions: Sessions
     gate: CapacityGate
     config: Config
+    llm: Llm
     stats: Counter[str] = field(default_factory=Counter)
     answers_started: int = 0  # picks which answers stall
     answers: set[asyncio.Task[None]] = field(default_factory=set)  # in flight, referenced
@@ -61,10 +63,11 @@ def build_app(options: DemoOptions) -> web.Application:
     config = _config(options)
     gate = CapacityGate(options.int("capacity", 10), options.int("queue_max", 100))
     app = web.Application()
-    app[SERVER] = Server(Sessions(), gate, config)
+    app[SERVER] = Server(Sessions(), gate, config, Llm.from_options(options))
     app.router.add_post("/api/auth/token", _token)
     app.router.add_post("/api/chat/sessions", _open_session)
     app.router.add_get("/ws", _websocket)
+    app.router.add_post("/v1/chat/completions", _completions)
     app.router.add_get("/health", health)
     app.router.add_get("/stats", _stats)
     app.router.add_post("/stats/reset", _reset)
@@ -73,7 +76,8 @@ def build_app(options: DemoOptions) -> web.Application:
 
 def _config(options: DemoOptions) -> Config:
     """Read and check every setting, reporting all problems at once."""
-    at_least = {"capacity": (10, 1), "chunks": (5, 1), "queue_max": (100, 0), "stall_every": (5, 1)}
+    at_least = {"capacity": (10, 1), "chunks": (5, 1), "queue_max": (100, 0), "stall_every": (5, 1),
+                "llm_tokens": (20, 1), "llm_burst": (1, 1)}
     problems = [
         f"{name} must be at least {low}"
         for name, (default, low) in at_least.items()
@@ -84,6 +88,10 @@ def _config(options: DemoOptions) -> Config:
         "queue_timeout_ms": 10000.0,
         "handshake_ms": 1000.0,
         "stall_ms": 5000.0,
+        "first_token_ms": 200.0,
+        "token_ms": 20.0,
+        "llm_rate": 0.0,
+        "llm_global_rate": 0.0,
     }
     problems += [
         f"{name} must not be negative"
@@ -136,6 +144,12 @@ async def _open_session(request: web.Request) -> web.Response:
     course = str((await _body(request)).get("course") or COURSES[0])
     server.stats["sessions_created"] += 1
     return web.json_response(server.sessions.open(user_id, course).as_json())
+
+
+async def _completions(request: web.Request) -> web.StreamResponse:
+    server = request.app[SERVER]
+    return await complete(request, server.llm, server.gate, server.config.queue_timeout_s,
+                          server.stats)
 
 
 async def _websocket(request: web.Request) -> web.StreamResponse:
