@@ -174,6 +174,9 @@ def _add_demo_options(p: argparse.ArgumentParser) -> None:
                    help="switch on one of the demo server's faults (repeatable)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
                    help="a demo server setting, e.g. capacity=5 (repeatable)")
+    p.add_argument("--example", default=None, metavar="NAME",
+                   help="run another example against the demo server, e.g. chatbot_llm "
+                        "(default: the demo's own, NAME.py; 'horde examples' lists them)")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -519,7 +522,7 @@ def _demo(args: argparse.Namespace) -> int:
     from horde.demo.serve import options_for
 
     options_for(args.name, args.fault, args.settings)  # refuse bad flags before starting
-    scenario = example_path(args.name)
+    scenario = example_path(args.example or args.name)
     server_args = [*(f"--fault={f}" for f in args.fault), *(f"--set={s}" for s in args.settings)]
     with demo_process(args.name, tuple(server_args)) as (url, pid):
         print(f"horde demo {args.name}: server on {url}, scenario {scenario}", file=sys.stderr)

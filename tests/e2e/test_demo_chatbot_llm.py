@@ -68,3 +68,18 @@ def test_rate_limited_questions_are_counted_and_fail_the_threshold(tmp_path: Pat
     assert share["mean"] == round(limited / (users * iterations), 3)
     verdicts = {t["expression"]: t["passed"] for t in results["thresholds"]}
     assert verdicts["values.rate_limited.mean < 0.05"] is False
+
+
+def test_horde_demo_runs_another_example_against_the_demo_server(tmp_path: Path) -> None:
+    result = horde_cli("demo", "chatbot", "--example", "chatbot_llm", "-u", "2",
+                       "--iterations", "2", "--out", str(tmp_path), "-q", "--no-history",
+                       timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert "scenario" in result.stderr and "chatbot_llm.py" in result.stderr
+    assert read_results(tmp_path)["streams"]["answer"]["completed"] == 4
+
+
+def test_an_unknown_example_is_bad_input_before_any_server_starts() -> None:
+    result = horde_cli("demo", "chatbot", "--example", "no_such_example")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith("no_such_example.py not found")
