@@ -8,6 +8,7 @@ EXPECTED = {
     "behaviour", "on_start", "on_stop", "setup", "teardown", "shape", "User", "RunContext",
     # think time
     "constant", "uniform", "normal", "lognormal", "human_like", "choice", "response_pattern",
+    "Distribution",
     # codecs
     "Codec", "JSON", "RAW", "JsonCodec", "RawCodec", "FunctionCodec", "Chain",
     # running from Python

@@ -25,6 +25,7 @@ _OWNERS = {
     "choice": "horde.scenario.think",
     "ClosedByPeer": "horde.errors",
     "Codec": "horde.protocols.codec",
+    "Distribution": "horde.scenario.think",
     "ConfigError": "horde.errors",
     "ConnectError": "horde.errors",
     "constant": "horde.scenario.think",
@@ -115,6 +116,7 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
     from horde.scenario.model import Scenario
     from horde.scenario.params import Params
     from horde.scenario.think import (
+        Distribution,
         choice,
         constant,
         human_like,

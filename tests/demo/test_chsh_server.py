@@ -384,3 +384,26 @@ async def test_served_by_the_cli_with_a_fault_and_settings() -> None:
                 await player.sio.disconnect()
     assert (numbers["teams_finished"], numbers["answers_stored"], numbers["db_path"]) == (
         1, 2, ":memory:")
+
+
+@pytest.mark.parametrize("chsh_url", [((), {"acks": "0"})], indirect=True)
+async def test_without_acks_answers_are_events_and_arity_is_checked(
+        chsh_url: str, chsh_clients: list[Player]) -> None:
+    """acks=0: a Flask-SocketIO-like server — acks carry nothing, replies and refusals
+    are events, and a handler refuses a call with the wrong number of arguments."""
+    p1 = await Player().connect(chsh_url)
+    chsh_clients.append(p1)
+    assert (await p1.expect("connection_established"))["game_started"] is False
+    assert await p1.call("create_team", {"team_name": "qubits"}) is None  # an empty ack
+    assert (await p1.expect("team_created"))["player"] == 1
+    await p1.sio.emit("create_team", {"team_name": "again"})
+    assert (await p1.expect("error"))["code"] == "already_in_team"
+    await p1.sio.emit("register_dashboard")  # no argument: accepted
+    assert (await p1.expect("dashboard_registered"))["teams"] == 1
+    await p1.sio.emit("register_dashboard", (None,))  # one null argument: refused
+    refused = await p1.expect("error")
+    assert refused == {"code": "bad_arguments",
+                       "message": "register_dashboard takes 0 argument(s), got 1"}
+    await p1.sio.emit("join_team")  # a data event without its data
+    assert (await p1.expect("error"))["code"] == "bad_arguments"
+    assert (await stats(chsh_url))["errors"] == {"already_in_team": 1, "bad_arguments": 2}

@@ -25,7 +25,6 @@ from random import Random
 from typing import Any
 
 import horde
-from horde.scenario.think import Distribution
 
 NAME = "chsh"
 
@@ -65,7 +64,7 @@ OPTIONS = {"iterations": 1, "connect": "gradual(rate=50)", "timeout": "30s"}
 class Scaled:
     """A response pattern sped up ``speed`` times, each wait clipped to [low, high]."""
 
-    pattern: Distribution
+    pattern: horde.Distribution
     speed: float
     low: float
     high: float

@@ -74,6 +74,8 @@ class Choice:
 
 
 Distribution = Constant | Uniform | Normal | LogNormal | Choice
+"""What ``horde.constant``, ``uniform``, ``normal``, ``lognormal``, ``human_like``,
+``choice`` and ``response_pattern`` return: each has ``sample(rng) -> seconds``."""
 ThinkTime = float | int | Distribution | Callable[[], float]
 
 

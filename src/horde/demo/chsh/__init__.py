@@ -35,6 +35,9 @@ FAULTS: dict[str, str] = {
                    "(N = stale_every)",
 }
 SETTINGS: dict[str, str] = {
+    "acks": "1: every event's answer also comes back as its ack (default); 0: like a "
+            "Flask-SocketIO server whose handlers return nothing — replies and errors are "
+            "events only, an ack carries no data, handlers check their argument count",
     "question_delay_ms": "pause between round_complete and the next new_question (default 0)",
     "max_rounds": "rounds per team before game_over (default 0: no limit)",
     "stale_every": "with fault stale_round: every Nth eligible message is stale (default 5)",
@@ -58,7 +61,8 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     store = AnswerStore(options.str("db", "") or os.path.join(tmp, "chsh.sqlite"),
                         flush_ms=options.float("flush_ms", 20.0))
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
-    driver = ChshDriver(sio, game, store, options.float("question_delay_ms", 0.0) / 1000.0)
+    driver = ChshDriver(sio, game, store, options.float("question_delay_ms", 0.0) / 1000.0,
+                        acks=bool(options.int("acks", 1)))
     driver.attach()
     app = web.Application()
     app[DRIVER] = driver

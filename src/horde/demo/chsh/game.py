@@ -363,6 +363,12 @@ class ChshGame:
 
     # -- errors and numbers ---------------------------------------------------------
 
+    def bad_arguments(self, sid: str, event: str, wanted: int, got: int) -> Result:
+        """A handler called with the wrong number of arguments (a strict server's
+        TypeError, told to the client as an ``error`` event)."""
+        return self._error(sid, "bad_arguments",
+                           f"{event} takes {wanted} argument(s), got {got}")
+
     def _error(self, sid: str, code: str, message: str) -> Result:
         self.errors[code] += 1
         data = {"code": code, "message": message}

@@ -3,6 +3,12 @@
 Each event handler calls the game, carries out the effects in order (emit, queue a
 SQLite row, schedule the next question) and returns the game's ack, so a client may use
 either the reply events or ``call()`` acks.
+
+With ``acks=False`` it behaves like a Flask-SocketIO game server whose handlers return
+nothing: an ack (when a client asks for one) carries no data, every answer is a reply
+event, a refusal only an ``error`` event — and each handler checks how many arguments it
+got, as a Python handler ``def on_start_game():`` does, so ``emit("start_game", None)``
+is refused (``bad_arguments``) where ``emit("start_game")`` is not.
 """
 
 from __future__ import annotations
@@ -18,17 +24,20 @@ from horde.demo.chsh.store import AnswerStore
 # The client events, each a ChshGame method of the same name taking (sid, data).
 GAME_EVENTS = ("create_team", "join_team", "leave_team", "register_dashboard", "start_game",
                "pause_game", "restart_game", "submit_answer")
+# What a strict (acks=False) server's handlers take: one data argument, or none.
+TAKES_DATA = frozenset({"create_team", "join_team", "submit_answer"})
 
 
 class ChshDriver:
     """Carries out a game's effects on one Socket.IO server and one store."""
 
     def __init__(self, sio: socketio.AsyncServer, game: ChshGame, store: AnswerStore,
-                 question_delay_s: float) -> None:
+                 question_delay_s: float, *, acks: bool = True) -> None:
         self.sio = sio
         self.game = game
         self.store = store
         self.question_delay_s = question_delay_s
+        self.acks = acks
         self._tasks: set[asyncio.Task[None]] = set()
 
     def attach(self) -> None:
@@ -40,13 +49,17 @@ class ChshDriver:
     def _handler(self, name: str) -> Any:
         method = getattr(self.game, name)
 
-        async def handle(sid: str, data: Any = None, *rest: Any) -> dict[str, Any]:
+        async def handle(sid: str, *args: Any) -> dict[str, Any] | None:
             self.game.received[name] += 1
-            result: Result = method(sid, data)
+            wanted = 1 if name in TAKES_DATA else 0
+            if not self.acks and len(args) != wanted:
+                result = self.game.bad_arguments(sid, name, wanted, len(args))
+            else:
+                result = method(sid, args[0] if args else None)
             await self.apply(result.effects)
             if name == "restart_game" and result.ack.get("ok"):
                 await self.store.clear()
-            return result.ack
+            return result.ack if self.acks else None
 
         return handle
 
