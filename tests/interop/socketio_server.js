@@ -3,7 +3,8 @@
 //   echo  -> ack(...args)              note -> emit("noted", args)      push {n} -> n x "tick" {i}, "pushed" n
 //   ask   -> call the client's "question", ack with its answer
 //   slow  -> never acks                 bye  -> server disconnects the caller
-//   auth {token: "bad"} -> connect_error "bad auth"
+//   fail  -> never acks; emit("error", {message: its argument})
+//   auth {token: "bad"} -> connect_error "bad auth"; auth {welcome: n} -> n x "welcome" {i} on connect
 // GET /stats -> JSON counters; POST /stats/reset.
 // Usage: node socketio_server.js [port]   (0 = any free port; prints "listening <port>")
 const http = require('http');
@@ -36,6 +37,8 @@ for (const name of ['/', '/chat']) {
   });
   nsp.on('connection', (socket) => {
     bump('connect');
+    const auth = socket.handshake.auth || {};
+    for (let i = 0; i < (auth.welcome || 0); i++) socket.emit('welcome', { i });
     socket.on('disconnect', () => bump('disconnect'));
     socket.on('echo', (...args) => {
       bump('echo');
@@ -55,6 +58,10 @@ for (const name of ['/', '/chat']) {
     });
     socket.on('slow', () => {});
     socket.on('bye', () => socket.disconnect(true));
+    socket.on('fail', (message) => {
+      bump('fail');
+      socket.emit('error', { message });
+    });
   });
 }
 

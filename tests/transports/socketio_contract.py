@@ -182,3 +182,43 @@ class SocketIOContract:
         assert samples(w, SIO_ACK, "slow") == 0 and samples(w, SIO_ACK, "echo") == 1
         assert rec.in_flight == 0
         assert rec.connections == ConnectionCounts(attempted=1, succeeded=1)
+
+    # -- issue 12: servers that never ack and report failures with an error event ---------
+
+    async def test_error_event_fails_what_waits_and_counts_app_error(self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode, namespaces=("/", "/chat"), error_events="error")
+        slow = asyncio.ensure_future(c.call("slow", timeout=10))
+        waiting = asyncio.ensure_future(c.wait_for("never", timeout=10))
+        elsewhere = asyncio.ensure_future(c.wait_for("never", namespace="/chat", timeout=10))
+        asked = asyncio.ensure_future(c.wait_for("error", timeout=10))
+        with pytest.raises(AppError, match="no such team") as info:
+            await c.request("fail", "no such team", reply="never", name="join", timeout=10)
+        assert info.value.detail == "no such team"
+        with pytest.raises(AppError):
+            await slow
+        with pytest.raises(AppError):
+            await waiting
+        assert await asked == {"message": "no such team"}  # it asked for that very event
+        assert not elsewhere.done()  # another namespace is not failed
+        elsewhere.cancel()
+        result = await c.stream("fail", "x" * 300, chunk_event="tick", until=bool,
+                                name="tokens", timeout=10)
+        assert (result.completed, result.reason) == (False, "failed")
+        assert await c.call("echo", 1) == 1  # the connection itself is fine
+        await c.disconnect()
+        w = rec.take_window()
+        long = "x" * 79 + "…"
+        assert w.errors == {("app_error", "no such team"): 1, ("app_error", long): 1}
+        assert w.outcomes[("sio_reply", "join")].failures == {("app_error", "no such team"): 1}
+        assert w.outcomes[(SIO_ACK, "slow")].failures == {("app_error", "no such team"): 1}
+        assert count(w, SIO_EVENT_IN, "error") == 2 and rec.in_flight == 0
+
+    async def test_without_error_events_an_error_event_is_just_an_event(self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode)
+        with pytest.raises(OperationTimeout):
+            await c.request("fail", "nope", reply="never", name="join", timeout=0.5)
+        assert await c.wait_for("error", timeout=5) == {"message": "nope"}  # queued
+        await c.disconnect()
+        assert rec.take_window().errors == {("timeout", "join"): 1}

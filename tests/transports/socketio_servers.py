@@ -6,7 +6,10 @@ Both speak the same little app, on ``/`` and ``/chat``:
 * ``push`` ``{"n": k}`` makes the server emit ``tick`` ``{"i": 0..k-1}``, then ``pushed`` k;
 * ``ask`` makes the server ``call`` the client's ``question`` and ack with its answer;
 * ``slow`` acks after 2 s; ``bye`` makes the server disconnect the caller;
-* auth ``{"token": "bad"}`` is refused with the connect_error message ``bad auth``.
+* ``fail`` (never acked) is answered with an ``error`` event ``{"message": <its argument>}``,
+  as servers that never ack report a refusal;
+* auth ``{"token": "bad"}`` is refused with the connect_error message ``bad auth``; auth
+  ``{"welcome": n}`` makes the server emit ``welcome`` ``{"i": 0..n-1}`` as it connects.
 
 :class:`PySocketIOServer` is python-socketio's ``AsyncServer`` on aiohttp, in-process;
 :class:`NodeSocketIOServer` runs ``tests/interop/socketio_server.js`` (Node's socket.io 4).
@@ -67,6 +70,17 @@ class PySocketIOServer:
             if isinstance(auth, dict) and auth.get("token") == "bad":
                 raise socketio.exceptions.ConnectionRefusedError("bad auth")
             counts["connect"] += 1
+            if isinstance(auth, dict) and auth.get("welcome"):
+                asyncio.get_running_loop().create_task(welcome(sid, auth["welcome"]))
+
+        async def welcome(sid: str, n: int) -> None:
+            # python-socketio sends CONNECT once this handler returns; the events follow
+            for i in range(n):
+                await sio.emit("welcome", {"i": i}, to=sid, namespace=nsp)
+
+        async def fail(sid: str, message: Any = None) -> None:
+            counts["fail"] += 1
+            await sio.emit("error", {"message": message}, to=sid, namespace=nsp)
 
         async def disconnect(sid: str, reason: Any = None) -> None:
             counts["disconnect"] += 1
@@ -94,7 +108,7 @@ class PySocketIOServer:
         async def bye(sid: str, *args: Any) -> None:
             await sio.disconnect(sid, namespace=nsp)
 
-        for handler in (connect, disconnect, echo, note, push, ask, slow, bye):
+        for handler in (connect, disconnect, echo, note, push, ask, slow, bye, fail):
             sio.on(handler.__name__, handler, namespace=nsp)
 
     async def __aenter__(self) -> PySocketIOServer:

@@ -13,6 +13,7 @@ import pytest
 import uvloop
 
 from horde.errors import (
+    AppError,
     ClosedByPeer,
     ConfigError,
     ConnectionRefusedError_,
@@ -212,6 +213,27 @@ async def test_json_codec(server, rec):
     assert reply == {"op": "add", "id": 7}
     assert server.last_received == '{"op":"add","id":7}'
     await conn.close()
+
+
+async def test_error_when_fails_requests_and_streams_and_counts_app_error(server, rec):
+    conn = await WebSocketConnection.connect(
+        f"{server.url}/echo", recorder=rec, codec=JsonCodec(),
+        error_when=lambda m: m.get("type") == "error")
+    joined = lambda m: m.get("type") == "joined"  # noqa: E731 - the echo never says it
+    with pytest.raises(AppError, match="no such team") as info:
+        await conn.request({"type": "error", "message": "no such team"}, name="join",
+                           match=joined, timeout=8)
+    assert info.value.detail == "no such team"
+    assert await conn.receive(timeout=5) == {"type": "error", "message": "no such team"}
+    result = await conn.stream({"type": "error", "message": "busy"}, name="tokens",
+                               match=joined, until=bool, timeout=8)
+    assert (result.completed, result.reason) == (False, "failed")
+    assert await conn.request({"type": "ok"}, name="echo") == {"type": "ok"}
+    await conn.close()
+    w = rec.take_window()
+    assert w.errors == {("app_error", "no such team"): 1, ("app_error", "busy"): 1}
+    assert w.outcomes[(WS_REPLY, "join")].failures == {("app_error", "no such team"): 1}
+    assert rec.in_flight == 0
 
 
 async def test_chained_codec_transforms_both_ways(server, rec):

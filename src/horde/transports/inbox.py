@@ -191,6 +191,22 @@ class Inbox:
             self._arm(deadline_ns)
         return fut
 
+    def fail_operations(self, exc: TargetError) -> None:
+        """An error message came (``error_when``): the requests and streams waiting fail
+        with ``exc``; a plain ``receive``/``wait_for`` keeps waiting (it may want it)."""
+        kept = []
+        for waiter in self.waiters:
+            fut, predicate, _, _, op = waiter
+            if fut.done():
+                continue
+            if op is None and not isinstance(predicate, StreamTake):
+                kept.append(waiter)
+                continue
+            if op is not None:
+                self._recorder.fail(op, exc)
+            fut.set_exception(exc)
+        self.waiters = kept
+
     def fail_all(self, exc: TargetError) -> None:
         """The connection is gone: every waiter fails with ``exc``; the queue is kept."""
         waiters, self.waiters = self.waiters, []

@@ -40,3 +40,17 @@ def forget_handshake(transport: WSTransport) -> None:
             message.headers = None
     if transport.response is not None:
         transport.response.body = None
+
+
+ERROR_DETAIL_CHARS = 80  # the detail keys the error counters: short, so few distinct ones
+
+
+def error_detail(data: object) -> str:
+    """What an application's error message says, as an ``app_error`` detail: its
+    ``message`` field when it is a dict with one (the first argument, for several), else
+    its text, cut to :data:`ERROR_DETAIL_CHARS`."""
+    if isinstance(data, tuple) and data:
+        data = data[0]
+    message = data.get("message") if isinstance(data, dict) else None
+    text = str(data if message is None else message)
+    return text if len(text) <= ERROR_DETAIL_CHARS else text[:ERROR_DETAIL_CHARS - 1] + "…"

@@ -64,7 +64,7 @@ from horde.streams.meter import (
 from horde.transports.engineio import EngineIOConnection, classify_io
 from horde.transports.inbox import stream_taker
 from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
-from horde.transports.shared import settle
+from horde.transports.shared import error_detail, settle
 from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
 
 __all__ = ["INBOX_LIMIT", "SocketIOConnection"]
@@ -78,13 +78,13 @@ class SocketIOConnection:
     """A Socket.IO client whose connects, emits, acks, events and failures land in a
     :class:`Recorder`. Make one with :meth:`connect`."""
 
-    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_inbox", "_loop", "_lost", "_lost_told",
-                 "_namespaces", "_offsets", "_pending_connect", "_pids", "_reconnect",
-                 "_recorder", "_sio", "_timeout_ns", "_timer", "_timer_at", "connected",
-                 "recovered", "sid", "sids")
+    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_error_events", "_inbox", "_loop",
+                 "_lost", "_lost_told", "_namespaces", "_offsets", "_pending_connect", "_pids",
+                 "_reconnect", "_recorder", "_sio", "_timeout_ns", "_timer", "_timer_at",
+                 "connected", "recovered", "sid", "sids")
 
     def __init__(self, recorder: Recorder, *, codec: Codec | None, default_timeout: float,
-                 namespaces: Sequence[str]) -> None:
+                 namespaces: Sequence[str], error_events: Sequence[str] = ()) -> None:
         """An unconnected client; only :meth:`connect` opens anything."""
         # The codec applies per argument. Socket.IO already carries JSON values and bytes, so
         # RawCodec (the default) means "untouched" here: it must not turn dicts into text.
@@ -94,6 +94,9 @@ class SocketIOConnection:
         self._recorder = recorder
         self._timeout_ns = int(default_timeout * 1e9)
         self._namespaces = tuple(namespaces)
+        if isinstance(error_events, str):
+            error_events = (error_events,)
+        self._error_events = frozenset(error_events) or None  # None: one test per event
         self._sio = SocketIOSession()
         self._eio: EngineIOConnection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -127,7 +130,8 @@ class SocketIOConnection:
                       socketio_path: str = "socket.io", codec: Codec | None = None,
                       default_timeout: float = 30.0, reconnect: Reconnect | None = None,
                       on_reconnect: OnReconnect | None = None,
-                      before_reconnect: BeforeReconnect | None = None) -> SocketIOConnection:
+                      before_reconnect: BeforeReconnect | None = None,
+                      error_events: Sequence[str] = ()) -> SocketIOConnection:
         """Open Engine.IO on ``transports[0]``, connect every namespace, upgrade polling to
         WebSocket when both are allowed and the server offers it. Failures are recorded
         (``connect_failed``) and raised as :class:`~horde.errors.TargetError`.
@@ -136,10 +140,19 @@ class SocketIOConnection:
         (see :mod:`horde.transports.reconnect`), resuming the session when the server
         offers connection-state recovery; ``await on_reconnect(conn)`` runs after each, and
         ``await before_reconnect(conn)`` before each attempt: it may return a new URL
-        (relative to ``url``) for a server that forgot the session (docs/reliability.md)."""
+        (relative to ``url``) for a server that forgot the session (docs/reliability.md).
+
+        ``error_events`` names the events by which the application says something failed
+        (e.g. ``("error",)``; default none). Each one is counted as an ``app_error`` whose
+        detail is its message (the data's ``message`` field, else its text, shortened) and
+        fails at once, with :class:`~horde.errors.AppError`, every operation waiting on its
+        namespace: ``call``, ``request``, ``stream`` and ``wait_for`` — except a
+        ``wait_for`` that names that event, which gets it. An ``on`` handler for it still
+        runs; it is never queued."""
         if not transports or any(t not in ("websocket", "polling") for t in transports):
             raise UsageError(f"transports must be 'websocket' and/or 'polling': {transports!r}")
-        self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces)
+        self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces,
+                   error_events=error_events)
         self._loop = asyncio.get_running_loop()
         args = (url, tuple(transports), dict(headers or {}), auth, timeout, ssl_context,
                 socketio_path)
@@ -517,7 +530,27 @@ class SocketIOConnection:
         if self._decode is not None:
             args = [self._decode(a) if isinstance(a, str | bytes) else a for a in args]
         ack = None if ev.id is None else lambda reply: self._ack(ev, reply)
+        errors = self._error_events
+        if errors is not None and ev.event in errors:
+            self._on_error_event(ev.namespace, ev.event, args)
+            self._events().deliver((ev.namespace, ev.event), args, ack, queue=False)
+            return
         self._events().deliver((ev.namespace, ev.event), args, ack)
+
+    def _on_error_event(self, namespace: str, event: str, args: list[Any]) -> None:
+        """One of ``error_events``: counted once as an ``app_error``, and everything
+        waiting on ``namespace`` fails by it, but a ``wait_for`` that asked for it."""
+        detail = error_detail(unwrap(args))
+        err = AppError(f"{event!r} event: {detail}", detail=detail)
+        self._recorder.target_error(err)
+        for ack_id, entry in list(self._acks.items()):
+            if entry[3] == namespace:
+                del self._acks[ack_id]
+                if not entry[0].done():
+                    self._recorder.fail(entry[1], err)
+                    entry[0].set_exception(err)
+        if self._inbox is not None:
+            self._inbox.fail(err, namespace, keep=(namespace, event))
 
     def _ack(self, ev: EventReceived, reply: Any) -> None:
         """Answer a server event that asked for an ack, with the handler's return value."""

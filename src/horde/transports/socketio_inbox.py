@@ -19,7 +19,7 @@ from typing import Any
 from horde.errors import OperationTimeout, TargetError
 from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
-from horde.transports.inbox import CONSUMED, timeout_text
+from horde.transports.inbox import CONSUMED, StreamTake, timeout_text
 
 Key = tuple[str, str]  # (namespace, event)
 Predicate = Callable[[Any], bool]
@@ -57,10 +57,11 @@ class EventInbox:
         self.queues: dict[Key, deque[Any]] = {}
         self.waiters: dict[Key, list[Waiter]] = {}
 
-    def deliver(self, key: Key, args: list[Any], ack: Callable[[Any], None] | None) -> None:
+    def deliver(self, key: Key, args: list[Any], ack: Callable[[Any], None] | None,
+                queue: bool = True) -> None:
         """One received event: its handler runs (and its return value answers ``ack`` when
         the server asked for one), the first matching waiter gets its data, and with neither
-        a handler nor a taker it is queued."""
+        a handler nor a taker it is queued (unless ``queue`` is false: an error event)."""
         reply: Any = None
         handler = self.handlers.get(key)
         if handler is not None:
@@ -74,7 +75,7 @@ class EventInbox:
                 task.add_done_callback(self._tasks.discard)
                 ack = None
         value = unwrap(args)
-        if not self.offer(key, value) and handler is None:
+        if not self.offer(key, value) and handler is None and queue:
             self.put(key, value)
         if ack is not None:
             ack(reply)
@@ -180,13 +181,25 @@ class EventInbox:
         for task in list(self._tasks):
             task.cancel()
 
-    def fail(self, exc: TargetError, namespace: str | None = None) -> None:
-        """The connection (or one namespace) is gone: its waiters fail; queues are kept."""
+    def fail(self, exc: TargetError, namespace: str | None = None,
+             keep: Key | None = None) -> None:
+        """The connection (or one namespace) is gone, or an error event came: its waiters
+        fail; queues are kept. With ``keep`` (the error event's key), the plain waits
+        (``wait_for``, not a request or a stream) that asked for that event are spared:
+        it is theirs."""
+        spared = set()
+        if keep is not None:
+            spared = {id(w[0]) for w in self.waiters.get(keep, ())
+                      if w[4] is None and not isinstance(w[1], StreamTake)}
         for (nsp, _), waiters in self.waiters.items():
             if namespace is None or nsp == namespace:
-                for fut, _, _, _, op in waiters:
-                    if not fut.done():
+                kept = []
+                for waiter in waiters:
+                    fut, _, _, _, op = waiter
+                    if id(fut) in spared:
+                        kept.append(waiter)
+                    elif not fut.done():
                         if op is not None:
                             self._recorder.fail(op, exc)
                         fut.set_exception(exc)
-                waiters.clear()
+                waiters[:] = kept

@@ -148,6 +148,7 @@ class WebSocketConnection:
         on_reconnect: OnReconnect | None = None,
         compression: bool = False,
         before_reconnect: BeforeReconnect | None = None,
+        error_when: Predicate | None = None,
     ) -> WebSocketConnection:
         """Open ``url`` (ws:// or wss://) within ``timeout`` s, recording the attempt.
 
@@ -159,6 +160,13 @@ class WebSocketConnection:
         before_reconnect(conn)`` runs before each attempt and may return a new URL (relative
         to ``url``) for a server that forgot the session: see docs/reliability.md.
         ``compression`` offers permessage-deflate (see :attr:`compressed`).
+
+        ``error_when(message)`` tells the application's error messages apart (e.g.
+        ``lambda m: m.get("type") == "error"``; default: none are). Each one it accepts is
+        counted as an ``app_error`` whose detail is its ``message`` field (or its text,
+        shortened) and fails at once, with :class:`~horde.errors.AppError`, the ``request``
+        and ``stream`` waiting on this connection; then it is delivered as any message
+        (to a ``receive``/``wait_for``, the handler or the inbox).
         """
         try:
             secure = parse_url(url).is_secure
@@ -173,6 +181,7 @@ class WebSocketConnection:
             max_message_size=max_message_size,
         )
         conn._close_timeout = timeout
+        conn._listener.error_when = error_when
         if secure and ssl_context is None:
             ssl_context = default_ssl_context()
         args = (url, headers, tuple(subprotocols), timeout, ssl_context, max_message_size,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from picows import WSCloseCode, WSFrame, WSHandshakeError, WSListener, WSMsgType, WSTransport
 
 from horde.errors import (
+    AppError,
     ClosedByPeer,
     ConnectionRefusedError_,
     HandshakeRejected,
@@ -39,6 +40,7 @@ from horde.metrics.names import WS_MSG_IN
 from horde.metrics.recorder import Recorder
 from horde.protocols.permessage_deflate import DeflateSession
 from horde.transports.inbox import Inbox
+from horde.transports.shared import error_detail
 from horde.transports.wire import tcp_bytes
 
 if TYPE_CHECKING:
@@ -82,6 +84,7 @@ class Listener(WSListener):
         "conn",
         "decode",
         "deflate",
+        "error_when",
         "event_key",
         "frag_buf",
         "frag_deflated",
@@ -108,6 +111,7 @@ class Listener(WSListener):
         self.inbox = inbox
         self.max_size = max_size
         self.handler: Callable[[Any], None] | None = None
+        self.error_when: Callable[[Any], bool] | None = None  # the app's error messages
         self.frag_type: Any = None  # TEXT/BINARY while a fragmented message is pending
         self.frag_buf: bytearray | None = None
         self.deflate: DeflateSession | None = None  # permessage-deflate, once negotiated
@@ -190,6 +194,8 @@ class Listener(WSListener):
                 recorder.ws_message_received(size)
                 recorder.scenario_exception(exc)
         inbox = self.inbox
+        if self.error_when is not None:
+            self.check_error(message)
         waiters = inbox.waiters
         if waiters:
             fut, predicate, _, _, op = waiters[0]
@@ -205,6 +211,21 @@ class Listener(WSListener):
             inbox.append(message)
         else:
             self.call_handler(message)
+
+    def check_error(self, message: Any) -> None:
+        """``error_when`` accepts ``message``: an ``app_error`` (its message as the
+        detail), and the requests and streams waiting fail by it. The message itself is
+        then delivered as any other."""
+        try:
+            is_error = self.error_when(message)  # type: ignore[misc]
+        except Exception as exc:  # the scenario's predicate is broken: count it, go on
+            self.recorder.scenario_exception(exc)
+            return
+        if is_error:
+            detail = error_detail(message)
+            err = AppError(f"error message: {detail}", detail=detail)
+            self.recorder.target_error(err)
+            self.inbox.fail_operations(err)
 
     def call_handler(self, message: Any) -> None:
         try:
