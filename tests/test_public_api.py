@@ -19,6 +19,8 @@ EXPECTED = {
     "Response", "HttpStatusError",
     # streamed replies
     "StreamResult", "SseEvent",
+    # Socket.IO: which of several events came
+    "SocketIOEvent",
     # reconnection
     "Reconnect", "ReconnectFailed",
     # data and secrets

@@ -66,6 +66,7 @@ _OWNERS = {
     "setup": "horde.scenario.markers",
     "shape": "horde.scenario.markers",
     "SocketIOConnection": "horde.transports.socketio",
+    "SocketIOEvent": "horde.transports.socketio_inbox",
     "SseConnection": "horde.transports.sse",
     "SseEvent": "horde.protocols.sse",
     "StreamResult": "horde.streams",
@@ -135,6 +136,7 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
     from horde.transports.http import HttpClient
     from horde.transports.reconnect import Reconnect
     from horde.transports.socketio import SocketIOConnection
+    from horde.transports.socketio_inbox import SocketIOEvent
     from horde.transports.sse import SseConnection
     from horde.transports.websocket import WebSocketConnection
     from horde.version import __version__

@@ -18,7 +18,7 @@ import pytest
 from horde.errors import AppError, ClosedByPeer, OperationTimeout
 from horde.metrics.names import SIO_ACK, SIO_ACK_IN, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN
 from horde.metrics.recorder import ConnectionCounts, Recorder, Window
-from horde.transports.socketio import SocketIOConnection
+from horde.transports.socketio import SocketIOConnection, SocketIOEvent
 
 MODES: dict[str, tuple[str, ...]] = {
     "websocket": ("websocket",),
@@ -222,3 +222,27 @@ class SocketIOContract:
         assert await c.wait_for("error", timeout=5) == {"message": "nope"}  # queued
         await c.disconnect()
         assert rec.take_window().errors == {("timeout", "join"): 1}
+
+    async def test_wait_for_and_request_take_the_first_of_several(self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode)
+        await c.emit("note", "hi")
+        got = await c.wait_for(("error", "noted"), timeout=5)
+        assert isinstance(got, SocketIOEvent) and got == ("noted", ["hi"])
+        event, data = await c.request("fail", "full", reply=("noted", "error"), name="join",
+                                      timeout=5)
+        assert (event, data) == ("error", {"message": "full"})
+        assert await c.request("note", 1, reply=("noted", "error"), name="note") == (
+            "noted", [1])
+        await c.emit("note", "queued")
+        await c.wait_for("noted", lambda d: d == ["queued"], timeout=5)
+        await c.emit("push", {"n": 1})
+        assert await c.wait_for(("pushed", "nothing"), timeout=5) == ("pushed", 1)
+        assert await c.wait_for(("tick", "pushed")) == ("tick", {"i": 0})  # it was queued
+        with pytest.raises(OperationTimeout):
+            await c.wait_for(("never", "nor this"), timeout=0.2)
+        await c.disconnect()
+        w = rec.take_window()
+        assert samples(w, "sio_reply", "join") == 1 == samples(w, "sio_reply", "note")
+        assert w.errors == {} and rec.in_flight == 0
+        assert c._inbox is not None and not any(c._inbox.waiters.values())  # none left over

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from horde.errors import ClosedByPeer, OperationTimeout
+from horde.errors import AppError, ClosedByPeer, OperationTimeout
 from horde.metrics.recorder import Recorder
-from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
+from horde.transports.socketio_inbox import EMPTY, EventInbox, SocketIOEvent, unwrap
 
 K = ("/", "tick")
 
@@ -95,3 +95,19 @@ async def test_deliver_runs_handlers_and_acks_with_their_result() -> None:
     assert acks == [3, 40, None] and isinstance(errors[0], RuntimeError)
     inbox.deliver(("/", "unhandled"), [7, 8], None)
     assert inbox.take(("/", "unhandled"), None) == (7, 8)
+
+
+async def test_one_of_several_gets_which_came_and_an_error_spares_who_asked() -> None:
+    inbox, _, _ = make()
+    loop = asyncio.get_running_loop()
+    either, other = loop.create_future(), loop.create_future()
+    keys = (("/", "joined"), ("/", "error"))
+    inbox.wait(keys, either, None, 10**18, "either")
+    inbox.wait(("/", "left"), other, None, 10**18, "other")
+    inbox.fail(AppError("error event"), "/", keep=("/", "error"))
+    assert isinstance(other.exception(), AppError) and not either.done()
+    assert inbox.offer(("/", "error"), {"message": "full"})
+    assert either.result() == SocketIOEvent("error", {"message": "full"})
+    inbox.put(("/", "joined"), 1)
+    assert inbox.take_first(keys, None) == ("joined", 1)
+    assert inbox.take_first(keys, None) is EMPTY

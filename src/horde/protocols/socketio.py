@@ -98,7 +98,7 @@ class AckReceived:
     args: list[Any]
 
 
-SocketIOEvent = Connected | ConnectRefused | Disconnected | EventReceived | AckReceived
+SessionEvent = Connected | ConnectRefused | Disconnected | EventReceived | AckReceived
 
 
 class SocketIOSession:
@@ -146,7 +146,7 @@ class SocketIOSession:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def receive_message(self, data: str | bytes) -> SocketIOEvent | None:
+    def receive_message(self, data: str | bytes) -> SessionEvent | None:
         """Decode one Engine.IO MESSAGE payload; ``None`` while attachments are pending."""
         if data.__class__ is not str:
             return self._receive_attachment(data)  # type: ignore[arg-type]
@@ -173,7 +173,7 @@ class SocketIOSession:
             return None
         return self._interpret(pkt)
 
-    def _receive_attachment(self, data: bytes) -> SocketIOEvent | None:
+    def _receive_attachment(self, data: bytes) -> SessionEvent | None:
         pkt = self._partial
         if pkt is None:
             raise SocketIOProtocolError("binary message with no packet awaiting it")
@@ -182,7 +182,7 @@ class SocketIOSession:
         self._partial = None
         return self._interpret(pkt)
 
-    def _interpret(self, pkt: sio_packet.Packet) -> SocketIOEvent:
+    def _interpret(self, pkt: sio_packet.Packet) -> SessionEvent:
         nsp = pkt.namespace or "/"
         kind, data = pkt.packet_type, pkt.data
         if kind in (EVENT, BINARY_EVENT):

@@ -65,9 +65,9 @@ from horde.transports.engineio import EngineIOConnection, classify_io
 from horde.transports.inbox import stream_taker
 from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import error_detail, settle
-from horde.transports.socketio_inbox import EMPTY, EventInbox, unwrap
+from horde.transports.socketio_inbox import EMPTY, EventInbox, SocketIOEvent, unwrap
 
-__all__ = ["INBOX_LIMIT", "SocketIOConnection"]
+__all__ = ["INBOX_LIMIT", "SocketIOConnection", "SocketIOEvent"]
 
 INBOX_LIMIT = 10_000
 # ack id -> (future, its sio_ack operation, deadline ns, namespace)
@@ -362,34 +362,42 @@ class SocketIOConnection:
         else:
             handlers[(namespace, event)] = handler
 
-    async def wait_for(self, event: str, predicate: Callable[[Any], bool] | None = None, *,
+    async def wait_for(self, event: str | tuple[str, ...],
+                       predicate: Callable[[Any], bool] | None = None, *,
                        namespace: str = "/", timeout: float | None = None) -> Any:
         """The data of the next ``event`` matching ``predicate``, queued ones first.
-        Raises :class:`~horde.errors.OperationTimeout` (not recorded: the caller decides)."""
+        Raises :class:`~horde.errors.OperationTimeout` (not recorded: the caller decides).
+
+        Given a tuple of names, waits for the first of them and returns a
+        :class:`~horde.SocketIOEvent` saying which came:
+        ``event, data = await sio.wait_for(("team_joined", "error"))`` (``predicate``
+        applies to each one's data; queued ones are looked at in the order given)."""
         inbox = self._events()
-        key = (namespace, event)
-        found = inbox.take(key, predicate)
+        keys = _keys(namespace, event)
+        found = _take(inbox, keys, predicate)
         if found is not EMPTY:
             return found
         if not self.connected:
             await self._reconnected(timeout)
-            found = inbox.take(key, predicate)  # replayed by a recovered session, maybe
+            found = _take(inbox, keys, predicate)  # replayed by a recovered session, maybe
             if found is not EMPTY:
                 return found
         self._check(namespace)
         fut = self._loop.create_future()
         deadline = perf_counter_ns() + (
             self._timeout_ns if timeout is None else int(timeout * 1e9))
-        inbox.wait(key, fut, predicate, deadline, f"wait_for {event}")
+        label = f"wait_for {event if isinstance(event, str) else ' | '.join(event)}"
+        inbox.wait(keys, fut, predicate, deadline, label)
         if self._timer is None or deadline < self._timer_at:
             self._arm(deadline)
         try:
             return await fut
-        except asyncio.CancelledError:
-            inbox.discard(key, fut)
-            raise
+        finally:  # given up, or one of several came: forget the waits left
+            if fut.cancelled() or keys[0].__class__ is tuple:
+                inbox.discard(keys, fut)
 
-    async def request(self, event: str, *args: Any, reply: str, namespace: str = "/",
+    async def request(self, event: str, *args: Any, reply: str | tuple[str, ...],
+                      namespace: str = "/",
                       match: Callable[[Any], bool] | None = None, name: str | None = None,
                       timeout: float | None = None) -> Any:
         """Emit ``event`` and return the data of the ``reply`` event that answers it: the
@@ -400,11 +408,16 @@ class SocketIOConnection:
         accepts (``None``: any); events queued before it predate the emit and are left
         alone. Timed as ``sio_reply`` under ``name or event`` from the emit to the reply's
         frame; a missing reply is a ``timeout`` under that name and raises
-        :class:`~horde.errors.OperationTimeout`.
+        :class:`~horde.errors.OperationTimeout`. An event of ``error_events`` on the
+        namespace fails it at once with :class:`~horde.errors.AppError`.
+
+        ``reply`` may be a tuple of names: the first of them to come answers, returned as a
+        :class:`~horde.SocketIOEvent` (``event, data = await sio.request(...)``).
+        ``request(ev)`` sends no argument, ``request(ev, None)`` one null argument.
         """
         recorder = self._recorder
         op = recorder.begin(SIO_REPLY, name or event)
-        key = (namespace, reply)
+        key = _keys(namespace, reply)
         fut = None
         try:
             if not self.connected:
@@ -421,12 +434,15 @@ class SocketIOConnection:
             for payload in self._sio.encode_event(namespace, event, args):
                 eio.send(payload)
             recorder.count(SIO_EMIT, event)
-            return await fut
+            found = await fut
         except BaseException as exc:
             if fut is not None:
                 self._events().discard(key, fut)
             recorder.end(op, exc)
             raise
+        if key[0].__class__ is tuple:  # one of several came: forget the others
+            self._events().discard(key, fut)
+        return found
 
     async def stream(self, event: str, *args: Any, chunk_event: str, name: str,
                      until: Callable[[Any], bool] | None = None,
@@ -645,6 +661,21 @@ class SocketIOConnection:
             self._inbox.cancel_handlers()
         self._recorder.connection_closed(dropped=False)
         await self._eio.close(packets)
+
+
+def _keys(namespace: str, event: str | tuple[str, ...]) -> Any:
+    """The inbox key of one event, or a tuple of keys for one of several."""
+    if isinstance(event, str):
+        return (namespace, event)
+    if not event or not all(isinstance(e, str) for e in event):
+        raise UsageError(f"event names must be a name or a tuple of names: {event!r}")
+    return tuple((namespace, e) for e in event)
+
+
+def _take(inbox: EventInbox, keys: Any, predicate: Callable[[Any], bool] | None) -> Any:
+    if keys[0].__class__ is tuple:
+        return inbox.take_first(keys, predicate)
+    return inbox.take(keys, predicate)
 
 
 def _recorded(err: TargetError) -> TargetError:

@@ -14,7 +14,7 @@ import asyncio
 import inspect
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from horde.errors import OperationTimeout, TargetError
 from horde.metrics.operations import Operation
@@ -23,11 +23,23 @@ from horde.transports.inbox import CONSUMED, StreamTake, timeout_text
 
 Key = tuple[str, str]  # (namespace, event)
 Predicate = Callable[[Any], bool]
-# future, predicate, deadline (perf_counter_ns), label, the operation it ends (or None)
-Waiter = tuple[asyncio.Future[Any], Predicate | None, int, str, Operation | None]
+# future, predicate, deadline (perf_counter_ns), label, the operation it ends (or None),
+# and whether it waits for one of several events (then it gets a SocketIOEvent)
+Waiter = tuple[asyncio.Future[Any], Predicate | None, int, str, Operation | None, bool]
 
 EMPTY: Any = object()
 """What :meth:`EventInbox.take` returns when nothing queued matches."""
+
+
+class SocketIOEvent(NamedTuple):
+    """Which of several events came, and its data: what ``wait_for`` and ``request``
+    return when given a tuple of event names. A tuple, so it unpacks:
+    ``event, data = await sio.wait_for(("team_joined", "error"))``."""
+
+    event: str
+    """The event's name: one of those asked for."""
+    data: Any
+    """Its data, as ``wait_for`` returns it for one name: one value, ``None`` or a tuple."""
 
 
 def unwrap(args: list[Any]) -> Any:
@@ -95,7 +107,7 @@ class EventInbox:
         waiters = self.waiters.get(key)
         if not waiters:
             return False
-        for i, (fut, predicate, _, _, op) in enumerate(waiters):
+        for i, (fut, predicate, _, _, op, tagged) in enumerate(waiters):
             if fut.done():
                 continue
             if predicate is not None:
@@ -114,7 +126,7 @@ class EventInbox:
             del waiters[i]
             if op is not None:  # a request's reply: its latency ends as it is parsed
                 self._recorder.succeed(op)
-            fut.set_result(value)
+            fut.set_result(SocketIOEvent(key[1], value) if tagged else value)
             return True
         return False
 
@@ -141,18 +153,37 @@ class EventInbox:
                 return value
         return EMPTY
 
-    def wait(self, key: Key, fut: asyncio.Future[Any], predicate: Predicate | None,
-             deadline_ns: int, label: str, op: Operation | None = None) -> None:
-        """Wait on ``key``; ``op``, if given, ends with the wait (ok, timed out, failed)."""
-        self.waiters.setdefault(key, []).append((fut, predicate, deadline_ns, label, op))
+    def take_first(self, keys: tuple[Key, ...], predicate: Predicate | None) -> Any:
+        """:meth:`take` for one of several events, as a :class:`SocketIOEvent`: the queued
+        ones are looked at in the order of ``keys`` (queues keep no order across events)."""
+        for key in keys:
+            found = self.take(key, predicate)
+            if found is not EMPTY:
+                return SocketIOEvent(key[1], found)
+        return EMPTY
 
-    def discard(self, key: Key, fut: asyncio.Future[Any]) -> None:
-        """Forget a waiter whose caller gave up."""
-        waiters = self.waiters.get(key, [])
-        for i, waiter in enumerate(waiters):
-            if waiter[0] is fut:
-                del waiters[i]
-                return
+    def wait(self, keys: Key | tuple[Key, ...], fut: asyncio.Future[Any],
+             predicate: Predicate | None, deadline_ns: int, label: str,
+             op: Operation | None = None) -> None:
+        """Wait on ``keys`` — one (namespace, event), or a tuple of them: the first to come
+        resolves ``fut`` with a :class:`SocketIOEvent`. ``op``, if given, ends with the
+        wait (ok, timed out, failed)."""
+        if isinstance(keys[0], str):
+            self.waiters.setdefault(keys, []).append(  # type: ignore[arg-type]
+                (fut, predicate, deadline_ns, label, op, False))
+            return
+        for key in keys:
+            self.waiters.setdefault(key, []).append(  # type: ignore[arg-type]
+                (fut, predicate, deadline_ns, label, op, True))
+
+    def discard(self, keys: Key | tuple[Key, ...], fut: asyncio.Future[Any]) -> None:
+        """Forget a waiter whose caller gave up (or got one of several events)."""
+        for key in (keys,) if isinstance(keys[0], str) else keys:
+            waiters = self.waiters.get(key, [])  # type: ignore[call-overload]
+            for i, waiter in enumerate(waiters):
+                if waiter[0] is fut:
+                    del waiters[i]
+                    break
 
     def expire(self, now_ns: int) -> int:
         """Fail waiters past their deadline; return the earliest deadline left (0: none)."""
@@ -160,7 +191,7 @@ class EventInbox:
         for waiters in self.waiters.values():
             alive = []
             for waiter in waiters:
-                fut, predicate, deadline, label, op = waiter
+                fut, predicate, deadline, label, op, _ = waiter
                 if fut.done():
                     continue
                 if deadline <= now_ns:
@@ -195,7 +226,7 @@ class EventInbox:
             if namespace is None or nsp == namespace:
                 kept = []
                 for waiter in waiters:
-                    fut, _, _, _, op = waiter
+                    fut, _, _, _, op, _ = waiter
                     if id(fut) in spared:
                         kept.append(waiter)
                     elif not fut.done():
