@@ -246,3 +246,21 @@ class SocketIOContract:
         assert samples(w, "sio_reply", "join") == 1 == samples(w, "sio_reply", "note")
         assert w.errors == {} and rec.in_flight == 0
         assert c._inbox is not None and not any(c._inbox.waiters.values())  # none left over
+
+    async def test_handlers_given_to_connect_see_events_sent_while_connecting(
+            self, server, mode) -> None:
+        rec = Recorder()
+        early: list[int] = []
+        chat: list[int] = []
+        c = await self.open(server, rec, mode, namespaces=("/", "/chat"), auth={"welcome": 3},
+                            on={"welcome": lambda d: early.append(d["i"]),
+                                ("/chat", "welcome"): lambda d: chat.append(d["i"])})
+        await eventually(lambda: len(early) == 3 and len(chat) == 3)
+        assert early == chat == [0, 1, 2]
+        d = await self.open(server, rec, mode, auth={"welcome": 3})  # no handler: queued
+        assert [await d.wait_for("welcome", timeout=5) for _ in range(3)] == [
+            {"i": 0}, {"i": 1}, {"i": 2}]
+        await c.disconnect()
+        await d.disconnect()
+        w = rec.take_window()
+        assert count(w, SIO_EVENT_IN, "welcome") == 9 and w.errors == {}

@@ -131,7 +131,9 @@ class SocketIOConnection:
                       default_timeout: float = 30.0, reconnect: Reconnect | None = None,
                       on_reconnect: OnReconnect | None = None,
                       before_reconnect: BeforeReconnect | None = None,
-                      error_events: Sequence[str] = ()) -> SocketIOConnection:
+                      error_events: Sequence[str] = (),
+                      on: Mapping[str | tuple[str, str], Callable[..., Any]] | None = None,
+                      ) -> SocketIOConnection:
         """Open Engine.IO on ``transports[0]``, connect every namespace, upgrade polling to
         WebSocket when both are allowed and the server offers it. Failures are recorded
         (``connect_failed``) and raised as :class:`~horde.errors.TargetError`.
@@ -148,12 +150,21 @@ class SocketIOConnection:
         fails at once, with :class:`~horde.errors.AppError`, every operation waiting on its
         namespace: ``call``, ``request``, ``stream`` and ``wait_for`` — except a
         ``wait_for`` that names that event, which gets it. An ``on`` handler for it still
-        runs; it is never queued."""
+        runs; it is never queued.
+
+        ``on`` registers handlers before anything is sent, so the events a server emits as
+        it accepts the connection (a ``connection_established``) reach them: ``{"event":
+        handler}`` for the ``/`` namespace, ``{("/chat", "event"): handler}`` for another.
+        (Without it, such events wait in the queue for a ``wait_for``; a handler set with
+        :meth:`on` after the connect only sees later ones.)"""
         if not transports or any(t not in ("websocket", "polling") for t in transports):
             raise UsageError(f"transports must be 'websocket' and/or 'polling': {transports!r}")
         self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces,
                    error_events=error_events)
         self._loop = asyncio.get_running_loop()
+        for key, handler in (on or {}).items():
+            nsp, event = ("/", key) if isinstance(key, str) else key
+            self.on(event, handler, namespace=nsp)
         args = (url, tuple(transports), dict(headers or {}), auth, timeout, ssl_context,
                 socketio_path)
         await self._open(*args)
@@ -355,7 +366,10 @@ class SocketIOConnection:
 
     def on(self, event: str, handler: Callable[..., Any] | None, namespace: str = "/") -> None:
         """Call ``handler(*args)`` for each ``event`` pushed from now on (``None`` removes).
-        An async handler runs as a task; its exceptions count as the scenario's."""
+        An async handler runs as a task; its exceptions count as the scenario's. Its return
+        value answers a server event that asked for an ack. Events that came before (while
+        connecting, too) stay queued for ``wait_for``: to see those, pass ``on=`` to
+        :meth:`connect` (``user.socketio(..., on={...})``)."""
         handlers = self._events().handlers
         if handler is None:
             handlers.pop((namespace, event), None)
