@@ -200,6 +200,16 @@ FIRES: list[tuple[str, Callable[[dict[str, Any]], None], str, dict[str, Any]]] =
          "fine": {"count": 5, "completed": 5, "incomplete": {}, "stalls": 0}}),
      "warning", {"answer": {"count": 10, "completed": 9, "incomplete": {"timeout": 1},
                             "stalls": 3}}),
+    ("events_unclaimed",
+     lambda r: r.update(counters={"sio_unclaimed:teams_updated": 12_000,
+                                  "sio_inbox_dropped:teams_updated": 2_000,
+                                  "sio_unclaimed:chat": 3, "sio_event_in:chat": 9},
+                        values={"sio_inbox_peak": {"max": 1000.0}}),
+     "warning", {"unclaimed": {"teams_updated": 12_000, "chat": 3},
+                 "dropped": {"teams_updated": 2_000}, "peak": 1000.0}),
+    ("events_unclaimed",
+     lambda r: r.update(counters={"sio_unclaimed:noted": 150}),
+     "info", {"unclaimed": {"noted": 150}, "dropped": {}, "peak": None}),
     ("groups_failed",
      lambda r: r.update(groups={"planned": 10, "started": 10, "formed": 9, "completed": 7,
                                 "failed": 3, "incomplete": 0, "failures": {"join: timeout": 3},
@@ -247,6 +257,17 @@ def test_rule_fires_with_exact_evidence(rule, edit, severity, evidence):
 
 def test_every_rule_in_the_table_is_exercised():
     assert {name for name, _ in RULES} == {c[0] for c in FIRES}
+
+
+def test_unclaimed_events_name_the_pile_and_the_call_that_silences_it():
+    found = fired(changed(lambda r: r.update(counters={
+        "sio_unclaimed:teams_updated": 12_000, "sio_inbox_dropped:teams_updated": 2_000})),
+        "events_unclaimed")
+    assert found[0]["title"] == ("events nobody waited for piled up: teams_updated ×12,000 "
+                                 "(dropped 2,000)")
+    assert 'sio.ignore("teams_updated")' in found[0]["detail"]
+    few = changed(lambda r: r.update(counters={"sio_unclaimed:noted": 99}))
+    assert not fired(few, "events_unclaimed")
 
 
 def test_a_clean_run_is_all_clear_and_nothing_else():

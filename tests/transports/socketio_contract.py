@@ -264,3 +264,22 @@ class SocketIOContract:
         await d.disconnect()
         w = rec.take_window()
         assert count(w, SIO_EVENT_IN, "welcome") == 9 and w.errors == {}
+
+    async def test_unclaimed_events_are_bounded_counted_and_can_be_ignored(
+            self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode, inbox_limit=20)
+        await c.emit("push", {"n": 50})
+        assert await c.wait_for("pushed", timeout=5) == 50
+        c.ignore("tick")  # the 20 queued go, as unclaimed; later ones are never queued
+        await c.emit("push", {"n": 50})
+        assert await c.wait_for("pushed", timeout=5) == 50
+        assert c._inbox is not None and c._inbox.queued == 0
+        await c.emit("note", "left")  # nobody takes it: unclaimed when the connection ends
+        await eventually(lambda: c._inbox.queued == 1)
+        await c.disconnect()
+        w = rec.take_window()
+        assert count(w, SIO_EVENT_IN, "tick") == 100
+        assert count(w, "sio_inbox_dropped", "tick") == 30
+        assert count(w, "sio_unclaimed", "tick") == 50 and count(w, "sio_unclaimed", "noted") == 1
+        assert w.values["sio_inbox_peak"].get_max_value() // 1000 == 20

@@ -151,15 +151,22 @@ async def test_wait_for_timeout_raises_without_recording(pyserver: PySocketIOSer
     assert rec.take_window().errors == {}
 
 
-async def test_inbox_overflow_drops_oldest(pyserver: PySocketIOServer, monkeypatch) -> None:
-    monkeypatch.setattr(sio_transport, "INBOX_LIMIT", 3)
+async def test_inbox_overflow_drops_oldest(pyserver: PySocketIOServer) -> None:
     rec = Recorder()
-    c = await SocketIOConnection.connect(pyserver.url, recorder=rec)
+    c = await SocketIOConnection.connect(pyserver.url, recorder=rec, inbox_limit=3)
     await c.emit("push", {"n": 5})
     assert await c.wait_for("pushed", timeout=5) == 5  # sent after the ticks
     assert [await c.wait_for("tick") for _ in range(3)] == [{"i": 2}, {"i": 3}, {"i": 4}]
     await c.disconnect()
-    assert count(rec.take_window(), "sio_inbox_overflow") == 2
+    w = rec.take_window()
+    assert count(w, "sio_inbox_dropped", "tick") == 2 == count(w, "sio_unclaimed", "tick")
+
+
+def test_the_default_inbox_limit_is_a_thousand_events() -> None:
+    assert sio_transport.INBOX_LIMIT == 1_000
+    with pytest.raises(UsageError):
+        SocketIOConnection(Recorder(), codec=None, default_timeout=1, namespaces=("/",),
+                           inbox_limit=0)
 
 
 async def test_json_codec_applies_per_argument(pyserver: PySocketIOServer) -> None:

@@ -13,11 +13,10 @@ from horde.transports.socketio_inbox import EMPTY, EventInbox, SocketIOEvent, un
 K = ("/", "tick")
 
 
-def make(limit: int = 3) -> tuple[EventInbox, list[str], list[Exception]]:
-    overflows: list[str] = []
+def make(limit: int = 3) -> tuple[EventInbox, Recorder, list[Exception]]:
     errors: list[Exception] = []
-    inbox = EventInbox(limit, lambda: overflows.append("x"), errors.append, Recorder())
-    return inbox, overflows, errors
+    rec = Recorder()
+    return EventInbox(limit, errors.append, rec), rec, errors
 
 
 def test_unwrap() -> None:
@@ -25,14 +24,41 @@ def test_unwrap() -> None:
 
 
 def test_queue_is_bounded_and_drops_oldest() -> None:
-    inbox, overflows, _ = make(limit=2)
+    inbox, rec, _ = make(limit=2)
     for i in range(4):
         inbox.put(K, i)
-    assert len(overflows) == 2
+    assert rec.take_window().counters == {("sio_inbox_dropped", "tick"): 2,
+                                          ("sio_unclaimed", "tick"): 2}
     assert inbox.take(K, lambda v: v == 3) == 3
     assert inbox.take(K, None) == 2
     assert inbox.take(K, None) is EMPTY
     assert inbox.take(("/", "other"), None) is EMPTY
+    assert (inbox.queued, inbox.peak) == (0, 2)
+
+
+def test_the_bound_is_per_connection_and_drops_from_the_name_piling_up() -> None:
+    inbox, rec, _ = make(limit=4)
+    lobby = ("/", "lobby")
+    inbox.put(K, "reply")
+    for i in range(10):
+        inbox.put(lobby, i)
+    assert inbox.queued == 4 and inbox.take(K, None) == "reply"  # the rare one survives
+    assert list(inbox.queues[lobby]) == [7, 8, 9]
+    inbox.count_unclaimed()
+    inbox.count_unclaimed()  # once
+    w = rec.take_window()
+    assert w.counters == {("sio_inbox_dropped", "lobby"): 7, ("sio_unclaimed", "lobby"): 10}
+    assert w.values["sio_inbox_peak"].get_max_value() // 1000 == 4  # type: ignore[index]
+
+
+def test_ignored_events_are_not_queued() -> None:
+    inbox, rec, _ = make()
+    lobby = ("/", "lobby")
+    inbox.put(lobby, 0)
+    inbox.ignore(lobby)
+    inbox.deliver(lobby, [1], None)
+    assert inbox.take(lobby, None) is EMPTY and inbox.queued == 0
+    assert rec.take_window().counters == {("sio_unclaimed", "lobby"): 1}
 
 
 async def test_waiters_get_matching_values_first_come_first_served() -> None:

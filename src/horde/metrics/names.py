@@ -27,6 +27,12 @@ WS_MSG_OUT = "ws_msg_out"
 SIO_EVENT_IN = "sio_event_in"
 SIO_ACK_IN = "sio_ack_in"  # acks received: messages too
 SIO_EMIT = "sio_emit"
+# events nobody waited for, by event name: queued and never taken (left at the end, or
+# dropped past the connection's inbox_limit), and the dropped ones alone; the value is the
+# most one connection held at once (recorded when it left some unclaimed)
+SIO_UNCLAIMED = "sio_unclaimed"
+SIO_INBOX_DROPPED = "sio_inbox_dropped"
+SIO_INBOX_PEAK = "sio_inbox_peak"
 HTTP_STATUS_OK = "http_status_ok"  # a status >= 400 the request listed in ok_status (name: it)
 USER_RESTARTS = "user_restarts"  # users restarted after a failed iteration (--on-error restart)
 

@@ -9,9 +9,9 @@ deadline only touches when it is earlier than the armed one. Engine.IO lives in
 :mod:`horde.transports.engineio`; the protocol rules in :mod:`horde.protocols.socketio`.
 
 Received events go to the ``on`` handler of their (namespace, event) if any, to the first
-matching ``wait_for``, and otherwise into a bounded per-(namespace, event) inbox so a
-``wait_for`` called just after the event arrived still finds it
-(:mod:`horde.transports.socketio_inbox`).
+matching ``wait_for``, and otherwise into a per-(namespace, event) queue so a ``wait_for``
+called just after the event arrived still finds it; the queues of one connection hold at
+most ``inbox_limit`` events together (:mod:`horde.transports.socketio_inbox`).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ from horde.transports.socketio_inbox import EMPTY, EventInbox, SocketIOEvent, un
 
 __all__ = ["INBOX_LIMIT", "SocketIOConnection", "SocketIOEvent"]
 
-INBOX_LIMIT = 10_000
+INBOX_LIMIT = 1_000
+"""The most unclaimed events one connection keeps, all names together (``inbox_limit=``)."""
 # ack id -> (future, its sio_ack operation, deadline ns, namespace)
 _Pending = tuple[asyncio.Future[Any], Operation, int, str]
 
@@ -78,13 +79,15 @@ class SocketIOConnection:
     """A Socket.IO client whose connects, emits, acks, events and failures land in a
     :class:`Recorder`. Make one with :meth:`connect`."""
 
-    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_error_events", "_inbox", "_loop",
+    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_error_events", "_inbox", "_inbox_limit",
+                 "_loop",
                  "_lost", "_lost_told", "_namespaces", "_offsets", "_pending_connect", "_pids",
                  "_reconnect", "_recorder", "_sio", "_timeout_ns", "_timer", "_timer_at",
                  "connected", "recovered", "sid", "sids")
 
     def __init__(self, recorder: Recorder, *, codec: Codec | None, default_timeout: float,
-                 namespaces: Sequence[str], error_events: Sequence[str] = ()) -> None:
+                 namespaces: Sequence[str], error_events: Sequence[str] = (),
+                 inbox_limit: int = INBOX_LIMIT) -> None:
         """An unconnected client; only :meth:`connect` opens anything."""
         # The codec applies per argument. Socket.IO already carries JSON values and bytes, so
         # RawCodec (the default) means "untouched" here: it must not turn dicts into text.
@@ -104,6 +107,9 @@ class SocketIOConnection:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0
         self._inbox: EventInbox | None = None  # made on first use: idle clients stay small
+        if isinstance(inbox_limit, bool) or not isinstance(inbox_limit, int) or inbox_limit < 1:
+            raise UsageError(f"inbox_limit must be a whole number of events ≥ 1: {inbox_limit!r}")
+        self._inbox_limit = inbox_limit
         self._pending_connect: dict[str, asyncio.Future[None]] = {}
         self._lost: TargetError | None = None  # why Engine.IO ended, if it did
         self._lost_told = False  # the loss's own error has failed something already
@@ -133,7 +139,7 @@ class SocketIOConnection:
                       before_reconnect: BeforeReconnect | None = None,
                       error_events: Sequence[str] = (),
                       on: Mapping[str | tuple[str, str], Callable[..., Any]] | None = None,
-                      ) -> SocketIOConnection:
+                      inbox_limit: int = INBOX_LIMIT) -> SocketIOConnection:
         """Open Engine.IO on ``transports[0]``, connect every namespace, upgrade polling to
         WebSocket when both are allowed and the server offers it. Failures are recorded
         (``connect_failed``) and raised as :class:`~horde.errors.TargetError`.
@@ -156,11 +162,17 @@ class SocketIOConnection:
         it accepts the connection (a ``connection_established``) reach them: ``{"event":
         handler}`` for the ``/`` namespace, ``{("/chat", "event"): handler}`` for another.
         (Without it, such events wait in the queue for a ``wait_for``; a handler set with
-        :meth:`on` after the connect only sees later ones.)"""
+        :meth:`on` after the connect only sees later ones.)
+
+        ``inbox_limit`` bounds the events kept for a later ``wait_for`` that nobody waited
+        for yet: at most that many (default 1,000) per connection, all names together; past
+        it the oldest of the name with the most queued is dropped (``sio_inbox_dropped``).
+        What is never taken counts as ``sio_unclaimed:EVENT`` and the end of the run names
+        it: :meth:`ignore` the events a scenario does not read."""
         if not transports or any(t not in ("websocket", "polling") for t in transports):
             raise UsageError(f"transports must be 'websocket' and/or 'polling': {transports!r}")
         self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces,
-                   error_events=error_events)
+                   error_events=error_events, inbox_limit=inbox_limit)
         self._loop = asyncio.get_running_loop()
         for key, handler in (on or {}).items():
             nsp, event = ("/", key) if isinstance(key, str) else key
@@ -249,6 +261,8 @@ class SocketIOConnection:
         """The reconnects failed: every later operation raises ``err`` (counted once)."""
         self._lost = err
         self._fail_pending(err, None)
+        if self._inbox is not None:
+            self._inbox.count_unclaimed()
 
     @property
     def reconnecting(self) -> bool:
@@ -375,6 +389,13 @@ class SocketIOConnection:
             handlers.pop((namespace, event), None)
         else:
             handlers[(namespace, event)] = handler
+
+    def ignore(self, event: str, namespace: str = "/") -> None:
+        """Never queue ``event``: it is counted (``sio_event_in``) and otherwise dropped,
+        as for a lobby broadcasting updates this scenario does not read. Queued ones go
+        now. A ``wait_for`` still gets the ones arriving while it waits; :meth:`on` with a
+        handler (or ``None``) replaces this."""
+        self._events().ignore((namespace, event))
 
     async def wait_for(self, event: str | tuple[str, ...],
                        predicate: Callable[[Any], bool] | None = None, *,
@@ -514,8 +535,7 @@ class SocketIOConnection:
         if inbox is None:
             recorder = self._recorder
             inbox = self._inbox = EventInbox(
-                INBOX_LIMIT, lambda: recorder.count("sio_inbox_overflow"),
-                recorder.scenario_exception, recorder)
+                self._inbox_limit, recorder.scenario_exception, recorder)
         return inbox
 
     def _on_message(self, data: str | bytes) -> None:
@@ -646,6 +666,8 @@ class SocketIOConnection:
         # reconnect then either); a lost transport leaves the namespaces in place.
         if self._reconnect is not None and self._sio.namespaces:
             self._reconnect.start()
+        elif self._inbox is not None:  # over for good: what nobody took is unclaimed
+            self._inbox.count_unclaimed()
 
     def _fail_pending(self, err: TargetError, namespace: str | None) -> None:
         for ack_id, entry in list(self._acks.items()):
@@ -665,6 +687,8 @@ class SocketIOConnection:
         reconnector, self._reconnect = self._reconnect, None
         if reconnector is not None:  # ours, not a drop: never reconnect after it
             reconnector.stop(_recorded(ClosedByPeer("connection closed by the client")))
+        if self._inbox is not None:
+            self._inbox.count_unclaimed()
         if not self.connected or self._eio is None:
             return
         self.connected = False

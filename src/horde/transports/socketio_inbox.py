@@ -1,11 +1,16 @@
 """Where received Socket.IO events go: ``on`` handlers, ``wait_for`` waiters, or a queue.
 
-Keyed by (namespace, event): a handler, a bounded FIFO of event data nobody claimed (past
-the limit the oldest is dropped and the owner's ``on_overflow`` runs) and a list of
+Keyed by (namespace, event): a handler, a FIFO of event data nobody claimed and a list of
 waiters, each a future with an optional predicate and a deadline. Deadlines are not
 timers: the owning connection's single lazily re-armed timer calls
 :meth:`EventInbox.expire`, which also tells it when to wake next. No task, no timer and no
 allocation per event beyond the deque slot (an async handler does get a task).
+
+The queues of one connection hold at most ``limit`` events together (memory: a lobby
+broadcasting to every user fills every user's queue). Past it, the oldest event of the
+name with the most queued goes — the one piling up, not a rare reply — counted as
+``sio_inbox_dropped:EVENT``. What was never taken is counted as ``sio_unclaimed:EVENT``
+(dropped, or left when the connection ends) and the analysis names it.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from horde.errors import OperationTimeout, TargetError
+from horde.metrics.names import SIO_INBOX_DROPPED, SIO_INBOX_PEAK, SIO_UNCLAIMED
 from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
+from horde.metrics.values import ValueSpec
 from horde.transports.inbox import CONSUMED, StreamTake, timeout_text
 
 Key = tuple[str, str]  # (namespace, event)
@@ -29,6 +36,12 @@ Waiter = tuple[asyncio.Future[Any], Predicate | None, int, str, Operation | None
 
 EMPTY: Any = object()
 """What :meth:`EventInbox.take` returns when nothing queued matches."""
+
+PEAK = ValueSpec("events", "lower")
+
+
+def ignored(*_: Any) -> None:
+    """The handler of an event the scenario ignores: counted on arrival, never queued."""
 
 
 class SocketIOEvent(NamedTuple):
@@ -51,19 +64,23 @@ def unwrap(args: list[Any]) -> Any:
 class EventInbox:
     """Queues and waiters for every (namespace, event) of one connection."""
 
-    __slots__ = ("_limit", "_on_error", "_on_overflow", "_recorder", "_tasks", "handlers",
-                 "queues", "waiters")
+    __slots__ = ("_counted", "_dropped", "_limit", "_on_error", "_recorder", "_tasks",
+                 "handlers", "peak", "queued", "queues", "waiters")
 
-    def __init__(self, limit: int, on_overflow: Callable[[], None],
-                 on_error: Callable[[Exception], None], recorder: Recorder) -> None:
-        """``on_error`` gets what a handler raised (the scenario's exception); ``recorder``
-        ends the operations waiters carry (a ``request``'s reply event)."""
+    def __init__(self, limit: int, on_error: Callable[[Exception], None],
+                 recorder: Recorder) -> None:
+        """``limit``: the most events all queues hold together. ``on_error`` gets what a
+        handler raised (the scenario's exception); ``recorder`` ends the operations waiters
+        carry (a ``request``'s reply event) and counts what was dropped or left."""
         if limit < 1:
             raise ValueError("inbox limit must be at least 1")
         self._recorder = recorder
         self._limit = limit
-        self._on_overflow = on_overflow
         self._on_error = on_error
+        self._dropped = 0
+        self._counted = False  # the leftovers were counted (the connection ended)
+        self.queued = 0  # events in all queues
+        self.peak = 0  # the most there were at once
         self._tasks: set[asyncio.Task[Any]] = set()
         self.handlers: dict[Key, Callable[..., Any]] = {}
         self.queues: dict[Key, deque[Any]] = {}
@@ -131,14 +148,24 @@ class EventInbox:
         return False
 
     def put(self, key: Key, value: Any) -> None:
-        """Queue an unclaimed event; past the limit the oldest one goes."""
+        """Queue an unclaimed event; past the limit the oldest of the longest queue goes."""
         queue = self.queues.get(key)
         if queue is None:
             queue = self.queues[key] = deque()
-        elif len(queue) >= self._limit:
-            queue.popleft()
-            self._on_overflow()
+        if self.queued >= self._limit:
+            self._drop_one()
         queue.append(value)
+        queued = self.queued = self.queued + 1
+        if queued > self.peak:
+            self.peak = queued
+
+    def _drop_one(self) -> None:
+        key, fullest = max(self.queues.items(), key=lambda item: len(item[1]))
+        fullest.popleft()
+        self.queued -= 1
+        self._dropped += 1
+        self._recorder.count(SIO_INBOX_DROPPED, key[1])
+        self._recorder.count(SIO_UNCLAIMED, key[1])
 
     def take(self, key: Key, predicate: Predicate | None) -> Any:
         """The oldest queued value on ``key`` matching ``predicate`` (removed), or EMPTY."""
@@ -146,12 +173,36 @@ class EventInbox:
         if not queue:
             return EMPTY
         if predicate is None:
+            self.queued -= 1
             return queue.popleft()
         for i, value in enumerate(queue):
             if predicate(value):
                 del queue[i]
+                self.queued -= 1
                 return value
         return EMPTY
+
+    def ignore(self, key: Key) -> None:
+        """Never queue ``key`` again; what is queued of it now is dropped, as unclaimed."""
+        self.handlers[key] = ignored
+        queue = self.queues.pop(key, None)
+        if queue:
+            self.queued -= len(queue)
+            self._recorder.count(SIO_UNCLAIMED, key[1], len(queue))
+
+    def count_unclaimed(self) -> None:
+        """The connection ended: count what is still queued as unclaimed (once), and the
+        peak when anything was left or dropped. The queues themselves are kept."""
+        if self._counted:
+            return
+        self._counted = True
+        left = 0
+        for (_, event), queue in self.queues.items():
+            if queue:
+                left += len(queue)
+                self._recorder.count(SIO_UNCLAIMED, event, len(queue))
+        if left or self._dropped:
+            self._recorder.value(SIO_INBOX_PEAK, self.peak, PEAK)
 
     def take_first(self, keys: tuple[Key, ...], predicate: Predicate | None) -> Any:
         """:meth:`take` for one of several events, as a :class:`SocketIOEvent`: the queued

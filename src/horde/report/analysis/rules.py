@@ -33,6 +33,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("broadcast_reach", rules_checks.broadcast_reach),
     ("ordering_gaps", rules_checks.ordering_gaps),
     ("stream_stalls", rules_checks.stream_stalls),
+    ("events_unclaimed", rules_checks.events_unclaimed),
     ("groups_failed", rules_checks.groups_failed),
     ("sessions_short", rules_checks.sessions_short),
 )

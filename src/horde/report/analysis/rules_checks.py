@@ -86,6 +86,34 @@ def stream_stalls(r: dict[str, Any]) -> Findings:
                     bad)]
 
 
+UNCLAIMED = "sio_unclaimed:"
+DROPPED = "sio_inbox_dropped:"
+UNCLAIMED_AT_LEAST = 100  # a few leftovers per run are normal; a pile is a finding
+UNCLAIMED_NAMES = 3
+
+
+def events_unclaimed(r: dict[str, Any]) -> Findings:
+    """Socket.IO events nobody waited for piled up in the users' queues: memory and event
+    loop time spent on events the scenario never reads (a lobby broadcasting to all)."""
+    counters = r.get("counters") or {}
+    piled = {k[len(UNCLAIMED):]: n for k, n in counters.items()
+             if k.startswith(UNCLAIMED) and n}
+    dropped = {k[len(DROPPED):]: n for k, n in counters.items() if k.startswith(DROPPED) and n}
+    if not dropped and sum(piled.values()) < UNCLAIMED_AT_LEAST:
+        return []
+    top = sorted(piled, key=lambda e: -piled[e])[:UNCLAIMED_NAMES]
+    listed = ", ".join(f"{e} ×{piled[e]:,}" + (f" (dropped {dropped[e]:,})" if e in dropped
+                                                else "") for e in top)
+    peak = ((r.get("values") or {}).get("sio_inbox_peak") or {}).get("max")
+    evidence: dict[str, Any] = {"unclaimed": piled, "dropped": dropped, "peak": peak}
+    calls = " or ".join(f'sio.ignore("{e}")' for e in top[:2])
+    return [finding("events_unclaimed", "warning" if dropped else "info",
+                    f"events nobody waited for piled up: {listed}",
+                    f"call {calls} for events the scenario does not read, or handle them "
+                    "with on= / sio.on(); each connection keeps at most inbox_limit "
+                    "(default 1,000) of them, dropping the oldest", evidence)]
+
+
 def groups_failed(r: dict[str, Any]) -> Findings:
     """Groups (rooms, matches, teams) that failed, with their reasons."""
     g = r.get("groups") or {}
