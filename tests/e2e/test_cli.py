@@ -121,3 +121,33 @@ def test_demo_echo_runs_and_reports(tmp_path):
         assert results["metrics"][key]["count"] > 20, key
     assert "latency (ms)" in result.stdout
     assert str(ROOT / "examples" / "echo.py") in result.stderr
+
+
+@pytest.mark.parametrize("hook", ["on_start", "behaviour"])
+def test_a_usage_error_inside_a_user_ends_the_run_with_exit_2(write_scenario, tmp_path, hook):
+    scenario = write_scenario(
+        f"""
+        import horde
+
+        @horde.{hook}
+        async def connect(user):
+            await user.socketio(transports="ws")
+
+        @horde.behaviour
+        async def idle(user):
+            await user.think(0.1)
+        """
+    )
+    out = tmp_path / "out"
+    began = time.monotonic()
+    result = horde_cli("run", str(scenario), "--target", f"http://127.0.0.1:{free_port()}",
+                       "--users", "2", "--duration", "60s", "--out", str(out), "--quiet")
+    assert result.returncode == 2, result.stderr
+    assert time.monotonic() - began < 50  # ended by the error, not by the duration
+    assert result.stderr.strip().splitlines()[-1] == (  # after the history line
+        "horde: error: transports='ws': give \"websocket\", \"polling\", or both in the "
+        "order to try, e.g. (\"polling\", \"websocket\")")
+    assert "Traceback" not in result.stderr
+    results = read_results(out)
+    assert results["status"] == "aborted" and "usage error" in results["abort_reason"]
+    assert "scenario_exception" not in results["errors"]

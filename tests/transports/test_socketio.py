@@ -206,3 +206,15 @@ async def test_500_clients_5_calls_each(pyserver: PySocketIOServer) -> None:
     assert stats["connect"] == 500 and stats["echo"] == 2500
     assert count(w, SIO_EVENT_IN, "tick") == 0 and rec.in_flight == 0
     await eventually(lambda: pyserver.counts["disconnect"] == 500)
+
+
+async def test_transports_may_be_one_string_and_bad_ones_are_usage_errors(
+        pyserver: PySocketIOServer) -> None:
+    rec = Recorder()
+    c = await SocketIOConnection.connect(pyserver.url, recorder=rec, transports="polling")
+    assert c.transport == "polling" and await c.call("echo", 1) == 1
+    await c.disconnect()
+    for bad in ("websockets", (), ("websocket", "websocket"), ("ws",)):
+        with pytest.raises(UsageError, match="give \"websocket\", \"polling\", or both"):
+            await SocketIOConnection.connect(pyserver.url, recorder=rec, transports=bad)
+    assert rec.connections == ConnectionCounts(attempted=1, succeeded=1)

@@ -25,7 +25,7 @@ from horde.engine.drivers import Progress, follow_arrivals, follow_users
 from horde.engine.hooks import HookOutcome, run_hook
 from horde.engine.loop import Interrupt
 from horde.engine.user_pool import UserPool
-from horde.errors import ConfigError
+from horde.errors import ConfigError, UsageError
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.recorder import Recorder
 from horde.metrics.thresholds import Threshold, evaluate, parse_threshold
@@ -130,12 +130,13 @@ async def _run(
     ]
     ctx = RunContext(config, _new_user(-1, config, recorder, stopping, None, params, hub=hub))
     load_s = 0.0
+    misuse: asyncio.Future[UsageError] = asyncio.get_running_loop().create_future()
     try:
         status, setup = await _setup(scenario, ctx, stop, recorder)
         if status == "completed":
             status, load_s = await _load(
                 config, scenario, recorder, stopping, stop, (setup.value, params, hub, roster),
-                progress,
+                progress, misuse,
             )
         if progress.abort_reason is not None:
             status = "aborted"
@@ -183,6 +184,8 @@ async def _run(
     results = checked(results)  # the schema of results.json, every key typed
     for sink in sinks:
         _safely(sink.on_finish, results)
+    if misuse.done():  # a user's UsageError: the results are written, the run ends with it
+        raise misuse.result()
     return results
 
 
@@ -227,12 +230,20 @@ async def _load(
     stop: asyncio.Event,
     context: tuple[Any, Any, Hub, Roster | None],
     progress: Progress,
+    misuse: asyncio.Future[UsageError],
 ) -> tuple[str, float]:
-    """The load phase: follow the plan until it ends, the users finish, or ``stop``."""
+    """The load phase: follow the plan until it ends, the users finish, ``stop``, or a
+    user raises a UsageError (``misuse`` gets it: the run is aborted)."""
     plan = progress.plan
     roster = context[3]
     make_user = _user_maker(config, recorder, stopping, context)
-    pool = UserPool(make_user, scenario, config.iterations, config.stop_grace_s, roster)
+
+    def misused(exc: UsageError) -> None:
+        if not misuse.done():
+            misuse.set_result(exc)
+
+    pool = UserPool(make_user, scenario, config.iterations, config.stop_grace_s, roster,
+                    on_usage_error=misused)
     if plan.open_model:
         driver = follow_arrivals(plan, pool, CLOCK, progress)
     else:
@@ -243,8 +254,12 @@ async def _load(
     driving = asyncio.create_task(driver)
     interrupted = asyncio.create_task(stop.wait())
     cap = asyncio.create_task(asyncio.sleep(config.max_duration_s))
-    done, _ = await asyncio.wait([driving, interrupted, cap], return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait([driving, interrupted, cap, misuse],
+                                 return_when=asyncio.FIRST_COMPLETED)
     status = "interrupted" if interrupted in done else "completed"
+    if misuse.done():
+        status = "aborted"
+        progress.abort_reason = f"usage error: {misuse.result()}"
     if driving in done and plan.open_model:  # let sessions in flight finish, within grace
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(pool.wait_sessions(), config.stop_grace_s)

@@ -3,6 +3,8 @@
 A closed-model user runs until it is retired or the run ends; an open-model session runs
 its iterations and stops itself. Retired users are stopped (``@on_stop``, connections
 closed) right away, in the background; everything still alive is stopped by ``close``.
+A user that raised a :class:`~horde.errors.UsageError` hands it to ``on_usage_error``:
+the runner ends the run with it.
 
 With a roster (a scenario's ``ROLES``) there are exactly as many users as it lists, and a
 group's members are started and retired together.
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from time import perf_counter_ns
 
 from horde.engine.virtual_user import run_user, stop_user
+from horde.errors import UsageError
 from horde.metrics import names
 from horde.scenario.model import Scenario
 from horde.scenario.user import User
@@ -31,8 +34,10 @@ class UserPool:
         iterations: int | None,
         grace_s: float,
         roster: Roster | None = None,
+        on_usage_error: Callable[[UsageError], None] | None = None,
     ) -> None:
         self._make_user = make_user
+        self._on_usage_error = on_usage_error
         self._roster = roster
         self._scenario = scenario
         self._iterations = iterations
@@ -120,6 +125,14 @@ class UserPool:
     def _track(self, task: asyncio.Task[None]) -> None:
         self._live.add(task)
         task.add_done_callback(self._live.discard)
+        task.add_done_callback(self._check_usage)
+
+    def _check_usage(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._on_usage_error is None:
+            return
+        exc = task.exception()
+        if isinstance(exc, UsageError):
+            self._on_usage_error(exc)
 
     def retire_newest(self, excess: int = 1) -> bool:
         """Stop the most recently started running user (as Locust does when shrinking),

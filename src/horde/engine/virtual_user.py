@@ -16,6 +16,10 @@ connections and runs ``@on_start`` again, as a real client would reload (counted
 ``user_restarts``). Every later operation on a dead connection could only fail. Group
 members never restart: that would have to re-form their whole group.
 
+A :class:`~horde.errors.UsageError` (``transports="ws"``, an unknown namespace) is the
+scenario's mistake, not the target's: every user would make it again, so it is not
+counted but raised out of the user, and the pool ends the run with it (exit 2).
+
 An iteration that completes in under 0.1 ms awaited nothing real (an early ``return``,
 a missing ``await``): the user yields to the event loop after it, so such a loop can
 never freeze the run, and the analysis reports it.
@@ -27,7 +31,7 @@ import asyncio
 from collections.abc import Awaitable
 from time import perf_counter_ns
 
-from horde.errors import GroupBroken, TargetError
+from horde.errors import GroupBroken, TargetError, UsageError
 from horde.metrics import names
 from horde.metrics.recorder import Recorder
 from horde.scenario.model import Program, Scenario
@@ -50,6 +54,8 @@ async def failure_of(step: Awaitable[object], recorder: Recorder) -> Exception |
         await step
     except GroupBroken as exc:
         return exc
+    except UsageError:  # the scenario's mistake: it ends the run (see the module docstring)
+        raise
     except Exception as exc:
         recorder.count_failure(exc)
         return exc
@@ -77,7 +83,7 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
             began = perf()
             try:  # guarded() inlined: this loop runs once per request in closed-loop tests
                 await behaviour.fn(user)
-            except (asyncio.CancelledError, GroupBroken):
+            except (asyncio.CancelledError, GroupBroken, UsageError):
                 recorder.iteration_cut(behaviour.name)
                 raise
             except Exception as exc:

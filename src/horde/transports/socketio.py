@@ -130,7 +130,7 @@ class SocketIOConnection:
 
     @classmethod
     async def connect(cls, url: str, *, recorder: Recorder, namespaces: Sequence[str] = ("/",),
-                      transports: Sequence[str] = ("websocket",),
+                      transports: str | Sequence[str] = ("websocket",),
                       headers: Mapping[str, str] | None = None, auth: Any = None,
                       timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None,
                       socketio_path: str = "socket.io", codec: Codec | None = None,
@@ -143,6 +143,10 @@ class SocketIOConnection:
         """Open Engine.IO on ``transports[0]``, connect every namespace, upgrade polling to
         WebSocket when both are allowed and the server offers it. Failures are recorded
         (``connect_failed``) and raised as :class:`~horde.errors.TargetError`.
+
+        ``transports`` is ``"websocket"`` or ``"polling"``, or both in the order to try
+        (``("polling", "websocket")``: start polling, then upgrade). Anything else is a
+        :class:`~horde.errors.UsageError`, which ends the run (exit 2).
 
         With ``reconnect``, a connection the server drops is reopened in the background
         (see :mod:`horde.transports.reconnect`), resuming the session when the server
@@ -169,8 +173,7 @@ class SocketIOConnection:
         it the oldest of the name with the most queued is dropped (``sio_inbox_dropped``).
         What is never taken counts as ``sio_unclaimed:EVENT`` and the end of the run names
         it: :meth:`ignore` the events a scenario does not read."""
-        if not transports or any(t not in ("websocket", "polling") for t in transports):
-            raise UsageError(f"transports must be 'websocket' and/or 'polling': {transports!r}")
+        transports = _transports(transports)
         self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces,
                    error_events=error_events, inbox_limit=inbox_limit)
         self._loop = asyncio.get_running_loop()
@@ -325,7 +328,13 @@ class SocketIOConnection:
         return eio
 
     async def emit(self, event: str, *args: Any, namespace: str = "/") -> None:
-        """Send an event without asking for an ack (waits out a reconnect in progress)."""
+        """Send an event without asking for an ack (waits out a reconnect in progress).
+        Counted as ``sio_emit:EVENT``.
+
+        Each of ``args`` is one argument of the event: ``emit(ev)`` sends none and
+        ``emit(ev, None)`` one null argument — servers that check how many arguments a
+        handler got (Flask-SocketIO, a Node handler reading ``args.length``) tell them
+        apart. Several arguments arrive as several handler parameters, not as a list."""
         if not self.connected:
             await self._reconnected(None)
         eio = self._check(namespace)
@@ -699,6 +708,19 @@ class SocketIOConnection:
             self._inbox.cancel_handlers()
         self._recorder.connection_closed(dropped=False)
         await self._eio.close(packets)
+
+
+TRANSPORTS = ("websocket", "polling")
+
+
+def _transports(transports: str | Sequence[str]) -> tuple[str, ...]:
+    """``transports=`` as a tuple: a plain string is one transport."""
+    chosen = (transports,) if isinstance(transports, str) else tuple(transports)
+    if (not chosen or len(set(chosen)) != len(chosen)
+            or any(t not in TRANSPORTS for t in chosen)):
+        raise UsageError(f"transports={transports!r}: give \"websocket\", \"polling\", or "
+                         "both in the order to try, e.g. (\"polling\", \"websocket\")")
+    return chosen
 
 
 def _keys(namespace: str, event: str | tuple[str, ...]) -> Any:
