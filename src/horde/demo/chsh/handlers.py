@@ -18,7 +18,7 @@ from typing import Any
 
 import socketio
 
-from horde.demo.chsh.game import ChshGame, Effect, Result, Schedule, Send, Store
+from horde.demo.chsh.game import ChshGame, Effect, Schedule, Send, Store
 from horde.demo.chsh.store import AnswerStore
 
 # The client events, each a ChshGame method of the same name taking (sid, data).
