@@ -260,10 +260,16 @@ class SocketIOContract:
         d = await self.open(server, rec, mode, auth={"welcome": 3})  # no handler: queued
         assert [await d.wait_for("welcome", timeout=5) for _ in range(3)] == [
             {"i": 0}, {"i": 1}, {"i": 2}]
+        e = await self.open(server, rec, mode, auth={"welcome": 3}, ignore=("welcome",))
+        await e.emit("note", "after")  # the server answers in order: welcomes came first
+        await e.wait_for("noted", timeout=5)
+        assert e._inbox is not None and e._inbox.queued == 0  # ignored from the first
         await c.disconnect()
         await d.disconnect()
+        await e.disconnect()
         w = rec.take_window()
-        assert count(w, SIO_EVENT_IN, "welcome") == 9 and w.errors == {}
+        assert count(w, SIO_EVENT_IN, "welcome") == 12 and w.errors == {}
+        assert count(w, "sio_unclaimed", "welcome") == 0
 
     async def test_unclaimed_events_are_bounded_counted_and_can_be_ignored(
             self, server, mode) -> None:

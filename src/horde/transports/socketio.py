@@ -139,6 +139,7 @@ class SocketIOConnection:
                       before_reconnect: BeforeReconnect | None = None,
                       error_events: Sequence[str] = (),
                       on: Mapping[str | tuple[str, str], Callable[..., Any]] | None = None,
+                      ignore: Sequence[str | tuple[str, str]] = (),
                       inbox_limit: int = INBOX_LIMIT) -> SocketIOConnection:
         """Open Engine.IO on ``transports[0]``, connect every namespace, upgrade polling to
         WebSocket when both are allowed and the server offers it. Failures are recorded
@@ -166,7 +167,9 @@ class SocketIOConnection:
         it accepts the connection (a ``connection_established``) reach them: ``{"event":
         handler}`` for the ``/`` namespace, ``{("/chat", "event"): handler}`` for another.
         (Without it, such events wait in the queue for a ``wait_for``; a handler set with
-        :meth:`on` after the connect only sees later ones.)
+        :meth:`on` after the connect only sees later ones.) ``ignore`` names the events
+        this scenario never reads (``("teams_updated",)``, or ``("/chat", "event")``
+        pairs): :meth:`ignore` for each, from the first event on.
 
         ``inbox_limit`` bounds the events kept for a later ``wait_for`` that nobody waited
         for yet: at most that many (default 1,000) per connection, all names together; past
@@ -180,6 +183,9 @@ class SocketIOConnection:
         for key, handler in (on or {}).items():
             nsp, event = ("/", key) if isinstance(key, str) else key
             self.on(event, handler, namespace=nsp)
+        for key in ignore:
+            nsp, event = ("/", key) if isinstance(key, str) else key
+            self.ignore(event, namespace=nsp)
         args = (url, tuple(transports), dict(headers or {}), auth, timeout, ssl_context,
                 socketio_path)
         await self._open(*args)
