@@ -124,7 +124,15 @@ class IsolationTracker:
 
 
 class UserIsolation:
-    """``user.isolation``: the tracker's calls with the user's name filled in."""
+    """``user.isolation``: checks that no session sees another's data (docs/push-checks.md).
+
+    Each user owns the tokens of its session (:meth:`own`), then inspects what it
+    receives (:meth:`inspect`); a token another user owns is an ``isolation_failure``
+    with an example::
+
+        user.isolation.own(task_id)
+        user.isolation.inspect(await ws.receive())
+    """
 
     __slots__ = ("_tracker", "user_name")
 

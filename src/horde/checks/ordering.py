@@ -175,7 +175,11 @@ class OrderingTracker:
 
 
 class UserOrdering:
-    """``user.ordering``: the tracker's calls with the user's name filled in."""
+    """``user.ordering``: gaps, duplicates and reordering of sequence numbers per stream
+    (docs/push-checks.md)::
+
+        kind = user.ordering.observe("chat", message["seq"])  # "in_order", "gap", ...
+    """
 
     __slots__ = ("_tracker", "user_name")
 

@@ -299,7 +299,16 @@ class BroadcastTracker:
 
 
 class UserBroadcasts:
-    """``user.broadcasts``: the tracker's calls with the user's name filled in."""
+    """``user.broadcasts``: fan-out latency and reach of server pushes (docs/push-checks.md).
+
+    Recipients :meth:`subscribe`; whoever triggers a broadcast says so with :meth:`sent`
+    (or the server's timestamp is passed as ``sent_at``); each recipient calls
+    :meth:`received`. Results: latency ``broadcast:TOPIC``, reach, who missed which::
+
+        user.broadcasts.subscribe("game_start")
+        sio.on("game_start", lambda d: user.broadcasts.received("game_start", d["ts"],
+                                                                 sent_at=d["ts"]))
+    """
 
     __slots__ = ("_tracker", "user_name")
 

@@ -30,7 +30,16 @@ class _Barrier:
 
 
 class Group:
-    """One group of a run, as its members see it (``user.group``)."""
+    """One group of a run, as its members see it (``user.group``; docs/groups.md).
+
+    Members share :attr:`state`, meet at :meth:`barrier`, and end the group with
+    :meth:`complete` or :meth:`fail`; results.json's ``groups`` counts formed, completed
+    and failed groups (``groups.completed_rate > 0.9`` is a threshold)::
+
+        user.group.state.team_name = name                 # the creator
+        await user.group.barrier("created", timeout=30)   # everyone, before joining
+        user.group.complete()
+    """
 
     def __init__(self, spec: GroupSpec, index: int) -> None:
         self.name = spec.name

@@ -54,8 +54,21 @@ def _expire(waiter: asyncio.Future[Response], timeout: float, label: str) -> Non
 
 
 class HttpClient:
-    """One per virtual user: keep-alive connections per (scheme, host, port), a cookie
-    jar and default headers. Creating one does no I/O; ``close`` releases everything."""
+    """One per virtual user (``user.http``): keep-alive connections per (scheme, host,
+    port), a cookie jar and default headers. Creating one does no I/O; ``close`` releases
+    everything.
+
+    Every request is an operation (``http_req:NAME``, with ``http_ttfb:NAME`` and each new
+    connection's ``http_connect``); a status of 400 or more is an error ``http_STATUS``
+    unless listed in ``ok_status``; bodies are decoded (gzip, deflate) and counted as the
+    network carried them::
+
+        r = await user.http.post("/login", json={"user": "u1"}, name="login")
+        r.raise_for_status()
+        rooms = (await user.http.get("/rooms", name="rooms", ok_status=(429,))).json()
+        answer = await user.http.stream("POST", "/v1/chat/completions", json=prompt,
+                                        sse=True, end=lambda ev: ev.data == "[DONE]")
+    """
 
     def __init__(
         self,

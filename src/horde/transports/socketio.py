@@ -77,7 +77,19 @@ _Pending = tuple[asyncio.Future[Any], Operation, int, str]
 
 class SocketIOConnection:
     """A Socket.IO client whose connects, emits, acks, events and failures land in a
-    :class:`Recorder`. Make one with :meth:`connect`."""
+    :class:`Recorder`: what ``await user.socketio(url, ...)`` returns.
+
+    What is counted: the connect (``sio_connect``), every emit (``sio_emit:EVENT``) and
+    event in (``sio_event_in:EVENT``), each :meth:`call` (``sio_ack:NAME``) and
+    :meth:`request` (``sio_reply:NAME``) as an operation, each :meth:`stream`; an event
+    of ``error_events`` is an ``app_error``. Events nobody handles or waits for are queued
+    for a later :meth:`wait_for`, bounded by ``inbox_limit`` (docs/socketio.md)::
+
+        sio = await user.socketio(error_events=("error",), ignore=("teams_updated",))
+        ack = await sio.call("create_team", {"team_name": "t1"})          # server acks
+        team = await sio.request("join_team", {"team_name": "t1"}, reply="team_joined")
+        event, data = await sio.wait_for(("game_start", "game_over"))
+    """
 
     __slots__ = ("_acks", "_decode", "_eio", "_encode", "_error_events", "_inbox", "_inbox_limit",
                  "_loop",

@@ -51,7 +51,17 @@ DEFAULT_RETRY = 3.0  # s before reconnecting until the server sends ``retry:`` (
 
 
 class SseConnection:
-    """An event stream with reconnection. Make one with :meth:`connect`; ``close`` ends it."""
+    """A Server-Sent Events stream with reconnection: what ``await user.sse(url, ...)``
+    returns; ``close`` ends it.
+
+    Each (re)connect is an operation (``sse_connect``); events are counted
+    (``sse_event_in``); a GET reconnects with ``Last-Event-ID`` when the server ends the
+    stream, as a browser's EventSource does (``sse_reconnect``)::
+
+        feed = await user.sse("/events", name="feed")
+        event = await feed.next(timeout=5)           # or: async for event in feed
+        answer = await feed.stream(name="answer", end=lambda ev: ev.event == "done")
+    """
 
     def __init__(self, client: HttpClient, url: str, *, headers: Mapping[str, str] | None,
                  reconnect: bool, max_reconnects: int | None, retry: float, name: str,

@@ -65,11 +65,22 @@ USE_AIOFASTNET = False
 
 
 class WebSocketConnection:
-    """A client WebSocket whose every send, reply, close and failure lands in a Recorder.
+    """A client WebSocket whose every send, reply, close and failure lands in a Recorder:
+    what ``await user.websocket(url, ...)`` returns.
 
-    Make one with :meth:`connect`. Received messages go, in order of preference, to a
-    pending ``receive``/``wait_for``/``request`` whose predicate matches, then to the
-    ``on_message`` handler if one is set, else into the bounded inbox.
+    Received messages go, in order of preference, to a pending ``receive``/``wait_for``/
+    ``request`` whose predicate matches, then to the ``on_message`` handler if one is set,
+    else into the bounded inbox (the oldest dropped past its limit, counted).
+
+    What is counted: the connect (``ws_connect``, an operation), every message in and out
+    (``ws_msg_in``/``ws_msg_out``, payload and wire bytes), each :meth:`request` as an
+    operation (``ws_reply:NAME``) and each :meth:`stream`; a drop is ``closed_by_peer``
+    and fails whatever waits. Timeouts default to the run's ``--timeout``::
+
+        ws = await user.websocket("/ws", codec=horde.JSON)
+        reply = await ws.request({"type": "ping"}, name="ping",
+                                 match=lambda m: m.get("type") == "pong")
+        answer = await ws.stream({"ask": "hi"}, name="answer", end=lambda m: m["done"])
     """
 
     __slots__ = (
