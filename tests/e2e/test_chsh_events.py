@@ -216,3 +216,8 @@ def test_the_old_api_version_plays_the_same_game_in_far_more_code(tmp_path: Path
     # the game itself (teams, barriers, rounds), which no client API shortens.
     assert new_lines <= 2 / 3 * old_lines, (new_lines, old_lines)
     assert "asyncio" not in EXAMPLE.read_text() and "user.timer" not in EXAMPLE.read_text()
+
+
+def test_the_guide_shows_the_whole_example() -> None:
+    guide = (ROOT / "docs" / "socketio.md").read_text()
+    assert f"```python\n{EXAMPLE.read_text()}```\n" in guide, "paste examples/chsh_events.py"
