@@ -64,6 +64,7 @@ class CookieJar:
         self._cookies[(domain, path, name)] = Cookie(name, value, domain, path, host_only=False)
 
     def clear(self) -> None:
+        """Forget every cookie (a user logging out, or starting a new session)."""
         self._cookies.clear()
 
     def update(

@@ -16,7 +16,7 @@ import contextlib
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from time import perf_counter_ns
 from types import SimpleNamespace
@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from horde.errors import CheckFailed
 from horde.metrics import names
 from horde.metrics.values import TIME_UNITS, Better, spec_for
+from horde.protocols.http import Headers
+from horde.protocols.http_defaults import Auth, authorization
 from horde.scenario import urls
 from horde.scenario.think import ThinkTime, sample_seconds
 from horde.together.hub import Hub
@@ -214,20 +216,26 @@ class User:
         self,
         url: str,
         *,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         reconnect: bool | None = None,
         max_reconnects: int | None = None,
         name: str | None = None,
         method: str = "GET",
         json: Any = None,
         data: bytes | str | None = None,
+        auth: Auth | None = None,
         **options: Any,
     ) -> SseConnection:
         """Open a Server-Sent Events stream at ``url`` (relative to the target) on this
         user's HTTP client. A GET (the default) reconnects with Last-Event-ID as a browser's
         EventSource does; another ``method`` sends ``json`` or ``data`` as its body (an LLM
-        API's POST) and does not reconnect unless ``reconnect=True``. See SseConnection."""
+        API's POST) and does not reconnect unless ``reconnect=True``. See SseConnection.
+        ``user.http.headers`` and ``user.http.auth`` apply; ``headers`` and ``auth`` (as
+        in ``user.http.request``) override them for this stream."""
         options.setdefault("timeout", self.timeout)
+        if auth is not None:  # every reconnect of the stream sends it too
+            headers = Headers(headers or {})
+            headers["Authorization"] = authorization(auth)
         conn = await SseConnection.connect(
             self.http, url, headers=headers, reconnect=reconnect,
             max_reconnects=max_reconnects, name=name, method=method, json=json, data=data,

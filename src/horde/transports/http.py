@@ -10,6 +10,13 @@ byte) and ``http_ttfb`` (→ first byte) in µs, bytes both ways, the in-flight 
 ``http_<status>`` errors for statuses >= 400 not listed in ``ok_status``. Such a Response
 is still returned; timeouts, drops and garbage are recorded and raised as TargetErrors.
 
+Default headers and auth, as Locust's ``client.headers``: ``client.headers`` is a mutable
+mapping sent with every request, stream and SSE request of the client
+(``user.http.headers.update({"X-Tenant": "t1"})``); ``client.auth = ("user", "pw")``
+(Basic) or ``= "token"`` (Bearer) sets its ``Authorization``. A request's own
+``headers=`` override them field by field, its ``auth=`` overrides both. Cookies the
+server sets are kept per client (``client.cookies``) and sent back where they match.
+
 Compression as browsers do it: requests say ``Accept-Encoding: gzip, deflate`` and a
 compressed body is decoded as it arrives (``decompress=False``, per client or per
 request, turns both off). Bytes received count the body as the network carried it; the
@@ -31,6 +38,7 @@ from horde.metrics.recorder import Recorder
 from horde.protocols.content_coding import ACCEPT_ENCODING
 from horde.protocols.cookies import CookieJar
 from horde.protocols.http import USER_AGENT, Headers, Response, encode_request, format_headers
+from horde.protocols.http_defaults import Auth, DefaultHeaders, authorization
 from horde.protocols.urls import Url, UrlCache, resolve_url
 from horde.streams.meter import DEFAULT_STALL_AFTER, StreamResult
 from horde.transports.http_connection import HttpConnection
@@ -55,8 +63,8 @@ def _expire(waiter: asyncio.Future[Response], timeout: float, label: str) -> Non
 
 class HttpClient:
     """One per virtual user (``user.http``): keep-alive connections per (scheme, host,
-    port), a cookie jar and default headers. Creating one does no I/O; ``close`` releases
-    everything.
+    port), a cookie jar, default headers and auth. Creating one does no I/O; ``close``
+    releases everything.
 
     Every request is an operation (``http_req:NAME``, with ``http_ttfb:NAME`` and each new
     connection's ``http_connect``); a status of 400 or more is an error ``http_STATUS``
@@ -68,6 +76,8 @@ class HttpClient:
         rooms = (await user.http.get("/rooms", name="rooms", ok_status=(429,))).json()
         answer = await user.http.stream("POST", "/v1/chat/completions", json=prompt,
                                         sse=True, end=lambda ev: ev.data == "[DONE]")
+        user.http.headers["X-Tenant"] = "t1"   # on every later request of this user
+        user.http.auth = r.json()["token"]     # Authorization: Bearer <token>
     """
 
     def __init__(
@@ -80,23 +90,47 @@ class HttpClient:
         ssl_context: ssl.SSLContext | None = None,
         max_connections_per_host: int = 6,
         decompress: bool = True,
+        auth: Auth | None = None,
     ) -> None:
         self.recorder = recorder
         self.decompress = decompress  # ask for gzip/deflate and decode it
         self.base_url = base_url
         self.timeout = timeout
         self.cookies = CookieJar()
+        """The cookies servers set on this client, sent back on the requests they match
+        (domain, path, Secure, expiry): ``cookies.get("session")``, ``cookies.set(name,
+        value, domain)``, ``cookies.clear()``."""
         self._urls = UrlCache(base_url)
         defaults = {"User-Agent": USER_AGENT, "Accept": "*/*"}
         if decompress:
             defaults["Accept-Encoding"] = ACCEPT_ENCODING
-        defaults.update(headers or {})
-        self._headers = Headers(defaults)
-        self._header_block = format_headers(defaults)  # validates them once, up front
+        self.headers = DefaultHeaders(defaults)
+        """Headers sent with every request of this client (its streams and SSE
+        included), a mutable mapping: ``client.headers.update({"X-Tenant": "t1"})``,
+        ``del client.headers["X-Tenant"]``. A request's ``headers=`` override them."""
+        self.headers.update(headers or {})
+        self._auth: Auth | None = None
+        if auth is not None:
+            self.auth = auth
         self._ssl = ssl_context
         self._max_per_host = max_connections_per_host
         self._pools: dict[tuple[str, str, int], HostPool] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def auth(self) -> Auth | None:
+        """This client's credentials: ``("user", "password")`` sends Basic, a string
+        sends ``Bearer <token>``, on every request; ``None`` stops sending them. Setting
+        it sets (or removes) the ``Authorization`` default header."""
+        return self._auth
+
+    @auth.setter
+    def auth(self, auth: Auth | None) -> None:
+        if auth is None:
+            self.headers.pop("Authorization", None)
+        else:
+            self.headers["Authorization"] = authorization(auth)
+        self._auth = auth
 
     # -- the verbs -----------------------------------------------------------------------
 
@@ -142,6 +176,7 @@ class HttpClient:
         ok_status: Container[int] | None = None,
         follow_redirects: bool = False,
         decompress: bool | None = None,
+        auth: Auth | None = None,
     ) -> Response:
         """Send one request and return its Response (any status); see the module docstring.
 
@@ -150,7 +185,8 @@ class HttpClient:
         connecting and waiting for a pooled connection included. With
         ``follow_redirects`` up to 5 redirects are followed, each recorded as a request.
         ``decompress`` overrides the client's: False asks for ``identity`` and leaves a
-        body as it came.
+        body as it came. ``headers`` override the client's :attr:`headers` field by field;
+        ``auth`` (as :attr:`auth`) overrides its credentials for this request.
         """
         # One coroutine does the whole exchange: every extra await level costs CPU here.
         method = method.upper()
@@ -168,6 +204,8 @@ class HttpClient:
         elif data is not None:
             body = data.encode() if isinstance(data, str) else data
             ctype = "text/plain; charset=utf-8" if isinstance(data, str) else None
+        if auth is not None:
+            headers = self._authorized(headers, auth)
         headers, decode = self._decoding(headers, decompress)
         data_out = self._encode(method, target, headers, body, ctype)
         rec = self.recorder
@@ -266,6 +304,7 @@ class HttpClient:
         sse: bool = False,
         end: Callable[[Any], bool] | None = None,
         first: Callable[[Any], bool] | None = None,
+        auth: Auth | None = None,
     ) -> StreamResult:
         """Send one request and take its body as chunks, timed as they arrive (a chunked
         reply, an LLM token stream...). See :mod:`horde.transports.http_stream`.
@@ -286,8 +325,11 @@ class HttpClient:
         neither a chunk nor a gap (``end=lambda e: e.data == "[DONE]"``). Another
         Content-Type than ``text/event-stream`` fails the stream as ``sse_content_type``.
         ``first`` picks the chunk that counts as the first (``stream_first``, ``rate``):
-        e.g. the first event with content, not a role-only one.
+        e.g. the first event with content, not a role-only one. The client's
+        :attr:`headers` and :attr:`auth` apply, overridden by ``headers`` and ``auth``.
         """
+        if auth is not None:
+            headers = self._authorized(headers, auth)
         return await stream_request(
             self, method, url, until=until, name=name, stall_after=stall_after,
             timeout=timeout, params=params, headers=headers, json=json, data=data,
@@ -360,12 +402,11 @@ class HttpClient:
         given = Headers(headers) if headers else None
         lines = []
         if given is None:
-            lines.append(f"Host: {url.authority}\r\n{self._header_block}")
+            lines.append(f"Host: {url.authority}\r\n{self.headers.block()}")
         else:
             if "host" not in given:
                 lines.append(f"Host: {url.authority}\r\n")
-            defaults = {k: v for k, v in self._headers.items() if k not in given}
-            lines.append(format_headers(defaults))
+            lines.append(self.headers.block_without(given))
             lines.append(format_headers(headers))  # type: ignore[arg-type]
         cookie = self.cookies.header_for(url.host, url.path, url.scheme == "https")
         if cookie is not None and not (given and "cookie" in given):
@@ -375,6 +416,13 @@ class HttpClient:
                 lines.append(f"Content-Type: {ctype}\r\n")
             lines.append(f"Content-Length: {len(body) if body else 0}\r\n")
         return encode_request(method, url.target, "".join(lines), body)
+
+    @staticmethod
+    def _authorized(headers: Mapping[str, str] | None, auth: Auth) -> Headers:
+        """A request's headers with ``auth`` as its Authorization (over ``headers``')."""
+        merged = Headers(headers or {})
+        merged["Authorization"] = authorization(auth)
+        return merged
 
     def _decoding(self, headers: Mapping[str, str] | None,
                   decompress: bool | None) -> tuple[Mapping[str, str] | None, bool]:
