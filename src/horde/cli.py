@@ -194,6 +194,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--graceful-stop", default=None, metavar="DURATION",
                    help="at the end, let iterations in flight finish for up to DURATION "
                         "(default 0: cut them off)")
+    p.add_argument("--stop-timeout", default=None, metavar="DURATION",
+                   help="how long each user's @on_stop may take (default 5s)")
     p.add_argument("--on-error", default=None, choices=["continue", "restart"],
                    help="after a failed iteration: go on (default) or restart the user")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible runs")
@@ -320,7 +322,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
     options = {key: getattr(args, key) for key in (
         "users", "spawn_rate", "iterations", "seed", "shape", "connect", "circuit_breaker",
         "abort_on_fail", "log_level", "duration", "timeout", "abort_grace", "out", "quiet",
-        "graceful_stop",
+        "graceful_stop", "stop_timeout",
         "allow_hosts", "deny_hosts", "ca_bundle", "insecure", "max_duration", "on_error",
     )}
     options["thresholds"] = args.threshold

@@ -119,17 +119,19 @@ def test_every_key_of_a_config_file_reaches_the_run_config(tmp_path) -> None:
     config.write_text(
         "scenario: s.py\ntarget: http://127.0.0.1:1\nusers: 3\nspawn_rate: 2\n"
         "duration: 5s\niterations: 4\nconnect: immediate\nout: out\ntimeout: 2s\n"
-        "graceful_stop: 3s\non_error: restart\nseed: 1\nthresholds: ['errors.rate < 1%']\n"
+        "graceful_stop: 3s\nstop_timeout: 7s\non_error: restart\nseed: 1\nthresholds: ['errors.rate < 1%']\n"
         "abort_on_fail: true\nabort_grace: 1s\ncircuit_breaker: 0.5\nquiet: true\n"
         "log_level: INFO\nparams: {a: 1}\nmax_duration: 1h\nallow_hosts: 127.0.0.1\n"
         "deny_hosts: 10.0.0.0/8\ninsecure: true\n")
     values = read_config_file(config)
     run = RunConfig(**values)
     assert run.graceful_stop_s == 3.0 and run.on_error == "restart" and run.timeout_s == 2.0
+    assert run.stop_timeout_s == 7.0
     file_keys = set(FileConfig.model_fields) - {"shape", "ca_bundle"}  # shape: not with users
     given = {line.split(":")[0] for line in config.read_text().splitlines()}
     assert file_keys == given  # the file above names every key
     mapped = {"duration": "duration_s", "timeout": "timeout_s", "abort_grace": "abort_grace_s",
               "max_duration": "max_duration_s", "graceful_stop": "graceful_stop_s",
+              "stop_timeout": "stop_timeout_s",
               "out": "out_dir", "quiet": "progress"}
     assert {mapped.get(k, k) for k in file_keys} <= set(values)

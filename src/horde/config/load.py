@@ -51,6 +51,7 @@ class FileConfig(BaseModel):
     out: str | None = None
     timeout: Duration | None = None
     graceful_stop: Duration | None = None
+    stop_timeout: Duration | None = None
     on_error: Literal["continue", "restart"] | None = None
     seed: int | None = None
     thresholds: list[str] = Field(default_factory=list)
@@ -66,7 +67,8 @@ class FileConfig(BaseModel):
     ca_bundle: str | None = None
     insecure: bool | None = None
 
-    @field_validator("duration", "timeout", "abort_grace", "max_duration", "graceful_stop")
+    @field_validator("duration", "timeout", "abort_grace", "max_duration", "graceful_stop",
+                     "stop_timeout")
     @classmethod
     def _duration(cls, value: Duration | None) -> Duration | None:
         return None if value is None else _checked(parse_duration, value)
@@ -214,7 +216,8 @@ def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict
             values[key] = options[key]
     for key, field in (("duration", "duration_s"), ("timeout", "timeout_s"),
                        ("abort_grace", "abort_grace_s"), ("max_duration", "max_duration_s"),
-                       ("graceful_stop", "graceful_stop_s")):
+                       ("graceful_stop", "graceful_stop_s"),
+                       ("stop_timeout", "stop_timeout_s")):
         if options.get(key) is not None:
             values[field] = parse_duration(options[key])
     for key, field in (("scenario", "scenario"), ("out", "out_dir"), ("ca_bundle", "ca_bundle")):

@@ -37,6 +37,8 @@ class RunConfig(BaseModel):
     on_error: Literal["continue", "restart"] = Field(
         default="continue", description="after a failed iteration: go on, or restart the user")
     stop_grace_s: float = Field(default=5.0, ge=0, description="wait for users at the end")
+    stop_timeout_s: float = Field(
+        default=5.0, ge=0, description="how long each @on_stop may take (--stop-timeout)")
     graceful_stop_s: float = Field(
         default=0.0, ge=0, description="at the end, let iterations in flight finish this long"
     )

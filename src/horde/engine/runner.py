@@ -242,7 +242,7 @@ async def _load(
         if not misuse.done():
             misuse.set_result(exc)
 
-    pool = UserPool(make_user, scenario, config.iterations, config.stop_grace_s, roster,
+    pool = UserPool(make_user, scenario, config.iterations, config.stop_timeout_s, roster,
                     on_usage_error=misused)
     if plan.open_model:
         driver = follow_arrivals(plan, pool, CLOCK, progress)

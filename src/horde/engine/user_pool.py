@@ -83,7 +83,8 @@ class UserPool:
     def _start_one(self) -> None:
         user = self._make_user(self.started)
         self.started += 1
-        task = asyncio.create_task(run_user(user, self._scenario, self._iterations))
+        task = asyncio.create_task(
+            run_user(user, self._scenario, self._iterations, self._grace_s))
         self._tasks[user] = task
         self._track(task)
 
@@ -99,7 +100,7 @@ class UserPool:
         async def session() -> None:
             began = perf_counter_ns()
             try:
-                await run_user(user, self._scenario, self._iterations or 1)
+                await run_user(user, self._scenario, self._iterations or 1, self._grace_s)
             finally:
                 await stop_user(user, self._scenario, self._grace_s)
                 ended = perf_counter_ns()

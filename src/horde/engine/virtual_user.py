@@ -1,5 +1,17 @@
 """One virtual user's life: start, run behaviours until told to stop, stop.
 
+A life begins when ``@on_start`` begins (or, without one, with the first iteration) and
+ends with ``@on_stop``, run once per life, bounded by ``--stop-timeout`` — as a Locust or
+k6 user expects, so what ``@on_start`` made on the server is cleaned up:
+
+* ``@on_start`` failed: ``@on_stop`` runs at once, with the ``user.state`` that
+  ``@on_start`` left (check what it holds), then the connections are closed;
+* a restart (``--on-error restart``, a dropped connection): ``@on_stop`` runs first,
+  then the connections are closed, then the user starts afresh with an empty
+  ``user.state`` and ``@on_start`` runs again;
+* the run ends, or the user is retired: ``@on_stop`` runs (see :func:`stop_user`) unless
+  it already ended this life. A user whose ``@on_start`` never began has no ``@on_stop``.
+
 Failures never end the run. Every iteration has an outcome: completed, failed (it raised:
 a target error or the scenario's own exception, counted once as an error of the run,
 however many layers saw it) or unfinished (the run ended, or the user was retired, in the
@@ -30,6 +42,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from time import perf_counter_ns
+from types import SimpleNamespace
 
 from horde.errors import GroupBroken, TargetError, UsageError
 from horde.metrics import names
@@ -40,6 +53,7 @@ from horde.scenario.user import User
 RETRY_START_S = (1.0, 2.0, 4.0, 8.0, 10.0)
 FAILED_ITERATION_PAUSES_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 QUICK_ITERATION_NS = 100_000
+STOP_TIMEOUT_S = 5.0  # @on_stop's grace unless --stop-timeout says otherwise
 
 
 async def guarded(step: Awaitable[object], recorder: Recorder) -> bool:
@@ -62,15 +76,17 @@ async def failure_of(step: Awaitable[object], recorder: Recorder) -> Exception |
     return None
 
 
-async def run_user(user: User, scenario: Scenario, iterations: int | None) -> None:
-    """Run ``user`` until cancelled or, with ``iterations``, until it has done that many."""
+async def run_user(user: User, scenario: Scenario, iterations: int | None,
+                   stop_timeout: float = STOP_TIMEOUT_S) -> None:
+    """Run ``user`` until cancelled or, with ``iterations``, until it has done that many;
+    ``stop_timeout`` bounds an ``@on_stop`` that ends a life before the run does."""
     recorder = user.recorder
     perf = perf_counter_ns
     program = scenario.program(user.role)
     group = user.group
     recorder.user_started()
     try:
-        if not await _start(user, program, iterations):
+        if not await _start(user, program, iterations, stop_timeout):
             return
         pick, rng = program.pick, user.rng
         clean = True
@@ -91,7 +107,8 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
                 user.iteration += 1
                 clean = False
                 failures += 1
-                if not await _after_failure(user, program, iterations, failures):
+                if not await _after_failure(user, program, iterations, failures,
+                                            stop_timeout):
                     return
                 continue
             took = perf() - began
@@ -109,7 +126,7 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None) -> No
 
 
 async def _after_failure(
-    user: User, program: Program, iterations: int | None, failures: int
+    user: User, program: Program, iterations: int | None, failures: int, stop_timeout: float
 ) -> bool:
     """Back off after a failed iteration, then go on or start the user afresh (see the
     module docstring). False when the user is done."""
@@ -120,28 +137,54 @@ async def _after_failure(
     if user.group is not None:
         return True
     if user.on_error == "restart" or user.has_dropped_connection():
-        return await _restart(user, program, iterations)
+        return await _restart(user, program, iterations, stop_timeout)
     return True
 
 
-async def _restart(user: User, program: Program, iterations: int | None) -> bool:
-    """Start the user afresh: close what it opened, then ``@on_start`` again."""
+async def _restart(user: User, program: Program, iterations: int | None,
+                   stop_timeout: float) -> bool:
+    """Start the user afresh: end its life, then ``@on_start`` again."""
     user.recorder.count(names.USER_RESTARTS)
+    await _end_life(user, program, stop_timeout)
+    return await _start(user, program, iterations, stop_timeout)
+
+
+async def _end_life(user: User, program: Program, stop_timeout: float) -> None:
+    """``@on_stop`` (if this life has not had it), close everything, forget the state."""
+    await _on_stop(user, program, stop_timeout)
     await user.close()
-    return await _start(user, program, iterations)
+    user.state = SimpleNamespace()
 
 
-async def _start(user: User, program: Program, iterations: int | None) -> bool:
-    """Run ``@on_start`` until it succeeds; a failed attempt uses up one iteration."""
+async def _on_stop(user: User, program: Program, stop_timeout: float) -> None:
+    """Run ``@on_stop`` once per life: not before ``@on_start`` began, not twice."""
+    if not user._life_begun:
+        return
+    user._life_begun = False
+    if program.on_stop is None:
+        return
+    try:
+        await asyncio.wait_for(guarded(program.on_stop(user), user.recorder), stop_timeout)
+    except TimeoutError:
+        user.recorder.error("timeout", "on_stop",
+                            f"on_stop did not finish within {stop_timeout:g} s")
+
+
+async def _start(user: User, program: Program, iterations: int | None,
+                 stop_timeout: float) -> bool:
+    """Run ``@on_start`` until it succeeds; a failed attempt uses up one iteration and
+    ends that life (``@on_stop``, then a fresh state)."""
+    user._life_begun = True
     if user.group is not None:
         return await _start_member(user, program)
     if program.on_start is None:
         return True
     attempt = 0
     while iterations is None or user.iteration < iterations:
+        user._life_begun = True
         if await guarded(program.on_start(user), user.recorder):
             return True
-        await user.close()
+        await _end_life(user, program, stop_timeout)
         user.iteration += 1
         await asyncio.sleep(RETRY_START_S[min(attempt, len(RETRY_START_S) - 1)])
         attempt += 1
@@ -168,13 +211,9 @@ def _reason(exc: Exception) -> str:
 
 
 async def stop_user(user: User, scenario: Scenario, grace_s: float) -> None:
-    """Run ``@on_stop`` (bounded by ``grace_s``) and close the user's connections."""
-    on_stop = scenario.program(user.role).on_stop
+    """Run ``@on_stop`` (bounded by ``grace_s``) unless this life already had it, and
+    close the user's connections."""
     try:
-        if on_stop is not None:
-            try:
-                await asyncio.wait_for(guarded(on_stop(user), user.recorder), grace_s)
-            except TimeoutError:
-                user.recorder.error("timeout", "on_stop", "on_stop did not finish in time")
+        await _on_stop(user, scenario.program(user.role), grace_s)
     finally:
         await user.close()

@@ -22,7 +22,7 @@ from time import perf_counter_ns
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from horde.errors import CheckFailed
+from horde.errors import AppError, CheckFailed, UsageError
 from horde.metrics import names
 from horde.metrics.values import TIME_UNITS, Better, spec_for
 from horde.protocols.http import Headers
@@ -109,7 +109,9 @@ class User:
         self.params = params
         """The scenario's ``Params``, with ``--param`` applied."""
         self.state = SimpleNamespace()
-        """This user's own namespace, kept across its iterations."""
+        """This user's own namespace, kept across its iterations; empty again after a
+        restart or a failed ``@on_start`` (docs/reliability.md, "A user's life")."""
+        self._life_begun = False  # @on_start began and @on_stop has not run since (engine)
         self._seed = seed
         self._rng: random.Random | None = None
         self.iteration = 0
@@ -272,6 +274,24 @@ class User:
         if fatal:
             raise CheckFailed(f"check failed: {name}", detail=name)
         return False
+
+    def error(self, category: str = AppError.category, detail: str | None = None) -> None:
+        """Count an error the app made — a refused answer, a wrong reply — without
+        raising: the iteration goes on, so one bad answer need not fail it or restart the
+        user. Counted under ``category`` (``"app_error"`` unless the scenario names its
+        own, e.g. ``"join_refused"``) with ``detail`` (the server's message), in
+        results.json's ``errors`` and the summary, like any error: a run without
+        thresholds fails on it. It is no operation, so ``errors.rate`` does not see it
+        (fail the operation itself for that: raise, or a transport's ``error_when``)::
+
+            reply = await ws.request({"join": room}, name="join")
+            if reply.get("error"):
+                user.error("join_refused", reply["error"])
+        """
+        if not category or not isinstance(category, str):
+            raise UsageError(f"user.error() needs a category name, not {category!r}")
+        example = f"{category}: {detail}" if detail else category
+        self.recorder.error(category, detail, example)
 
     def record(self, name: str, value: float, *, unit: str = "ms",
                better: Better | None = None) -> None:
