@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="print what a load shape will do, without running")
     plan.add_argument(
         "shape", help="e.g. 'steps(start=10, increment=50, interval=3m, max=500)', "
-                      "or a scenario file with a @horde.shape function"
+                      "or a scenario file with a @horde.shape function or a shape in its "
+                      "OPTIONS"
     )
 
     demo = commands.add_parser("demo", help="start a demo server and run its example scenario")
@@ -348,7 +349,10 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     config, scenario = _run_config(args, scenario_path, target)
     logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
     params = make_params(scenario.params_type, config.params, str(config.scenario))
-    config, _ = cast_config(config, scenario, params)  # bad input fails here, before load
+    config, roster = cast_config(config, scenario, params)  # bad input fails here, before load
+    if roster is not None and args.users is not None:
+        print(f"horde: warning: --users {args.users} is ignored: the scenario's ROLES start "
+              f"exactly {roster.size} users", file=sys.stderr)
     formats = _formats(args)
     if args.format and config.out_dir is None:
         config = config.model_copy(update={"out_dir": Path(DEFAULT_REPORT_DIR)})
@@ -494,11 +498,15 @@ def _plan(args: argparse.Namespace) -> int:
     from horde.shapes.custom import sample_plan
     from horde.shapes.render import render_plan
 
-    if args.shape.endswith(".py"):  # a scenario file with its own @horde.shape
+    if args.shape.endswith(".py"):  # a scenario's shape: in its OPTIONS, else @horde.shape
         scenario = load_scenario(args.shape)
-        if scenario.shape is None:
-            raise UsageError(f"{args.shape}: no @horde.shape function in this scenario")
-        plan = sample_plan(scenario.shape, HARD_MAX_DURATION_S, args.shape)
+        if scenario.options.get("shape") is not None:  # it wins in a run too (plan_for)
+            plan = parse_shape(scenario.options["shape"]).plan()
+        elif scenario.shape is not None:
+            plan = sample_plan(scenario.shape, HARD_MAX_DURATION_S, args.shape)
+        else:
+            raise UsageError(f"{args.shape}: no @horde.shape function and no 'shape' in "
+                             "its OPTIONS")
     else:
         plan = parse_shape(args.shape).plan()
     print(render_plan(plan))

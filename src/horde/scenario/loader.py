@@ -165,6 +165,12 @@ def _thresholds(declared: object, where: str) -> tuple[str, ...]:
 
 
 def _import(file: Path) -> ModuleType:
+    """Import the file as a module. Its folder goes first on ``sys.path`` and stays there
+    for the run, as for ``python scenario.py``: ``from helpers import x`` finds the
+    ``helpers.py`` beside it, at import time and in behaviours that import later."""
+    folder = str(file.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     name = f"horde_scenario_{file.stem}"
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
