@@ -157,3 +157,47 @@ async def test_cookies_and_auth_on_the_setup_client(url: str, write_scenario) ->
     assert results["errors"] == {}
     assert results["counters"]["checks_passed:own client"] == 1
     assert results["counters"]["checks_passed:setup saw them"] == 1
+
+
+async def test_a_none_header_removes_a_default_one(url: str) -> None:
+    http = HttpClient(recorder=Recorder(), base_url=url, auth="t0k")
+    http.headers["X-Tenant"] = "t1"
+    seen = (await http.get("/headers", headers={"X-Tenant": None, "Authorization": None})).json()
+    assert "x-tenant" not in seen and "authorization" not in seen
+    assert (await http.get("/headers")).json()["x-tenant"] == ["t1"]  # only that request
+    await http.close()
+
+
+async def test_credentials_stay_with_their_origin_across_redirects(url: str) -> None:
+    """A redirect to another origin (here: another port) is followed without the
+    Authorization header — the client's or the request's — as browsers do; one within
+    the origin keeps it."""
+    other = web.Application()
+    other.add_routes([web.get("/headers", _headers)])
+    runner, port = await start_app(other)
+    away = f"http://127.0.0.1:{port}/headers"
+
+    async def to_other(request: web.Request) -> web.Response:
+        raise web.HTTPFound(away)
+
+    async def to_self(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/headers")
+
+    here = web.Application()
+    here.add_routes([web.get("/away", to_other), web.get("/home", to_self),
+                     web.get("/headers", _headers)])
+    here_runner, here_port = await start_app(here)
+    http = HttpClient(recorder=Recorder(), base_url=f"http://127.0.0.1:{here_port}",
+                      auth=("ann", "pw"))
+    http.headers["X-Tenant"] = "t1"
+    try:
+        elsewhere = (await http.get("/away", follow_redirects=True)).json()
+        assert "authorization" not in elsewhere and elsewhere["x-tenant"] == ["t1"]
+        mine = await http.get("/away", follow_redirects=True, auth="t")
+        assert "authorization" not in mine.json()
+        home = (await http.get("/home", follow_redirects=True)).json()
+        assert home["authorization"][0].startswith("Basic ")
+    finally:
+        await http.close()
+        await runner.cleanup()
+        await here_runner.cleanup()

@@ -135,10 +135,13 @@ class Response:
         return f"<Response {self.status} {self.url} {len(self.body)}B>"
 
 
-def format_headers(headers: Mapping[str, str]) -> str:
-    """``Name: value\\r\\n`` lines for user-supplied headers; refuses CR/LF injection."""
+def format_headers(headers: Mapping[str, str | None]) -> str:
+    """``Name: value\\r\\n`` lines for user-supplied headers; refuses CR/LF injection. A
+    ``None`` value sends nothing (it removes a client's default header of that name)."""
     lines = []
     for name, value in headers.items():
+        if value is None:
+            continue
         value = str(value)
         if "\r" in name or "\n" in name or ":" in name or "\r" in value or "\n" in value:
             raise UsageError(f"invalid HTTP header {name!r}: {value!r}")

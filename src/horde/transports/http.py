@@ -185,8 +185,10 @@ class HttpClient:
         connecting and waiting for a pooled connection included. With
         ``follow_redirects`` up to 5 redirects are followed, each recorded as a request.
         ``decompress`` overrides the client's: False asks for ``identity`` and leaves a
-        body as it came. ``headers`` override the client's :attr:`headers` field by field;
-        ``auth`` (as :attr:`auth`) overrides its credentials for this request.
+        body as it came. ``headers`` override the client's :attr:`headers` field by field
+        (``None`` as a value leaves that default out); ``auth`` (as :attr:`auth`) overrides
+        its credentials for this request. A redirect to another origin is followed
+        without ``Authorization``.
         """
         # One coroutine does the whole exchange: every extra await level costs CPU here.
         method = method.upper()
@@ -359,11 +361,18 @@ class HttpClient:
         ok_status: Container[int] | None,
         decompress: bool,
     ) -> Response:
-        """Follow up to MAX_REDIRECTS Location headers, each hop a request of its own."""
+        """Follow up to MAX_REDIRECTS Location headers, each hop a request of its own.
+
+        Credentials stay with the origin they were meant for, as browsers do: a hop to
+        another scheme, host or port is sent without ``Authorization`` (the client's or
+        the request's); cookies go by their own domain anyway."""
+        origin = resolve_url(response.url, None).key
         for _ in range(MAX_REDIRECTS):
             location = response.headers.get("location")
             if response.status not in REDIRECTS or not location:
                 return response
+            if resolve_url(location, response.url).key != origin:
+                headers = _without_credentials(headers)
             if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                 method = "GET" if method != "HEAD" else method
                 body = ctype = None
@@ -441,3 +450,10 @@ class HttpClient:
         if url.scheme == "https":
             context = self._ssl or default_ssl_context()
         return HostPool(loop, self.recorder, url.host, url.port, context, self._max_per_host)
+
+
+def _without_credentials(headers: Mapping[str, str] | None) -> Headers:
+    """``headers`` with no Authorization, the client's default one removed too (None)."""
+    stripped = Headers({k: v for k, v in (headers or {}).items() if k.lower() != "authorization"})
+    dict.__setitem__(stripped, "authorization", None)
+    return stripped
