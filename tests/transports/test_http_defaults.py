@@ -125,6 +125,10 @@ async def test_defaults_apply_to_streams_and_sse_of_the_user(url: str) -> None:
     assert seen["x-tenant"] == ["t1"] and seen["authorization"] == ["Bearer abc"]
     assert seen["accept"] == ["text/event-stream"]  # the stream's own Accept wins
 
+    own = await user.sse("/events", headers={"accept": "text/event-stream; charset=utf-8"})
+    seen = json.loads((await own.next(timeout=5)).data)
+    assert seen["accept"] == ["text/event-stream; charset=utf-8"]  # one Accept, any case
+
     answer = await user.sse("/events", method="POST", json={}, auth=("u", "p"))
     seen = json.loads((await answer.next(timeout=5)).data)
     assert seen["authorization"] == ["Basic " + base64.b64encode(b"u:p").decode()]

@@ -132,7 +132,9 @@ class SseConnection:
         """One request; returns once its head says the stream is on. Raises TargetError."""
         self._proto.reset()
         self._live = False
-        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache", **self._headers}
+        headers = Headers({"Accept": "text/event-stream", "Cache-Control": "no-cache"})
+        for name, value in self._headers.items():  # the scenario's win, whatever their case
+            headers[name] = value
         if self._proto.last_event_id:
             headers["Last-Event-ID"] = self._proto.last_event_id
         loop = asyncio.get_running_loop()
