@@ -242,7 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from horde.engine.loop import caught_early_signals
 
     with caught_early_signals():  # a Ctrl-C while starting still ends in written results
-        return _main(argv)
+        try:
+            return _main(argv)
+        except BrokenPipeError:
+            # The reader went away (`horde examples | head`): stop quietly, as Unix tools
+            # do, and keep Python from failing again on flushing stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return exitcodes.BROKEN_PIPE
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -12,6 +12,7 @@ USAGE = 2  # bad input, refused before any load: scenario, config, option, URL, 
 ABORTED = 3  # --abort-on-fail stopped the run early on a failing threshold
 INTERRUPTED = 4  # stopped from outside (SIGINT, SIGTERM, the dashboard); results written
 INTERRUPTED_TWICE = 130  # signalled again while results were being written: none written
+BROKEN_PIPE = 141  # the reader of the output went away (``horde runs | head``), as for SIGPIPE
 
 
 def for_run(status: str, passed: bool) -> int:

@@ -151,3 +151,20 @@ def test_a_usage_error_inside_a_user_ends_the_run_with_exit_2(write_scenario, tm
     results = read_results(out)
     assert results["status"] == "aborted" and "usage error" in results["abort_reason"]
     assert "scenario_exception" not in results["errors"]
+
+
+def test_a_reader_that_goes_away_ends_the_listing_quietly():
+    """`horde examples | head -1`: no BrokenPipeError traceback, SIGPIPE's exit code. The
+    reader is gone before the first line is written, so the write always fails."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "horde", "examples"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 141
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
