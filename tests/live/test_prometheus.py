@@ -90,6 +90,7 @@ async def test_scrapes_are_valid_and_the_last_matches_results(echo_server, write
         "horde_iterations_total": results["iterations"]["completed"],
         "horde_payload_bytes_sent_total": results["bytes"]["payload_sent"],
         "horde_payload_bytes_received_total": results["bytes"]["payload_received"],
+        "horde_decoded_bytes_received_total": results["bytes"]["decoded_received"],
     }
     for name, expected in counters.items():
         assert 0 < value(during, name) <= expected, name

@@ -184,6 +184,9 @@ def totals_counters(aggregator: Aggregator) -> Iterator[Metric]:
         "horde_payload_bytes_sent": ("Payload bytes sent (HTTP bodies, messages).",
                                      totals.bytes_sent),
         "horde_payload_bytes_received": ("Payload bytes received.", totals.bytes_received),
+        "horde_decoded_bytes_received": (
+            "Payload bytes received once decoded (gzip bodies, permessage-deflate messages).",
+            totals.bytes_received + sum(t.inflated_received for t in traffic)),
         "horde_wire_bytes_sent": ("TCP bytes sent, of the connections closed so far.",
                                   sum(t.wire_sent for t in traffic)),
         "horde_wire_bytes_received": ("TCP bytes received, of the connections closed so far.",
