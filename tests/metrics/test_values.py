@@ -22,7 +22,8 @@ def test_values_merge_exactly_into_seconds_and_the_run() -> None:
     for v in (40.0, 50.5):
         recorder.value("tokens_per_s", v, TOKENS)
     second = aggregator.tick(2.0)
-    assert first["values"] == {"tokens_per_s": {"count": 3, "p50": 20.0, "mean": 20.0}}
+    assert first["values"] == {"tokens_per_s": {"count": 3, "p50": 20.0, "mean": 20.0,
+                                                "unit": "tokens/s", "better": "higher"}}
     assert second["values"]["tokens_per_s"]["count"] == 2
     run = summarize_value(aggregator.totals.values["tokens_per_s"], TOKENS)
     assert run["count"] == 5 and run["unit"] == "tokens/s" and run["better"] == "higher"

@@ -59,3 +59,14 @@ def test_the_summary_of_a_rebuilt_run_uses_its_operations_for_the_error_rate() -
     s = summarize(rebuild_results(_record(), rows))
     assert s["operations"] == 200 and s["error_rate"] == 0.05
     assert s["latency_metric"] == "http_req:delay" and s["p95_ms"] == 11.0
+
+
+def test_values_are_rebuilt_with_their_unit_and_direction() -> None:
+    rows = [_row(1.0, 10, 10.0), _row(2.0, 10, 10.0)]
+    rows[0]["values"] = {"tokens_per_s": {"count": 10, "p50": 90.0, "mean": 88.0,
+                                          "unit": "tokens/s", "better": "higher"}}
+    rows[1]["values"] = {"tokens_per_s": {"count": 30, "p50": 70.0, "mean": 72.0,
+                                          "unit": "tokens/s", "better": "higher"}}
+    values = rebuild_results(_record(), rows)["values"]
+    assert values == {"tokens_per_s": {"unit": "tokens/s", "better": "higher", "count": 40,
+                                       "mean": 76.0, "p50": 75.0}}

@@ -201,7 +201,8 @@ class Aggregator:
             "bytes_sent": window.bytes_sent,
             "bytes_received": window.bytes_received,
             "metrics": per_metric,
-            "values": {name: second_of(hist) for name, hist in sorted(window.values.items())},
+            "values": {name: second_of(hist, rec.value_specs[name])
+                       for name, hist in sorted(window.values.items())},
         }
         return row, replies
 

@@ -74,13 +74,14 @@ def summarize_value(hist: Histogram, spec: ValueSpec) -> dict[str, object]:
     }
 
 
-def second_of(hist: Histogram) -> dict[str, float | int | None]:
-    """One second of a value for the per-second rows: how many, its median and mean."""
+def second_of(hist: Histogram, spec: ValueSpec) -> dict[str, object]:
+    """One second of a value for the per-second rows: how many, its median and mean, and
+    its unit and direction (so a run killed before its end still says what it measured)."""
     count = hist.get_total_count()
     if not count:
-        return {"count": 0, "p50": None, "mean": None}
+        return {"count": 0, "p50": None, "mean": None, "unit": spec.unit, "better": spec.better}
     return {"count": count, "p50": _unit(hist.percentiles((50.0,))[50.0]),
-            "mean": _unit(hist.mean())}
+            "mean": _unit(hist.mean()), "unit": spec.unit, "better": spec.better}
 
 
 def _unit(stored: float) -> float:

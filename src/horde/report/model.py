@@ -287,6 +287,8 @@ class RowValue(_Model):
     count: int
     p50: float | None
     mean: float | None
+    unit: str | None = None  # None: a run from before rows carried it
+    better: Literal["higher", "lower"] | None = None
 
 
 class Row(_Open):

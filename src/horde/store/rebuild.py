@@ -88,6 +88,7 @@ def rebuild_results(record: RunRecord, rows: list[dict[str, Any]]) -> dict[str, 
         "error_examples": {},
         "bytes": {"sent": None, "received": None, "payload_sent": _sum(rows, "bytes_sent"),
                   "payload_received": _sum(rows, "bytes_received")},
+        "values": _values(rows),
         "generator": _generator(rows),
         "timeseries": rows,
     }
@@ -115,6 +116,20 @@ def _metric(key: str, per_second: list[dict[str, Any]], duration: float) -> dict
     entry["max_ms"] = max((m["p99_ms"] for m in per_second if m.get("p99_ms") is not None),
                           default=None)  # a lower bound: the worst second's p99
     return entry
+
+
+def _values(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each recorded value: the exact count, count-weighted mean and median of its seconds
+    (approximate, as for latencies), its unit and direction as the rows carried them."""
+    seconds: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        for name, v in (row.get("values") or {}).items():
+            seconds.setdefault(name, []).append(v)
+    return {name: {"unit": per_second[-1].get("unit") or "?",
+                   "better": per_second[-1].get("better"),
+                   "count": sum(v.get("count", 0) for v in per_second),
+                   "mean": _weighted(per_second, "mean"), "p50": _weighted(per_second, "p50")}
+            for name, per_second in sorted(seconds.items())}
 
 
 def _weighted(per_second: list[dict[str, Any]], field: str) -> float | None:
