@@ -30,6 +30,9 @@ def test_aggregate_expressions(text, expected):
         ("errors.rate < 1%", "errors.rate", 0.01),
         ("errors.http_503 == 0", "errors.http_503", 0.0),
         ("errors_total == 0", "errors_total", 0.0),
+        # a stream's values are named after it, and an unnamed stream after its URL path
+        ("values.stream_rate:/v1/chat/completions.p50 > 40",
+         "values.stream_rate:/v1/chat/completions.p50", 40.0),
     ],
 )
 def test_path_expressions(text, path, limit):

@@ -57,7 +57,7 @@ PATH_ROOTS = frozenset({
 _AGGREGATE = re.compile(
     r"^(?P<agg>[a-z0-9]+)\((?P<metric>[a-z_]+)(\{(?P<tags>[^}]*)\})?\)$"
 )
-_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_:\-]+)*$")
+_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_:/\-]+)*$")
 _VALUE = re.compile(r"^(?P<number>-?\d+(\.\d+)?)(?P<unit>ms|s|%)?$")
 _SPLIT = re.compile(r"\s*(<=|>=|==|!=|<|>)\s*")
 
