@@ -38,6 +38,7 @@ async function main() {
     await page.goto(url.includes("://") ? url : "file://" + path.resolve(url), { waitUntil: "load", timeout: 15000 });
     await page.waitForFunction(`(${latencyRows})() >= ${Number(rows)}`, null, { timeout: 90000 });
     out.drawn = await drawnValues(page);
+    if (await page.$("#fig-p95")) out.p95 = await page.textContent("#fig-p95");
     if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
     if (await page.$("#stop-run")) {
       await page.click("#stop-run");

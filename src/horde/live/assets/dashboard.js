@@ -91,6 +91,10 @@ function resetData(columns) {
   for (let i = 0; i < count; i++) {
     push(Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, values[i]])));
   }
+  const p95s = columns.p95_ms || [];
+  for (let i = p95s.length - 1; i >= 0; i--) {
+    if (p95s[i] != null) { lastP95 = { value: p95s[i], t: columns.t[i] }; break; }
+  }
   const warnings = (columns.generator_warning || []).filter(Boolean);
   showWarning(warnings.length ? warnings[warnings.length - 1] : null);
   redraw();
@@ -124,9 +128,20 @@ function showRow(row) {
   $("fig-connections").textContent = fmt(row.connections_open);
   $("fig-inflight").textContent = fmt(row.in_flight);
   $("fig-rps").textContent = fmt(valueOf(row, RATE));
-  $("fig-p95").textContent = row.p95_ms == null ? "–" : fmt(row.p95_ms, 1) + " ms";
+  if (row.p95_ms != null && (lastP95 == null || row.t >= lastP95.t)) lastP95 = { value: row.p95_ms, t: row.t };
+  $("fig-p95").textContent = p95Text(row.t);
   lastValues = row.values || {};
   showValues();
+}
+
+// A polling workload measures nothing most seconds: the p95 shown is the last one
+// measured, with its age, rather than a dash most of the time.
+let lastP95 = null;
+
+function p95Text(now) {
+  if (lastP95 == null) return "–";
+  const age = now - lastP95.t;
+  return fmt(lastP95.value, 1) + " ms" + (age >= 1 ? " (" + fmt(age) + " s ago)" : "");
 }
 
 // Values the scenario records (tokens/s, sizes…): each in its own unit, apart from the
