@@ -2,6 +2,7 @@
 
 import horde
 
+
 @horde.behaviour
 async def play(user):
     sio = user.state.__dict__.get("sio") or await user.socketio(ignore=("teams_updated",))

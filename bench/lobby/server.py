@@ -3,7 +3,9 @@
     python bench/lobby/server.py PORT RATE
     horde run bench/lobby/unread.py --target http://127.0.0.1:PORT --users 100 -d 40s
 """
-import asyncio, sys
+import asyncio
+import sys
+
 import socketio
 from aiohttp import web
 
