@@ -3,9 +3,13 @@
 import horde
 
 
+@horde.on_start
+async def connect(user: horde.User) -> None:
+    user.state.sio = await user.socketio(ignore=("teams_updated",))
+
+
 @horde.behaviour
-async def play(user):
-    sio = user.state.__dict__.get("sio") or await user.socketio(ignore=("teams_updated",))
-    user.state.sio = sio
-    await sio.request("join", {}, reply="joined")
+async def play(user: horde.User) -> None:
+    await user.state.sio.emit("join", {})
+    await user.state.sio.wait_for("joined", timeout=10)
     await user.think(1.0)
