@@ -126,6 +126,30 @@ async def work(user):
     assert results["passed"] is False  # no thresholds: any error fails the run
 
 
+
+async def test_user_errors_are_bounded_by_their_count_not_the_error_rate(write_scenario):
+    """No operation failed, so errors.rate stays 0; a threshold on the category's count
+    is how a run bounds them (docs/reliability.md)."""
+    path = write_scenario("""
+import horde
+
+@horde.behaviour
+async def work(user):
+    user.record("answer", 1.0)
+    if user.iteration == 0:
+        user.error("join_refused", "room full")
+""")
+    ok = ["errors.rate < 1%", "errors.join_refused < 3"]
+    results = await run(config(path, users=2, iterations=3, thresholds=ok),
+                        load_scenario(path))
+    assert results["operations"]["error_rate"] == 0
+    assert results["errors"] == {"join_refused": 2}
+    assert results["passed"] is True
+    strict = ["errors.rate < 1%", "errors.join_refused < 2"]
+    results = await run(config(path, users=2, iterations=3, thresholds=strict),
+                        load_scenario(path))
+    assert results["passed"] is False
+
 def test_stop_timeout_flag_is_applied_and_a_bad_one_refused(write_scenario, tmp_path):
     path = write_scenario("""
 import asyncio, horde
