@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager, contextmanager
 from time import perf_counter_ns
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from horde.errors import AppError, CheckFailed, UsageError
 from horde.metrics import names
@@ -197,9 +198,9 @@ class User:
         options.setdefault("default_timeout", self.timeout)
         options.setdefault("timeout", min(CONNECT_TIMEOUT_S, self.timeout))
         options.setdefault("ssl_context", self._ssl)
-        conn = await WebSocketConnection.connect(
-            urls.ws_url(self.target, url), recorder=self.recorder, **options
-        )
+        full = urls.ws_url(self.target, url)
+        self._send_cookies(full, options, urlsplit(full).path or "/")
+        conn = await WebSocketConnection.connect(full, recorder=self.recorder, **options)
         self._keep(conn)
         return conn
 
@@ -208,9 +209,9 @@ class User:
         options.setdefault("default_timeout", self.timeout)
         options.setdefault("timeout", min(CONNECT_TIMEOUT_S, self.timeout))
         options.setdefault("ssl_context", self._ssl)
-        conn = await SocketIOConnection.connect(
-            urls.http_url(self.target, url or "/"), recorder=self.recorder, **options
-        )
+        full = urls.http_url(self.target, url or "/")
+        self._send_cookies(full, options, f"/{options.get('socketio_path', 'socket.io')}/")
+        conn = await SocketIOConnection.connect(full, recorder=self.recorder, **options)
         self._keep(conn)
         return conn
 
@@ -245,6 +246,21 @@ class User:
         )
         self._keep(conn)
         return conn
+
+    def _send_cookies(self, url: str, options: dict[str, Any], path: str) -> None:
+        """A browser sends a page's cookies with its WebSocket upgrade, so a user sends its
+        HTTP client's (a session cookie from a login over HTTP) with the handshake: those
+        that match ``url``'s host and ``path``, unless the scenario gives a Cookie itself."""
+        if self._http is None:
+            return
+        parts = urlsplit(url)
+        secure = parts.scheme in ("https", "wss")
+        cookie = self._http.cookies.header_for(parts.hostname or "", path, secure)
+        headers = dict(options.get("headers") or {})
+        if cookie is None or any(name.lower() == "cookie" for name in headers):
+            return
+        headers["Cookie"] = cookie
+        options["headers"] = headers
 
     def has_dropped_connection(self) -> bool:
         """One of this user's connections was dropped by the server and is not coming back

@@ -256,8 +256,10 @@ class EngineIOConnection:
         assert poll is not None and hs is not None
         headers = dict(headers)
         cookie = poll.cookie_header(engineio_url(base, path, "polling"))
-        if cookie:
-            headers["Cookie"] = cookie
+        if cookie:  # the polling session's (sticky) cookies, beside the scenario's own
+            given = next((v for k, v in headers.items() if k.lower() == "cookie"), None)
+            headers = {k: v for k, v in headers.items() if k.lower() != "cookie"}
+            headers["Cookie"] = f"{given}; {cookie}" if given else cookie
         self._probe = asyncio.get_running_loop().create_future()
         probe = self.session.start_upgrade()
         try:
