@@ -346,6 +346,22 @@ def _first_problem(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _warn_users_ignored(args: argparse.Namespace, planned: int) -> None:
+    """A user count given on the command line or in the config file means nothing to a
+    scenario whose ROLES say who takes part: say so, in one line, rather than drop it."""
+    from horde.config.load import read_config_file
+
+    in_file = read_config_file(args.config).get("users") if args.config else None
+    if args.users is not None:
+        given = f"--users {args.users}"
+    elif in_file is not None:
+        given = f"users: {in_file} in {args.config}"
+    else:
+        return
+    print(f"horde: warning: {given} is ignored: the scenario's ROLES start exactly "
+          f"{planned} users", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     from horde.engine.loop import run_with_signals
     from horde.engine.runner import cast_config, run
@@ -356,9 +372,8 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
     params = make_params(scenario.params_type, config.params, str(config.scenario))
     config, roster = cast_config(config, scenario, params)  # bad input fails here, before load
-    if roster is not None and args.users is not None:
-        print(f"horde: warning: --users {args.users} is ignored: the scenario's ROLES start "
-              f"exactly {roster.size} users", file=sys.stderr)
+    if roster is not None:
+        _warn_users_ignored(args, roster.size)
     formats = _formats(args)
     if args.format and config.out_dir is None:
         config = config.model_copy(update={"out_dir": Path(DEFAULT_REPORT_DIR)})

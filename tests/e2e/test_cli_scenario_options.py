@@ -53,6 +53,13 @@ def test_users_given_with_roles_warns_in_one_line(write_scenario):
     quiet = horde_cli("run", str(path), "--target", "http://127.0.0.1:9", "-i", "1", "-q",
                       "--no-history")
     assert "warning" not in quiet.stderr
+    config = path.parent / "load.yaml"
+    config.write_text("users: 40\n")
+    from_file = horde_cli("run", str(path), "--target", "http://127.0.0.1:9", "-i", "1",
+                          "-q", "--no-history", "--config", str(config))
+    assert [line for line in from_file.stderr.splitlines() if "warning" in line] == [
+        f"horde: warning: users: 40 in {config} is ignored: the scenario's ROLES start "
+        "exactly 3 users"]
 
 
 def test_plan_reads_the_shape_in_a_scenarios_options(write_scenario):
