@@ -86,7 +86,7 @@ async def setup(ctx: horde.RunContext) -> dict[str, Any]:
 async def connect(user: horde.User) -> Any:
     """One Socket.IO connection that expects the game_start broadcast: its latency is
     timed from the server's ``ts``, its reach counted over every connection."""
-    sio = await user.socketio()
+    sio = await user.socketio(ignore=("connection_established", "team_status_update"))
     user.broadcasts.subscribe("game_start")
     sio.on("game_start", lambda d: user.broadcasts.received("game_start", d["ts"], sent_at=d["ts"]))
     sio.on("answer_confirmed", lambda d: None)  # the ack carries the same data: not queued

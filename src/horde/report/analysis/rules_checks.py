@@ -89,6 +89,7 @@ def stream_stalls(r: dict[str, Any]) -> Findings:
 UNCLAIMED = "sio_unclaimed:"
 DROPPED = "sio_inbox_dropped:"
 UNCLAIMED_AT_LEAST = 100  # a few leftovers per run are normal; a pile is a finding
+PILE_AT_LEAST = 20  # ... on one connection: 200 users each left one event is no pile
 UNCLAIMED_NAMES = 3
 
 
@@ -99,12 +100,13 @@ def events_unclaimed(r: dict[str, Any]) -> Findings:
     piled = {k[len(UNCLAIMED):]: n for k, n in counters.items()
              if k.startswith(UNCLAIMED) and n}
     dropped = {k[len(DROPPED):]: n for k, n in counters.items() if k.startswith(DROPPED) and n}
-    if not dropped and sum(piled.values()) < UNCLAIMED_AT_LEAST:
+    peak = ((r.get("values") or {}).get("sio_inbox_peak") or {}).get("max")
+    if not dropped and (sum(piled.values()) < UNCLAIMED_AT_LEAST
+                        or (peak is not None and peak < PILE_AT_LEAST)):
         return []
     top = sorted(piled, key=lambda e: -piled[e])[:UNCLAIMED_NAMES]
     listed = ", ".join(f"{e} ×{piled[e]:,}" + (f" (dropped {dropped[e]:,})" if e in dropped
                                                 else "") for e in top)
-    peak = ((r.get("values") or {}).get("sio_inbox_peak") or {}).get("max")
     evidence: dict[str, Any] = {"unclaimed": piled, "dropped": dropped, "peak": peak}
     calls = " or ".join(f'sio.ignore("{e}")' for e in top[:2])
     return [finding("events_unclaimed", "warning" if dropped else "info",
