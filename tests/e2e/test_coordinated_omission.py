@@ -28,10 +28,12 @@ async def test_a_stall_shows_in_intended_time_latency_only(write_scenario, echo_
     assert results["errors"] == {}
     assert naive["count"] == intended["count"] > 60
     # The stall is one slow reply per user for the naive timer ...
-    assert naive["p90_ms"] < 20 and naive["max_ms"] >= 1000
+    assert naive["p90_ms"] < 50 and naive["max_ms"] >= 1000  # 50: a busy machine's echo
     # ... but ~20 late messages per user (the ones that could not be sent during it).
     assert intended["p90_ms"] > 200
-    assert abs(intended["max_ms"] - naive["max_ms"]) < 60  # the same worst case
+    # the same worst case: the stalled message itself was sent on time (give or take a
+    # busy machine's scheduling, far below the 1 s stall)
+    assert abs(intended["max_ms"] - naive["max_ms"]) < 200
 
 
 async def test_an_open_model_stall_shows_in_intended_time_when_the_cap_holds_sessions_back(
@@ -57,5 +59,8 @@ async def test_an_open_model_stall_shows_in_intended_time_when_the_cap_holds_ses
     assert results["errors"] == {}
     assert sessions["late"] >= 10  # ~17 arrivals per stall waited for a slot (2 stalls)
     assert naive["p90_ms"] < 50  # only the ~4 requests in flight per stall were slow
-    assert intended["p90_ms"] > 150  # every late session shows the wait
+    # every late session shows the wait (up to the 0.5 s stall). How many are late depends
+    # on where the server's stalls fall in these 5 s (one or two), so the figure checked is
+    # one that the late ones reach either way: 10+ late of ~200 is 5 %, above the p99.
+    assert intended["p99_ms"] > 150
     assert naive["max_ms"] >= 100 and intended["max_ms"] >= naive["max_ms"]
