@@ -38,7 +38,9 @@ async def test_a_200ms_reply_is_reported_at_200ms_over_every_protocol(write_scen
         stats = results["metrics"][key]
         assert stats["count"] == 51, key
         assert 200.0 <= stats["p50_ms"] <= 202.0, (key, stats)
-        assert 200.0 <= stats["p99_ms"] <= 202.0, (key, stats)
+        # the p99 of 51 is the slowest reply or so: one late wake-up of either event loop
+        # on a busy machine (2.5 ms was seen) moves it, and still says nothing of accuracy
+        assert 200.0 <= stats["p99_ms"] <= 210.0, (key, stats)
 
 
 async def test_bimodal_delays_give_the_two_modes(write_scenario, echo_server):
