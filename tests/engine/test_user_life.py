@@ -90,8 +90,8 @@ async def end(user):
     assert results["counters"]["user_restarts"] == 1
 
 
-async def test_on_stop_is_bounded_by_the_stop_timeout(write_scenario, tmp_path):
-    path = write_scenario("""
+# an @on_stop that would take 30 s: what the stop timeout must cut short
+SLOW_STOP = """
 import asyncio, horde
 
 @horde.behaviour
@@ -101,7 +101,11 @@ async def work(user):
 @horde.on_stop
 async def end(user):
     await asyncio.sleep(30)
-""")
+"""
+
+
+async def test_on_stop_is_bounded_by_the_stop_timeout(write_scenario, tmp_path):
+    path = write_scenario(SLOW_STOP)
     results = await run(config(path, users=2, iterations=1, stop_timeout_s=0.2),
                         load_scenario(path))
     assert results["errors"] == {"timeout": 2}
@@ -151,17 +155,7 @@ async def work(user):
     assert results["passed"] is False
 
 def test_stop_timeout_flag_is_applied_and_a_bad_one_refused(write_scenario, tmp_path):
-    path = write_scenario("""
-import asyncio, horde
-
-@horde.behaviour
-async def work(user):
-    await asyncio.sleep(0)
-
-@horde.on_stop
-async def end(user):
-    await asyncio.sleep(30)
-""")
+    path = write_scenario(SLOW_STOP)
     common = (str(path), "--target", "http://127.0.0.1:9", "-u", "1", "-i", "1", "-q",
               "--no-history")
     bad = horde_cli("run", *common, "--stop-timeout", "soon")
