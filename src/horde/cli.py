@@ -219,7 +219,19 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="horde's own log messages (default WARNING)")
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
+    _add_worker_options(p)
     _add_safety_options(p)
+
+
+def _add_worker_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", "-w", default=None, metavar="N|auto",
+                   help="engine processes sharing the load (auto: one per core); more than "
+                        "one runs on Ray (pip install 'horde[cluster]'); see docs/scaling.md")
+    p.add_argument("--cluster", default=os.environ.get("RAY_ADDRESS") or None,
+                   metavar="ADDRESS",
+                   help="place the workers on this Ray cluster (default: $RAY_ADDRESS)")
+    p.add_argument("--on-worker-lost", default=None, choices=["abort", "continue"],
+                   help="when a worker dies: end the run (default) or go on without it")
 
 
 def _add_safety_options(p: argparse.ArgumentParser) -> None:
@@ -331,6 +343,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
         "abort_on_fail", "log_level", "duration", "timeout", "abort_grace", "out", "quiet",
         "graceful_stop", "stop_timeout",
         "allow_hosts", "deny_hosts", "ca_bundle", "insecure", "max_duration", "on_error",
+        "workers", "cluster", "on_worker_lost",
     )}
     options["thresholds"] = args.threshold
     options["params"] = parse_param_flags(args.param)

@@ -66,6 +66,9 @@ class FileConfig(BaseModel):
     deny_hosts: list[str] | str | None = None
     ca_bundle: str | None = None
     insecure: bool | None = None
+    workers: int | str | None = None
+    cluster: str | None = None
+    on_worker_lost: Literal["abort", "continue"] | None = None
 
     @field_validator("duration", "timeout", "abort_grace", "max_duration", "graceful_stop",
                      "stop_timeout")
@@ -204,6 +207,18 @@ def _as_run_config(config: FileConfig, file: Path) -> dict[str, Any]:
     return run_config_values(config.model_dump(), base=file.parent)
 
 
+def parse_workers(value: object) -> int | str:
+    """``--workers``: a whole number, or ``auto`` (one per available core)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text == "auto":
+        return "auto"
+    if not text.isdigit():
+        raise ConfigError(f"workers {value!r}: give a number of workers, or auto")
+    return int(text)
+
+
 def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict[str, Any]:
     """Options named as the file and the command line name them (``duration``, ``out``,
     ``quiet`` ...) renamed and converted to RunConfig's fields. Unset (None or empty)
@@ -211,7 +226,8 @@ def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict
     Relative ``scenario`` and ``out`` paths are taken from ``base`` when given."""
     values: dict[str, Any] = {}
     for key in ("target", "users", "spawn_rate", "iterations", "shape", "connect", "seed",
-                "abort_on_fail", "circuit_breaker", "log_level", "insecure", "on_error"):
+                "abort_on_fail", "circuit_breaker", "log_level", "insecure", "on_error",
+                "cluster", "on_worker_lost"):
         if options.get(key) is not None:
             values[key] = options[key]
     for key, field in (("duration", "duration_s"), ("timeout", "timeout_s"),
@@ -226,6 +242,8 @@ def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict
     for key in ("allow_hosts", "deny_hosts"):
         if options.get(key):
             values[key] = parse_rules(options[key], "--" + key.replace("_", "-"))
+    if options.get("workers") is not None:
+        values["workers"] = parse_workers(options["workers"])
     if options.get("thresholds"):
         values["thresholds"] = tuple(options["thresholds"])
     if options.get("quiet") is not None:

@@ -60,6 +60,19 @@ class RunConfig(BaseModel):
     deny_hosts: tuple[str, ...] = Field(default=(), description="CIDRs/globs never connected to")
     ca_bundle: Path | None = Field(default=None, description="PEM file of CAs to trust for TLS")
     insecure: bool = Field(default=False, description="skip TLS verification (warned about)")
+    workers: int | Literal["auto"] = Field(
+        default=1, description="engine processes: a number, or auto (one per available core)")
+    cluster: str | None = Field(
+        default=None, description="a Ray cluster's address: workers are placed on its nodes")
+    on_worker_lost: Literal["abort", "continue"] = Field(
+        default="abort", description="when a worker dies: end the run, or go on without it")
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value: int | str) -> int | str:
+        if value != "auto" and (not isinstance(value, int) or not 1 <= value <= 4096):
+            raise ValueError("workers must be a number from 1 to 4096, or auto")
+        return value
 
     @field_validator("allow_hosts", "deny_hosts")
     @classmethod

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from horde.engine.circuit_breaker import CircuitBreaker
+from horde.engine.segments import WHOLE, RosterShare, Segment
 from horde.engine.user_pool import UserPool
 from horde.shapes.plan import Plan, arrival_times
 
@@ -63,14 +64,16 @@ async def follow_users(
     progress: Progress,
     *,
     until_done: bool,
+    share: Segment | RosterShare = WHOLE,
 ) -> None:
+    """Hold the plan's users — of them, this worker's ``share`` (see engine/segments.py)."""
     t0 = progress.began_at = clock()
-    peak = math.ceil(plan.peak() - 1e-9)
+    peak = share.share(math.ceil(plan.peak() - 1e-9))
     while (t := clock() - t0) < plan.duration_s:
         target = progress.override_users
         if target is None:
             target = target_users(plan, t)
-        progress.target = target
+        target = progress.target = share.share(target)
         while pool.alive < target and progress.breaker.allows_more(t) and pool.start():
             pass
         while pool.running > target and pool.retire_newest(pool.running - target):
@@ -81,12 +84,14 @@ async def follow_users(
 
 
 async def follow_arrivals(
-    plan: Plan, pool: UserPool, clock: Callable[[], float], progress: Progress
+    plan: Plan, pool: UserPool, clock: Callable[[], float], progress: Progress,
+    segment: Segment = WHOLE,
 ) -> None:
     """Start each session when due. When ``max_concurrent`` are running, a due session
     waits for a free slot and starts late — timed from when it was due (coordinated
-    omission) and counted as late; those still waiting when the plan ends are dropped."""
-    cap = plan.max_concurrent or math.inf
+    omission) and counted as late; those still waiting when the plan ends are dropped.
+    On a worker, only the ``segment``'s arrivals, under its part of the cap."""
+    cap = segment.split(plan.max_concurrent) if plan.max_concurrent else math.inf
     t0 = progress.began_at = clock()
     waiting: deque[float] = deque()  # due times (loop clock) of sessions held by the cap
 
@@ -105,10 +110,12 @@ async def follow_arrivals(
                 await asyncio.wait_for(pool.slot_freed(), rest)
         start_waiting()
 
-    for due in arrival_times(plan):
+    for n, due in enumerate(arrival_times(plan)):
+        if not segment.owns(n):
+            continue
         await until(t0 + due)
         t = clock() - t0
-        progress.target = plan.value_at(t)
+        progress.target = plan.value_at(t) / segment.count
         if not progress.breaker.allows_more(t):
             break
         if pool.running >= cap or waiting:

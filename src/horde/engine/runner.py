@@ -24,6 +24,7 @@ from horde.engine.control import RunControl
 from horde.engine.drivers import Progress, follow_arrivals, follow_users
 from horde.engine.hooks import HookOutcome, run_hook
 from horde.engine.loop import Interrupt
+from horde.engine.segments import WHOLE, RosterShare, Segment
 from horde.engine.user_pool import UserPool
 from horde.errors import ConfigError, UsageError
 from horde.metrics.aggregator import Aggregator
@@ -84,19 +85,92 @@ class RunContext:
         return self.user.params
 
 
+@dataclass(slots=True)
+class LoadJob:
+    """Everything the load phase works with: the run's settings, what the users share,
+    where they record, and the events that end it."""
+
+    config: RunConfig
+    scenario: Scenario
+    recorder: Recorder
+    stopping: asyncio.Event  # set when the load ends: users stop starting iterations
+    stop: asyncio.Event  # set to end the load early (a signal, a live stop, an abort)
+    context: tuple[Any, Any, Hub, Roster | None]  # @setup's value, params, hub, roster
+    progress: Progress
+    misuse: asyncio.Future[UsageError]
+
+
+class LoadPhase(Protocol):
+    """How the load itself runs: here, on this event loop (:class:`LocalLoad`), or on
+    workers (``horde.cluster``). The runner around it — setup, the tick, sinks, control,
+    teardown, results — is the same either way."""
+
+    async def run(self, job: LoadJob) -> tuple[str, float]:
+        """Follow the plan; the run's status and how long the load lasted."""
+        ...
+
+    def before_tick(self, recorder: Recorder, progress: Progress) -> None:
+        """Just before each window closes (workers: their windows are added here)."""
+        ...
+
+    def sample(self, monitor: GeneratorMonitor) -> dict[str, Any]:
+        """This second's health fields of the row (CPU, memory, loop lag)."""
+        ...
+
+    def generator(self, monitor: GeneratorMonitor, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """results.json ``generator``: the load generator's health over the run."""
+        ...
+
+    def facts(self) -> dict[str, Any] | None:
+        """results.json ``workers`` (None for one process)."""
+        ...
+
+
+class LocalLoad:
+    """The load on this process's event loop: today's single-process run."""
+
+    async def run(self, job: LoadJob) -> tuple[str, float]:
+        return await run_load(job)
+
+    def before_tick(self, recorder: Recorder, progress: Progress) -> None:
+        pass
+
+    def sample(self, monitor: GeneratorMonitor) -> dict[str, Any]:
+        return monitor.sample()
+
+    def generator(self, monitor: GeneratorMonitor, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return monitor.summary(rows)
+
+    def facts(self) -> dict[str, Any] | None:
+        return None
+
+
 async def run(
     config: RunConfig,
     scenario: Scenario,
     sinks: Sequence[Sink] = (),
     stop: asyncio.Event | None = None,
     probes: Sequence[Probe] = (),
+    load: LoadPhase | None = None,
 ) -> dict[str, Any]:
-    """Run ``scenario`` as ``config`` says; returns the results dict the sinks received."""
+    """Run ``scenario`` as ``config`` says; returns the results dict the sinks received.
+    With ``workers`` > 1 the load runs on worker processes (``horde.cluster``)."""
     stop = stop or asyncio.Event()
     params = make_params(scenario.params_type, config.params, scenario.path or scenario.name)
     config, roster = cast_config(config, scenario, params)
+    if load is None:
+        load = _load_phase(config)
     with use_policy(config.host_policy):  # every connection of the run obeys it
-        return await _run(config, scenario, sinks, stop, probes, params, roster)
+        return await _run(config, scenario, sinks, stop, probes, params, roster, load)
+
+
+def _load_phase(config: RunConfig) -> LoadPhase:
+    """One process, or workers: Ray is imported only when there is more than one."""
+    if config.workers == 1 and config.cluster is None:
+        return LocalLoad()
+    from horde.cluster.coordinator import Workers
+
+    return Workers(config)
 
 
 async def _run(
@@ -107,6 +181,7 @@ async def _run(
     probes: Sequence[Probe],
     params: Any,
     roster: Roster | None,
+    phase: LoadPhase,
 ) -> dict[str, Any]:
     gc.freeze()  # imports and the scenario are long-lived: keep GC pauses out of latencies
     recorder = Recorder()
@@ -124,7 +199,7 @@ async def _run(
     background = [
         asyncio.create_task(monitor.probe_loop_lag()),
         asyncio.create_task(
-            _tick(aggregator, (monitor, probes), progress, sinks, t0,
+            _tick(aggregator, (monitor, probes, phase), progress, sinks, t0,
                   _abort_check(config, scenario, stop))
         ),
     ]
@@ -134,10 +209,10 @@ async def _run(
     try:
         status, setup = await _setup(scenario, ctx, stop, recorder)
         if status == "completed":
-            status, load_s = await _load(
+            status, load_s = await phase.run(LoadJob(
                 config, scenario, recorder, stopping, stop, (setup.value, params, hub, roster),
                 progress, misuse,
-            )
+            ))
         if progress.abort_reason is not None:
             status = "aborted"
         elif status == "interrupted" and control.stopped_by is not None:
@@ -151,7 +226,39 @@ async def _run(
         await asyncio.gather(*background, return_exceptions=True)
     now = CLOCK()
     last_tick = t0 + (aggregator.rows[-1]["t"] if aggregator.rows else 0.0)
-    aggregator.tick(now - t0, _extra(monitor, probes, now - t0) | progress.snapshot(last_tick, now))
+    phase.before_tick(recorder, progress)
+    aggregator.tick(now - t0, _extra(monitor, probes, phase, now - t0)
+                    | progress.snapshot(last_tick, now))
+    outcome = RunOutcome(status, started_at, load_s, progress.abort_reason)
+    results = conclude(config, scenario, aggregator, outcome, progress,
+                       phase.generator(monitor, aggregator.rows), sinks, phase.facts())
+    if misuse.done():  # a user's UsageError: the results are written, the run ends with it
+        raise misuse.result()
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How the load phase went: what results.json's run facts say of it."""
+
+    status: str
+    started_at: str
+    load_s: float
+    abort_reason: str | None = None
+
+
+def conclude(
+    config: RunConfig,
+    scenario: Scenario,
+    aggregator: Aggregator,
+    outcome: RunOutcome,
+    progress: Progress,
+    generator: dict[str, Any],
+    sinks: Sequence[Sink],
+    workers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The results of a finished run — thresholds, verdict, analysis, checked against the
+    schema — handed to every sink. One process or many workers, the same steps."""
     run_facts = {
         "scenario": scenario.name,
         "scenario_file": scenario.path,
@@ -163,14 +270,16 @@ async def _run(
             "iterations": config.iterations,
             "shape": config.shape,
         },
-        "started_at": started_at,
-        "duration_s": round(load_s, 3),
-        "status": status,
-        "abort_reason": progress.abort_reason,
+        "started_at": outcome.started_at,
+        "duration_s": round(outcome.load_s, 3),
+        "status": outcome.status,
+        "abort_reason": outcome.abort_reason,
         "out_dir": str(config.out_dir) if config.out_dir else None,
         "load": _load_facts(config, progress, aggregator),
     }
-    results = build_results(aggregator, run=run_facts, generator=monitor.summary(aggregator.rows))
+    if workers is not None:
+        run_facts["workers"] = workers
+    results = build_results(aggregator, run=run_facts, generator=generator)
     results["thresholds"] = evaluate(
         thresholds_for(config, scenario), results, aggregator.totals.latencies
     )
@@ -184,8 +293,6 @@ async def _run(
     results = checked(results)  # the schema of results.json, every key typed
     for sink in sinks:
         _safely(sink.on_finish, results)
-    if misuse.done():  # a user's UsageError: the results are written, the run ends with it
-        raise misuse.result()
     return results
 
 
@@ -222,33 +329,30 @@ async def _teardown(
     await run_hook(scenario.teardown(ctx, shared), "teardown", timeout, interrupted, recorder)
 
 
-async def _load(
-    config: RunConfig,
-    scenario: Scenario,
-    recorder: Recorder,
-    stopping: asyncio.Event,
-    stop: asyncio.Event,
-    context: tuple[Any, Any, Hub, Roster | None],
-    progress: Progress,
-    misuse: asyncio.Future[UsageError],
-) -> tuple[str, float]:
+async def run_load(job: LoadJob, segment: Segment = WHOLE) -> tuple[str, float]:
     """The load phase: follow the plan until it ends, the users finish, ``stop``, or a
-    user raises a UsageError (``misuse`` gets it: the run is aborted)."""
+    user raises a UsageError (``misuse`` gets it: the run is aborted). On a worker, only
+    its ``segment`` of the plan."""
+    config, scenario, recorder, stopping, stop, context, progress, misuse = (
+        job.config, job.scenario, job.recorder, job.stopping, job.stop, job.context,
+        job.progress, job.misuse)
     plan = progress.plan
     roster = context[3]
-    make_user = _user_maker(config, recorder, stopping, context)
+    share: Segment | RosterShare = segment if roster is None else segment.of(roster)
+    make_user = _user_maker(config, recorder, stopping, context, share)
 
     def misused(exc: UsageError) -> None:
         if not misuse.done():
             misuse.set_result(exc)
 
-    pool = UserPool(make_user, scenario, config.iterations, config.stop_timeout_s, roster,
+    pool = UserPool(make_user, scenario, config.iterations, config.stop_timeout_s,
+                    share if isinstance(share, RosterShare) else None,
                     on_usage_error=misused)
     if plan.open_model:
-        driver = follow_arrivals(plan, pool, CLOCK, progress)
+        driver = follow_arrivals(plan, pool, CLOCK, progress, segment)
     else:
         driver = follow_users(
-            plan, pool, CLOCK, progress, until_done=config.iterations is not None
+            plan, pool, CLOCK, progress, until_done=config.iterations is not None, share=share
         )
     began = CLOCK()
     driving = asyncio.create_task(driver)
@@ -384,9 +488,11 @@ def _abort_check(config: RunConfig, scenario: Scenario, stop: asyncio.Event) -> 
     return check
 
 
-def _extra(monitor: GeneratorMonitor, probes: Sequence[Probe], t: float) -> dict[str, Any]:
+def _extra(
+    monitor: GeneratorMonitor, probes: Sequence[Probe], phase: LoadPhase, t: float
+) -> dict[str, Any]:
     """A row's fields from beside the load: horde's own health, then each probe's."""
-    extra = monitor.sample()
+    extra = phase.sample(monitor)
     for probe in probes:
         try:
             extra.update(probe.row_fields(t))
@@ -397,7 +503,7 @@ def _extra(monitor: GeneratorMonitor, probes: Sequence[Probe], t: float) -> dict
 
 async def _tick(
     aggregator: Aggregator,
-    watched: tuple[GeneratorMonitor, Sequence[Probe]],
+    watched: tuple[GeneratorMonitor, Sequence[Probe], LoadPhase],
     progress: Progress,
     sinks: Sequence[Sink],
     t0: float,
@@ -410,6 +516,7 @@ async def _tick(
         while (wait := t0 + n - CLOCK()) > 0:  # the loop's timers may fire a little early
             await asyncio.sleep(wait)
         now = CLOCK()
+        watched[2].before_tick(aggregator.recorder, progress)
         row = aggregator.tick(now - t0, _extra(*watched, now - t0) | progress.snapshot(last, now))
         last = now
         for sink in sinks:
@@ -424,15 +531,18 @@ def _user_maker(
     recorder: Recorder,
     stopping: asyncio.Event,
     context: tuple[Any, Any, Hub, Roster | None],
+    share: Segment | RosterShare,
 ) -> Callable[[int], User]:
-    """How the pool makes user ``i``: with a roster, in its role and group."""
+    """How the pool makes its ``local``-th user: user ``i`` of the run (on a worker, the
+    segment says which); with a roster, in its role and group."""
     shared, params, hub, roster = context
     groups = None
-    if roster is not None and roster.groups():
-        groups = GroupTracker({g.name: roster.counts[g.name] for g in roster.groups()})
+    if isinstance(share, RosterShare) and share.groups():
+        groups = GroupTracker({g.name: share.counts[g.name] for g in share.groups()})
         recorder.add_section("groups", groups.report)
 
-    def make_user(i: int) -> User:
+    def make_user(local: int) -> User:
+        i = share.global_index(local)
         seed = None if config.seed is None else config.seed + i
         if roster is None:
             return _new_user(i, config, recorder, stopping, shared, params, seed, hub=hub)

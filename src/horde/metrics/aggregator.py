@@ -15,8 +15,8 @@ from hdrh.histogram import HdrHistogram
 from horde.metrics import names
 from horde.metrics.histogram import new_histogram, percentiles_ms
 from horde.metrics.operations import EXCHANGE_METRICS, OPERATION_METRICS, Outcomes
-from horde.metrics.recorder import Key, Recorder, Window
-from horde.metrics.values import new_value_histogram, second_of
+from horde.metrics.recorder import Key, Recorder, Window, merge_samples
+from horde.metrics.values import second_of
 from horde.secrets import known as secrets_known
 from horde.secrets import redact
 
@@ -133,28 +133,7 @@ class Aggregator:
     def _merge(self, window: Window) -> None:
         if secrets_known():
             _redact_keys(window)
-        totals = self.totals
-        for key, hist in window.latencies.items():
-            total = totals.latencies.get(key)
-            if total is None:
-                total = totals.latencies[key] = new_histogram()
-            total.add(hist)
-        for key, outcomes in window.outcomes.items():
-            total_outcomes = totals.outcomes.get(key)
-            if total_outcomes is None:
-                total_outcomes = totals.outcomes[key] = Outcomes()
-            total_outcomes.merge(outcomes)
-        for key, n in window.counters.items():
-            totals.counters[key] = totals.counters.get(key, 0) + n
-        for key, n in window.errors.items():
-            totals.errors[key] = totals.errors.get(key, 0) + n
-        for name, hist in window.values.items():
-            total = totals.values.get(name)
-            if total is None:
-                total = totals.values[name] = new_value_histogram()
-            total.add(hist)
-        totals.bytes_sent += window.bytes_sent
-        totals.bytes_received += window.bytes_received
+        merge_samples(self.totals, window)
 
     def _row(self, window: Window, elapsed_s: float) -> tuple[dict[str, Any], HdrHistogram]:
         rec = self.recorder

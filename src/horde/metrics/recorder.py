@@ -408,6 +408,12 @@ class Recorder:
 
     # -- hand-over -------------------------------------------------------------------------
 
+    def absorb(self, window: Window) -> None:
+        """Add another recorder's window (a worker's, see metrics/shipping.py) to the
+        current one, as if its samples had been recorded here."""
+        merge_samples(self._window, window)
+        self._window.peak_in_flight += window.peak_in_flight
+
     def take_window(self) -> Window:
         """Hand the finished window to the aggregator and start a fresh one."""
         window, self._window = self._window, Window(peak_in_flight=self.in_flight)
@@ -419,3 +425,29 @@ class Recorder:
             key = (names.WS_MSG_IN, None)
             counters[key] = counters.get(key, 0) + window.ws_received
         return window
+
+
+def merge_samples(into: Any, window: Window) -> None:
+    """Add ``window``'s samples to ``into`` — another window, or the aggregator's totals
+    (anything with the same tables): histograms exactly, counts summed."""
+    for key, hist in window.latencies.items():
+        total = into.latencies.get(key)
+        if total is None:
+            total = into.latencies[key] = new_histogram()
+        total.add(hist)
+    for key, outcomes in window.outcomes.items():
+        total_outcomes = into.outcomes.get(key)
+        if total_outcomes is None:
+            total_outcomes = into.outcomes[key] = Outcomes()
+        total_outcomes.merge(outcomes)
+    for key, n in window.counters.items():
+        into.counters[key] = into.counters.get(key, 0) + n
+    for key, n in window.errors.items():
+        into.errors[key] = into.errors.get(key, 0) + n
+    for name, hist in window.values.items():
+        total = into.values.get(name)
+        if total is None:
+            total = into.values[name] = new_value_histogram()
+        total.add(hist)
+    into.bytes_sent += window.bytes_sent
+    into.bytes_received += window.bytes_received

@@ -389,6 +389,26 @@ class Analysis(_Model):
 # -- the whole -----------------------------------------------------------------------------
 
 
+class LostWorker(_Model):
+    """A worker that died during the run: when, why, and the users it took with it."""
+
+    worker: int
+    at_s: float | None = None
+    reason: str
+    users: int
+    user_ids: list[int] = []
+
+
+class Workers(_Model):
+    """A run on several workers (docs/scaling.md): how many, where, and any lost."""
+
+    count: int
+    cluster: str | None = None
+    on_lost: str
+    nodes: list[str] = []
+    lost: list[LostWorker] = []
+
+
 class Results(_Model):
     """results.json, schema ``horde.results/2`` (docs/results.md)."""
 
@@ -425,6 +445,7 @@ class Results(_Model):
     values: dict[str, Value] = {}
     bytes: Bytes = Bytes()
     generator: Generator = Generator()
+    workers: Workers | None = None
     groups: Groups | None = None
     events: dict[str, int] | None = None
     broadcasts: dict[str, dict[str, Any]] | None = None
@@ -447,7 +468,7 @@ def checked(results: dict[str, Any]) -> dict[str, Any]:
                             exclude={k for k in _OPTIONAL if getattr(model, k) is None})
 
 
-_OPTIONAL = ("groups", "events", "broadcasts", "isolation", "ordering", "streams",
+_OPTIONAL = ("workers", "groups", "events", "broadcasts", "isolation", "ordering", "streams",
              "target_monitor", "run_id", "incomplete", "incomplete_note", "analysis")
 
 

@@ -1,0 +1,217 @@
+"""The coordinator: the load phase of a run whose load runs on workers.
+
+:class:`Workers` is the runner's :class:`~horde.engine.runner.LoadPhase` for more than
+one worker. The runner does what it always does — ``@setup`` once, a window every
+second, sinks, live control, ``@teardown`` once, results — and this class puts the
+workers in its place: it hands each its segment, starts them together, polls them, adds
+their windows to the runner's recorder just before each tick, and carries stop, the
+live user count and run-wide events out to them. A worker that stops answering is
+*lost*: the run aborts, or goes on without it (``--on-worker-lost``), and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from horde.cluster.health import merged_generator, merged_sample
+from horde.cluster.messages import POLL_INTERVAL_S, Finished, Job, Orders, Ready, Tick
+from horde.cluster.ray_pool import RayPool, WorkerLost
+from horde.cluster.sections import merge_sections
+from horde.config.model import RunConfig
+from horde.engine.drivers import Progress
+from horde.engine.runner import CLOCK, LoadJob
+from horde.engine.segments import Segment
+from horde.errors import UsageError
+from horde.metrics.recorder import Recorder
+from horde.metrics.shipping import Gauges, absorb_tallies, unpack
+from horde.monitor.generator import GeneratorMonitor
+
+log = logging.getLogger("horde")
+START_MARGIN_S = 0.5  # time for the start order to reach every worker before load begins
+
+
+@dataclass(slots=True)
+class Lost:
+    """A worker that died during the run."""
+
+    worker: int
+    at_s: float | None  # seconds into the load
+    reason: str
+    users: int  # users it had started
+    user_ids: list[int]
+
+
+class Workers:
+    """The load phase on ``config.workers`` workers (see the module)."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.pool: RayPool | None = None
+        self.ready: list[Ready] = []
+        self.latest: dict[int, Tick] = {}
+        self.pending: list[Tick] = []
+        self.finished: dict[int, Finished] = {}
+        self.lost: dict[int, Lost] = {}
+        self.own_events: dict[int, dict[str, int]] = {}
+        self.health: dict[int, list[dict[str, Any]]] = {}
+        self._began: float | None = None
+        self._last_tick = CLOCK()
+
+    # -- the load phase ----------------------------------------------------------------------
+
+    async def run(self, job: LoadJob) -> tuple[str, float]:
+        self.pool = pool = await RayPool.start(self.config.workers, self.config.cluster)
+        try:
+            return await self._drive(job, pool)
+        finally:
+            await pool.close()
+
+    async def _drive(self, job: LoadJob, pool: RayPool) -> tuple[str, float]:
+        scenario = job.scenario
+        path = Path(scenario.path or "")
+        source = path.read_bytes() if path.is_file() else b""
+        jobs = [Job(self.config, str(path), source, Segment(i, pool.size), job.context[0])
+                for i in range(pool.size)]
+        self.ready = await pool.prepare(jobs)
+        at = self._start_time()
+        await pool.start_all(at)
+        self._began = CLOCK() + (at - time.time())
+        job.progress.began_at = self._began
+        await self._follow(job, pool)
+        return self._outcome(job)
+
+    def _start_time(self) -> float:
+        """A wall-clock start a little ahead, placed so that each worker's windows close
+        half a second before the runner's tick: one window per worker per row."""
+        now = CLOCK()
+        ahead = START_MARGIN_S + (self._last_tick - now) % 1.0 + 0.5
+        return time.time() + ahead
+
+    async def _follow(self, job: LoadJob, pool: RayPool) -> None:
+        """Poll every worker until each has finished or is lost; a deadline well past the
+        plan's end makes sure of it."""
+        deadline = CLOCK() + self.config.max_duration_s + self.config.stop_timeout_s + 60
+        while len(self.finished) + len(self.lost) < pool.size:
+            await asyncio.gather(*(self._poll(job, pool, i) for i in range(pool.size)
+                                   if i not in self.finished and i not in self.lost))
+            if CLOCK() > deadline:
+                for i in range(pool.size):
+                    if i not in self.finished and i not in self.lost:
+                        self._lose(job, pool, WorkerLost(i, "did not finish by the deadline"))
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    async def _poll(self, job: LoadJob, pool: RayPool, worker: int) -> None:
+        orders = Orders(job.stop.is_set(), job.progress.override_users,
+                        self._others(worker))
+        try:
+            report = await pool.poll(worker, orders)
+        except WorkerLost as exc:
+            self._lose(job, pool, exc)
+            return
+        self.pending.extend(report.ticks)
+        if report.ticks:
+            self.latest[worker] = report.ticks[-1]
+            self.health.setdefault(worker, []).extend(t.health for t in report.ticks)
+        self.own_events[worker] = report.events
+        if report.finished is not None:
+            self.finished[worker] = report.finished
+            if report.finished.misuse and not job.misuse.done():
+                job.misuse.set_result(UsageError(report.finished.misuse))
+
+    def _others(self, worker: int) -> dict[str, int]:
+        """Every other worker's signals of each event, as last reported."""
+        totals: dict[str, int] = {}
+        for other, counts in self.own_events.items():
+            if other != worker:
+                for name, n in counts.items():
+                    totals[name] = totals.get(name, 0) + n
+        return totals
+
+    def _lose(self, job: LoadJob, pool: RayPool, exc: WorkerLost) -> None:
+        at = None if self._began is None else round(CLOCK() - self._began, 3)
+        started = self.latest[exc.worker].gauges.users_started if exc.worker in self.latest else 0
+        segment = Segment(exc.worker, pool.size)
+        self.lost[exc.worker] = Lost(exc.worker, at, exc.reason, started,
+                                     [segment.global_index(j) for j in range(min(started, 1000))])
+        self.latest.pop(exc.worker, None)
+        pool.kill(exc.worker)
+        log.warning("horde: worker %d lost at %ss: %s", exc.worker, at, exc.reason)
+        if self.config.on_worker_lost == "abort" and not job.stop.is_set():
+            job.progress.abort_reason = (
+                f"worker {exc.worker} lost at {at}s ({exc.reason}); its {started} users "
+                "stopped with it (--on-worker-lost continue goes on without it)")
+            job.stop.set()
+
+    def _outcome(self, job: LoadJob) -> tuple[str, float]:
+        """The run's status and load time from the workers', and their run-long counts."""
+        recorder, progress = job.recorder, job.progress
+        for finished in self.finished.values():
+            absorb_tallies(recorder, finished.tallies)
+            progress.late_sessions += finished.late_sessions
+            progress.dropped_sessions += finished.dropped_sessions
+            if finished.abort_reason and progress.abort_reason is None:
+                progress.abort_reason = finished.abort_reason
+        events = self._event_totals()
+        merged = merge_sections([f.sections for f in self.finished.values()], events)
+        for name, section in merged.items():
+            recorder.add_section(name, lambda section=section: section)
+        statuses = {f.status for f in self.finished.values()}
+        status = "interrupted" if job.stop.is_set() else "completed"
+        if "aborted" in statuses or progress.abort_reason:
+            status = "aborted"
+        load_s = max((f.load_s for f in self.finished.values()), default=0.0)
+        return status, load_s
+
+    def _event_totals(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for counts in self.own_events.values():
+            for name, n in counts.items():
+                totals[name] = totals.get(name, 0) + n
+        return totals
+
+    # -- each second -------------------------------------------------------------------------
+
+    def before_tick(self, recorder: Recorder, progress: Progress) -> None:
+        """Add the workers' windows that arrived since the last tick, and their levels."""
+        self._last_tick = CLOCK()
+        for tick in self.pending:
+            recorder.absorb(unpack(tick.window))
+        self.pending = []
+        gauges = [t.gauges for t in self.latest.values()]
+        _sum_gauges(recorder, gauges)
+        if self.latest:
+            progress.target = sum(t.target for t in self.latest.values())
+
+    def sample(self, monitor: GeneratorMonitor) -> dict[str, Any]:
+        return merged_sample(monitor.sample(), self.latest, set(self.lost))
+
+    def generator(self, monitor: GeneratorMonitor, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        health = {i: f.health for i, f in self.finished.items()}
+        return merged_generator(monitor.summary(rows), health, self.ready)
+
+    def facts(self) -> dict[str, Any] | None:
+        return {
+            "count": len(self.ready) or (self.pool.size if self.pool else 0),
+            "cluster": self.config.cluster,
+            "on_lost": self.config.on_worker_lost,
+            "nodes": sorted({r.node for r in self.ready}),
+            "lost": [{"worker": x.worker, "at_s": x.at_s, "reason": x.reason,
+                      "users": x.users, "user_ids": x.user_ids} for x in self.lost.values()],
+        }
+
+
+def _sum_gauges(recorder: Recorder, gauges: list[Gauges]) -> None:
+    """The run's levels: the sum of the workers' (a lost worker's count no more)."""
+    recorder.active_users = sum(g.active_users for g in gauges)
+    recorder.users_started = max(recorder.users_started, sum(g.users_started for g in gauges))
+    recorder.open_connections = sum(g.open_connections for g in gauges)
+    recorder.in_flight = sum(g.in_flight for g in gauges)
+    recorder.peak_users = max(recorder.peak_users, sum(g.peak_users for g in gauges))
+    recorder.peak_open_connections = max(recorder.peak_open_connections,
+                                         sum(g.peak_open_connections for g in gauges))
+    recorder.peak_in_flight = max(recorder.peak_in_flight, sum(g.peak_in_flight for g in gauges))

@@ -1,0 +1,139 @@
+"""Workers as Ray actors: on this machine (a private Ray instance) or on a cluster.
+
+One code path for both: ``ray.init()`` starts a local instance sized to the workers, or
+joins ``--cluster ADDRESS``; each worker is an actor of one CPU, spread over the nodes.
+Every call is awaited with a deadline, so a worker that died (killed, its node gone)
+shows up as :class:`WorkerLost` and never as a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from horde.cluster.messages import Job, Orders, Ready, Report
+from horde.cluster.worker import EngineWorker
+from horde.errors import ConfigError
+
+CALL_TIMEOUT_S = 15.0  # longer than any poll takes on a live worker, even a saturated one
+log = logging.getLogger("horde")
+
+
+class WorkerLost(Exception):
+    """A worker that no longer answers: its process or node is gone."""
+
+    def __init__(self, worker: int, reason: str) -> None:
+        super().__init__(f"worker {worker}: {reason}")
+        self.worker = worker
+        self.reason = reason
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("more than one worker needs Ray: pip install 'horde[cluster]'") from None
+    return ray
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class RayPool:
+    """The run's workers on Ray (see the module)."""
+
+    address: str | None
+    actors: list[Any]
+    owns_ray: bool  # a private instance this pool started (and shuts down)
+
+    @classmethod
+    async def start(cls, workers: int | str, address: str | None) -> RayPool:
+        ray = import_ray()
+        owns = not ray.is_initialized()
+        if owns:
+            await asyncio.to_thread(_init, ray, address, workers)
+        count = _worker_count(ray, workers, address)
+        actor = ray.remote(num_cpus=1, max_restarts=0, max_concurrency=4)(EngineWorker)
+        actors = [actor.options(scheduling_strategy="SPREAD").remote(i) for i in range(count)]
+        return cls(address, actors, owns)
+
+    @property
+    def size(self) -> int:
+        return len(self.actors)
+
+    async def prepare(self, jobs: list[Job]) -> list[Ready]:
+        return await asyncio.gather(*(self._call(i, "prepare", job)
+                                      for i, job in enumerate(jobs)))
+
+    async def start_all(self, at: float) -> None:
+        await asyncio.gather(*(self._call(i, "start", at) for i in range(self.size)))
+
+    async def poll(self, worker: int, orders: Orders) -> Report:
+        report: Report = await self._call(worker, "poll", orders)
+        return report
+
+    async def _call(self, worker: int, method: str, *args: Any) -> Any:
+        ray = import_ray()
+        ref = getattr(self.actors[worker], method).remote(*args)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(ref.future()), CALL_TIMEOUT_S)
+        except ray.exceptions.RayActorError as exc:
+            raise WorkerLost(worker, _death(exc)) from None
+        except TimeoutError:
+            raise WorkerLost(worker, f"no answer to {method} within {CALL_TIMEOUT_S:g}s") from None
+        except ray.exceptions.RayTaskError as exc:
+            raise exc.as_instanceof_cause() from None
+
+    def kill(self, worker: int) -> None:
+        """End a worker that no longer answers (it may still be sending load)."""
+        ray = import_ray()
+        try:
+            ray.kill(self.actors[worker], no_restart=True)
+        except Exception:
+            log.debug("worker %d was already gone", worker)
+
+    async def close(self) -> None:
+        ray = import_ray()
+        for i in range(self.size):
+            self.kill(i)
+        if self.owns_ray:
+            await asyncio.to_thread(ray.shutdown)
+
+
+def _init(ray: Any, address: str | None, workers: int | str) -> None:
+    options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.ERROR,
+                               "log_to_driver": True, "namespace": "horde"}
+    if address is None:
+        count = available_cores() if workers == "auto" else int(workers)
+        ray.init(num_cpus=count, **options)
+    else:
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, RuntimeError) as exc:
+            raise ConfigError(f"--cluster {address}: cannot join the Ray cluster: {exc}") from None
+
+
+def _worker_count(ray: Any, workers: int | str, address: str | None) -> int:
+    """``auto``: one per core — of this machine, or of every node of the cluster."""
+    if workers != "auto":
+        return int(workers)
+    if address is None:
+        return available_cores()
+    return max(int(ray.cluster_resources().get("CPU", 1)), 1)
+
+
+def _death(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    for line in text:
+        if "SIGKILL" in line or "killed" in line.lower() or "died" in line.lower():
+            return line.strip()[:200]
+    return (text[0] if text else type(exc).__name__)[:200]
