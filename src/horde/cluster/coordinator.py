@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,11 @@ from horde.engine.runner import CLOCK, LoadJob
 from horde.engine.segments import Segment
 from horde.errors import UsageError
 from horde.metrics.recorder import Recorder
-from horde.metrics.shipping import Gauges, absorb_tallies, unpack
+from horde.metrics.shipping import Gauges, absorb, absorb_tallies
 from horde.monitor.generator import GeneratorMonitor
 
 log = logging.getLogger("horde")
+MAX_IDS = 1000  # a lost worker's user ids listed in results.json
 START_MARGIN_S = 0.5  # time for the start order to reach every worker before load begins
 
 
@@ -44,6 +45,8 @@ class Lost:
     reason: str
     users: int  # users it had started
     user_ids: list[int]
+    pid: int | None = None
+    node: str | None = None
 
 
 class Workers:
@@ -136,8 +139,11 @@ class Workers:
         at = None if self._began is None else round(CLOCK() - self._began, 3)
         started = self.latest[exc.worker].gauges.users_started if exc.worker in self.latest else 0
         segment = Segment(exc.worker, pool.size)
-        self.lost[exc.worker] = Lost(exc.worker, at, exc.reason, started,
-                                     [segment.global_index(j) for j in range(min(started, 1000))])
+        placed = next((r for r in self.ready if r.worker == exc.worker), None)
+        self.lost[exc.worker] = Lost(
+            exc.worker, at, exc.reason, started,
+            [segment.global_index(j) for j in range(min(started, MAX_IDS))],
+            placed.pid if placed else None, placed.node if placed else None)
         self.latest.pop(exc.worker, None)
         pool.kill(exc.worker)
         log.warning("horde: worker %d lost at %ss: %s", exc.worker, at, exc.reason)
@@ -180,7 +186,7 @@ class Workers:
         """Add the workers' windows that arrived since the last tick, and their levels."""
         self._last_tick = CLOCK()
         for tick in self.pending:
-            recorder.absorb(unpack(tick.window))
+            absorb(recorder, tick.window)
         self.pending = []
         gauges = [t.gauges for t in self.latest.values()]
         _sum_gauges(recorder, gauges)
@@ -200,8 +206,7 @@ class Workers:
             "cluster": self.config.cluster,
             "on_lost": self.config.on_worker_lost,
             "nodes": sorted({r.node for r in self.ready}),
-            "lost": [{"worker": x.worker, "at_s": x.at_s, "reason": x.reason,
-                      "users": x.users, "user_ids": x.user_ids} for x in self.lost.values()],
+            "lost": [asdict(x) for x in self.lost.values()],
         }
 
 

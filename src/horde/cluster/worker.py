@@ -191,7 +191,7 @@ class _Engine:
     def _close_window(self, n: int) -> None:
         assert self.monitor is not None and self.progress is not None
         window = self.recorder.take_window()
-        self.ticks.append(Tick(n, pack(window), Gauges.of(self.recorder),
+        self.ticks.append(Tick(n, pack(window, self.recorder.value_specs), Gauges.of(self.recorder),
                                self.monitor.sample(), float(self.progress.target)))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from horde.metrics.histogram import new_histogram
 from horde.metrics.operations import Outcomes
 from horde.metrics.recorder import ConnectionCounts, Key, Recorder, Traffic, Window
-from horde.metrics.values import new_value_histogram
+from horde.metrics.values import ValueSpec, new_value_histogram
 
 
 @dataclass(slots=True)
@@ -30,6 +30,7 @@ class PackedWindow:
     bytes_sent: int = 0
     bytes_received: int = 0
     peak_in_flight: int = 0
+    value_specs: dict[str, ValueSpec] = field(default_factory=dict)  # of ``values``' names
 
 
 @dataclass(slots=True)
@@ -59,7 +60,7 @@ class RunTallies:
     connections: ConnectionCounts
     traffic: dict[str, Traffic]
     error_examples: dict[str, str]
-    value_specs: dict[str, object]
+    value_specs: dict[str, ValueSpec]
 
     @classmethod
     def of(cls, recorder: Recorder) -> RunTallies:
@@ -67,15 +68,24 @@ class RunTallies:
                    dict(recorder.value_specs))
 
 
-def pack(window: Window) -> PackedWindow:
-    """``window`` ready to cross a process boundary."""
+def pack(window: Window, specs: dict[str, ValueSpec]) -> PackedWindow:
+    """``window`` ready to cross a process boundary, with the unit and direction of each
+    value it holds (``specs``: the recorder's)."""
     return PackedWindow(
         latencies={key: hist.encode() for key, hist in window.latencies.items()},
         values={name: hist.encode() for name, hist in window.values.items()},
         outcomes=window.outcomes, counters=window.counters, errors=window.errors,
         bytes_sent=window.bytes_sent, bytes_received=window.bytes_received,
         peak_in_flight=window.peak_in_flight,
+        value_specs={name: specs[name] for name in window.values},
     )
+
+
+def absorb(recorder: Recorder, packed: PackedWindow) -> None:
+    """Add a worker's window to ``recorder``'s current one (the coordinator's)."""
+    for name, spec in packed.value_specs.items():
+        recorder.value_specs.setdefault(name, spec)
+    recorder.absorb(unpack(packed))
 
 
 def unpack(packed: PackedWindow) -> Window:
@@ -105,4 +115,4 @@ def absorb_tallies(recorder: Recorder, tallies: RunTallies) -> None:
     for label, example in tallies.error_examples.items():
         recorder.error_examples.setdefault(label, example)
     for name, spec in tallies.value_specs.items():
-        recorder.value_specs.setdefault(name, spec)  # type: ignore[arg-type]
+        recorder.value_specs.setdefault(name, spec)

@@ -5,6 +5,8 @@ A run passes only when it finished and the target did what was asked:
 - an interrupted (Ctrl-C, SIGTERM, the dashboard's stop) or aborted run never passes: it
   did not measure what it set out to;
 - a run whose ``@setup`` failed never passes: no load was applied;
+- a run that lost a worker (``--on-worker-lost continue``) never passes: part of the
+  planned load was never sent;
 - with thresholds, the thresholds decide (each one with something to judge: a threshold
   with no samples fails);
 - without thresholds, the run fails when anything failed (an operation, an iteration, a
@@ -42,6 +44,12 @@ def decide(results: Mapping[str, Any]) -> Verdict:
         return Verdict(False, f"aborted: {results.get('abort_reason')}")
     if status == "setup_failed":
         return Verdict(False, "@setup failed, so no load was applied (see errors)")
+    lost = (results.get("workers") or {}).get("lost") or []
+    if lost:
+        first = lost[0]
+        return Verdict(False, f"{len(lost)} worker(s) lost, first worker {first['worker']} at "
+                              f"{first['at_s']}s with {first['users']} users: part of the "
+                              "planned load was never sent")
     thresholds = results.get("thresholds") or []
     if thresholds:
         return _by_thresholds(thresholds)

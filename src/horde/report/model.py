@@ -397,6 +397,8 @@ class LostWorker(_Model):
     reason: str
     users: int
     user_ids: list[int] = []
+    pid: int | None = None
+    node: str | None = None
 
 
 class Workers(_Model):

@@ -1,0 +1,168 @@
+"""``--workers 2`` on Ray against real servers: the server's counts are horde's merged
+totals, merged latencies are as exact as one process's, and a killed worker is named."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from tests.support import ROOT, horde_cli, read_results, reset_stats, server_stats
+
+from horde.demo.launcher import demo_server
+
+pytestmark = pytest.mark.timeout(150)
+
+SCENARIO = """
+import horde
+
+@horde.on_start
+async def connect(user):
+    user.state.ws = await user.websocket("/ws", codec=horde.JSON)
+    user.state.sio = await user.socketio()
+    await user.think(1.2)  # every user connected before any timed request
+
+@horde.behaviour
+async def everything(user):
+    await user.http.get("/echo", name="echo")
+    await user.state.ws.request({"delay_ms": 200}, name="delay")
+    await user.state.sio.call("echo", {"n": user.id}, name="echo")
+    await user.http.get("/delay/200", name="delay")
+    user.events.signal("iteration")
+"""
+
+
+@pytest.fixture(scope="module")
+def echo() -> str:
+    with demo_server("echo") as url:
+        yield url
+
+
+def run_workers(tmp_path: Path, url: str, *extra: str) -> dict:
+    path = tmp_path / "scenario.py"
+    path.write_text(textwrap.dedent(SCENARIO))
+    out = tmp_path / "out"
+    result = horde_cli("run", str(path), "--target", url, "--users", "4", "--spawn-rate", "27",
+                       "--iterations", "10", "--quiet", "--no-history", "--out", str(out),
+                       *extra, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return read_results(out)
+
+
+def test_two_workers_send_what_the_server_counts_and_time_it_as_one_process(tmp_path, echo):
+    reset_stats(echo)
+    results = run_workers(tmp_path, echo, "--workers", "2")
+    server = server_stats(echo)
+    workers = results["generator"]["workers"]
+    assert results["workers"]["count"] == 2 and results["workers"]["lost"] == []
+    assert len({w["pid"] for w in workers}) == 2  # two engine processes
+    metrics = results["metrics"]
+    assert metrics["http_req:echo"]["count"] == metrics["http_req:delay"]["count"] == 40
+    assert server["http_requests"] == 80  # /echo and /delay
+    assert metrics["ws_reply:delay"]["count"] == server["ws_messages"] == 40
+    assert metrics["sio_ack:echo"]["count"] == 40 <= server["sio_events"]
+    assert server["ws_connections"] == server["sio_connections"] == 4
+    assert results["connections"]["succeeded"] == 3 * 4  # http, ws, sio per user
+    assert results["operations"]["failed"] == 0 and results["passed"] is True
+    assert results["events"] == {"iteration": 40}  # every worker's signals, once each
+    for key in ("http_req:delay", "ws_reply:delay"):  # as tests/e2e/test_latency_accuracy
+        stats = metrics[key]
+        assert stats["count"] == 40, key
+        assert 200.0 <= stats["p50_ms"] <= 202.0, (key, stats)
+        assert 200.0 <= stats["p99_ms"] <= 210.0, (key, stats)
+    assert results["users"]["peak_active"] == 4
+
+
+def test_a_local_ray_cluster_runs_the_same_scenario_with_the_same_totals(tmp_path, echo,
+                                                                         monkeypatch):
+    ray = str(Path(sys.executable).parent / "ray")
+    port = str(_free_port())
+    # a private test cluster: no token (docs/scaling.md says how nodes share one)
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    started = subprocess.run(
+        [ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port,
+         "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
+        capture_output=True, text=True, timeout=90, env=env)
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        reset_stats(echo)
+        results = run_workers(tmp_path, echo, "--cluster", f"127.0.0.1:{port}", "--workers",
+                              "auto")
+        server = server_stats(echo)
+    finally:
+        subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=90, env=env)
+    assert results["workers"]["count"] == 2  # auto: one per CPU of the cluster
+    assert results["workers"]["cluster"] == f"127.0.0.1:{port}"
+    assert results["metrics"]["http_req:echo"]["count"] == 40
+    assert server["http_requests"] == 80
+    assert results["metrics"]["sio_ack:echo"]["count"] == 40
+    assert results["passed"] is True
+
+
+@pytest.mark.parametrize("policy", ["abort", "continue"])
+def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_path, echo,
+                                                                        policy):
+    path = tmp_path / "scenario.py"
+    path.write_text(textwrap.dedent(SCENARIO))
+    out = tmp_path / "out"
+    before = set(_engine_workers())
+    child = subprocess.Popen(
+        [sys.executable, "-m", "horde", "run", str(path), "--target", echo, "--users", "6",
+         "--duration", "12s", "--workers", "2", "--on-worker-lost", policy, "--quiet",
+         "--no-history", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        victim = _wait_for_new_worker(before, deadline=time.monotonic() + 60)
+        time.sleep(4)  # load is flowing on both workers
+        os.kill(victim, signal.SIGKILL)
+        _, stderr = child.communicate(timeout=90)
+    finally:
+        child.kill()
+    results = json.loads((out / "results.json").read_text())
+    lost = results["workers"]["lost"]
+    assert len(lost) == 1 and lost[0]["pid"] == victim, (lost, stderr[-2000:])
+    assert lost[0]["users"] == 3 and len(lost[0]["user_ids"]) == 3
+    assert lost[0]["at_s"] is not None and lost[0]["reason"]
+    assert results["passed"] is False
+    if policy == "abort":
+        assert child.returncode == 3 and results["status"] == "aborted"
+        assert f"worker {lost[0]['worker']} lost" in results["abort_reason"]
+    else:  # the other worker carried on to the end of the plan
+        assert child.returncode == 1 and results["status"] == "completed"
+        assert results["duration_s"] >= 11
+        assert "worker(s) lost" in results["verdict"]["reason"]
+
+
+def _engine_workers() -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "EngineWorker" in cmdline and "ray::" in cmdline:
+            found.append(proc.info["pid"])
+    return found
+
+
+def _wait_for_new_worker(before: set[int], deadline: float) -> int:
+    while time.monotonic() < deadline:
+        new = [pid for pid in _engine_workers() if pid not in before]
+        if len(new) >= 2:
+            return new[0]
+        time.sleep(0.2)
+    raise AssertionError("no worker process appeared")
+
+
+def _free_port() -> int:
+    from tests.support import free_port
+
+    return free_port()
+
+
+assert ROOT  # tests.support's repository root: the examples the CLI may load
