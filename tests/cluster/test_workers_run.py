@@ -166,3 +166,54 @@ def _free_port() -> int:
 
 
 assert ROOT  # tests.support's repository root: the examples the CLI may load
+
+
+def test_chsh_at_100_teams_on_two_workers_completes_every_team_and_never_splits_one(tmp_path):
+    """Teams are groups: both players of each team must come from one worker process,
+    and the dashboard (on one worker) must see every team's events from both."""
+    with demo_server("chsh") as url:
+        port = int(url.rsplit(":", 1)[1])
+        owners: dict[int, int] = {}  # client port → pid, seen while the game runs
+        child = subprocess.Popen(
+            [sys.executable, "-m", "horde", "run", str(ROOT / "examples" / "chsh.py"),
+             "--target", url, "--workers", "2", "--param", "teams=100", "--param", "rounds=4",
+             "--param", "speed=40", "--connect", "gradual(rate=100)", "--quiet",
+             "--no-history", "--out", str(tmp_path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            while child.poll() is None:
+                owners.update(_clients_of(port))
+                time.sleep(0.3)
+            stderr = child.stderr.read() if child.stderr else ""
+        finally:
+            child.kill()
+        peers = _get(url, "/peers")
+        answers = _get(url, "/answers")["answers"]
+        server = _get(url, "/stats")
+    results = read_results(tmp_path)
+    assert child.returncode == 0, (results["verdict"], stderr[-2000:])
+    groups = results["groups"]
+    assert (groups["planned"], groups["completed"], groups["failed"]) == (100, 100, 0)
+    assert results["events"]["team_done"] == 100  # signalled on both workers, summed
+    assert server["rounds_completed"] == 400 and server["answers"] == 800
+    assert results["events"]["player_done"] == 200
+    workers = {w["pid"] for w in results["generator"]["workers"]}
+    teams: dict[str, set[int]] = {}
+    for row in answers:
+        client_port = int(peers[row["sid"]].rsplit(":", 1)[1])
+        teams.setdefault(row["team"], set()).add(owners[client_port])
+    assert len(teams) == 100
+    assert all(len(pids) == 1 for pids in teams.values())  # never split
+    assert {pid for pids in teams.values() for pid in pids} == workers  # both played
+
+
+def _clients_of(server_port: int) -> dict[int, int]:
+    return {c.laddr.port: c.pid for c in psutil.net_connections(kind="tcp")
+            if c.raddr and c.raddr.port == server_port and c.pid}
+
+
+def _get(url: str, path: str) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(url + path, timeout=10) as response:
+        return json.load(response)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -78,7 +79,15 @@ class Workers:
         scenario = job.scenario
         path = Path(scenario.path or "")
         source = path.read_bytes() if path.is_file() else b""
-        jobs = [Job(self.config, str(path), source, Segment(i, pool.size), job.context[0])
+        try:  # unpickled by each worker once it has loaded the scenario its classes live in
+            shared = pickle.dumps(job.context[0])
+        except Exception as exc:
+            job.misuse.set_result(UsageError(
+                f"@setup returned a value that cannot be sent to the workers ({exc}): "
+                "return plain data (dicts, lists, strings, numbers, dataclasses)"))
+            job.progress.abort_reason = "@setup's value cannot reach the workers"
+            return "aborted", 0.0
+        jobs = [Job(self.config, str(path), source, Segment(i, pool.size), shared)
                 for i in range(pool.size)]
         self.ready = await pool.prepare(jobs)
         at = self._start_time()

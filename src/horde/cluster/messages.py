@@ -21,13 +21,14 @@ POLL_INTERVAL_S = 0.2  # orders reach every worker well within a second
 @dataclass(frozen=True, slots=True)
 class Job:
     """A worker's part of the run: the run's config, the scenario to load (by path; its
-    source too, for a node that does not have the file), its segment, ``@setup``'s value."""
+    source too, for a node that does not have the file), its segment, ``@setup``'s value
+    (pickled: its classes may live in the scenario, which the worker loads first)."""
 
     config: RunConfig
     scenario_path: str
     scenario_source: bytes
     segment: Segment
-    shared: Any = None
+    shared: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import pickle
 import socket
 import sys
 import tempfile
@@ -151,8 +152,9 @@ class _Engine:
             plan_for(config, self.scenario),
             CircuitBreaker(recorder.connections, config.circuit_breaker))
         misuse: asyncio.Future[UsageError] = asyncio.get_running_loop().create_future()
+        shared = pickle.loads(job.shared) if job.shared else None
         load = LoadJob(config, self.scenario, recorder, asyncio.Event(), self.stop,
-                       (job.shared, params, self.hub, roster), progress, misuse)
+                       (shared, params, self.hub, roster), progress, misuse)
         await asyncio.sleep(max(at - time.time(), 0.0))
         t0 = CLOCK()
         background = [asyncio.create_task(monitor.probe_loop_lag()),

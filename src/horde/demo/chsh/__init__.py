@@ -70,6 +70,7 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/stats", _stats)
     app.router.add_get("/answers", _answers)
+    app.router.add_get("/peers", _peers)
     app.cleanup_ctx.append(_store_lifetime(store, driver, tmp))
     return app
 
@@ -103,7 +104,12 @@ async def _answers(request: web.Request) -> web.Response:
     team = request.query.get("team")
     where, args = ("WHERE team = ?", (team,)) if team else ("", ())
     rows = await store.query(
-        "SELECT round_id, team, player, item, answer, ts FROM answers "
+        "SELECT round_id, team, player, item, answer, ts, sid FROM answers "
         f"{where} ORDER BY id LIMIT 1000", *args)
-    keys = ("round_id", "team", "player", "item", "answer", "ts")
+    keys = ("round_id", "team", "player", "item", "answer", "ts", "sid")
     return web.json_response({"answers": [dict(zip(keys, row, strict=True)) for row in rows]})
+
+
+async def _peers(request: web.Request) -> web.Response:
+    """Each connection's client address (``{sid: "host:port"}``): which process played."""
+    return web.json_response(request.app[DRIVER].peers)

@@ -38,6 +38,7 @@ class ChshDriver:
         self.store = store
         self.question_delay_s = question_delay_s
         self.acks = acks
+        self.peers: dict[str, str] = {}  # sid → the client's "host:port" (GET /peers)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def attach(self) -> None:
@@ -64,6 +65,7 @@ class ChshDriver:
         return handle
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        self.peers[sid] = _peer(environ)
         await self.apply(self.game.connect(sid).effects)
 
     async def _disconnect(self, sid: str, *args: Any) -> None:
@@ -99,3 +101,10 @@ class ChshDriver:
     def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+def _peer(environ: dict[str, Any]) -> str:
+    """The client's address and port, so a test can tell which process a player was."""
+    request = environ.get("aiohttp.request")
+    peer = request.transport.get_extra_info("peername") if request and request.transport else None
+    return f"{peer[0]}:{peer[1]}" if peer else "?"
