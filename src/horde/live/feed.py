@@ -18,7 +18,7 @@ SERIES = (
     "errors", "p50_ms", "p95_ms", "p99_ms", "cpu_percent", "loop_lag_ms",
     "target_cpu_percent",
 )
-FIELDS = (*SERIES, "stage", "generator_warning", "values")
+FIELDS = (*SERIES, "stage", "generator_warning", "values", "workers", "workers_lost")
 QUEUE_FRAMES = 256  # ~2 minutes of rows and statuses for a stalled browser
 
 

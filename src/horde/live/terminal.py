@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from horde.sinks.progress import LiveView
+from horde.sinks.progress import LiveView, workers_text
 
 
 def _ms(value: float | None) -> str:
@@ -76,6 +76,9 @@ def _health(view: LiveView) -> Text:
         ("horde ", "dim"), f"cpu {row.get('cpu_percent') or 0:.0f}%  ",
         f"rss {row.get('rss_mb') or 0:.0f} MB  ", f"loop lag {_ms(row.get('loop_lag_ms'))} ms",
     )
+    if row.get("workers"):
+        text.append("    workers ", style="dim")
+        text.append(workers_text(row))
     if row.get("target_cpu_percent") is not None:
         text.append("    target ", style="dim")
         text.append(f"cpu {row['target_cpu_percent']:.0f}%  "

@@ -111,10 +111,20 @@ def plain_line(view: LiveView) -> str:
     if view.errors:
         errors += f" ({view.error_text()})"
     parts.append(errors)
+    if row.get("workers"):
+        parts.append(f"workers {workers_text(row)}")
     if row.get("target_cpu_percent") is not None:
         parts.append(f"target cpu {row['target_cpu_percent']:.0f}% rss "
                      f"{row.get('target_rss_mb') or 0:.0f} MB")
     return " | ".join(parts)
+
+
+def workers_text(row: dict[str, Any]) -> str:
+    """A run on workers: how many, each one's CPU (the busiest is what saturates), lost."""
+    workers = row.get("workers") or []
+    cpus = "/".join(f"{w.get('cpu_percent') or 0:.0f}" for w in workers)
+    lost = f", {row['workers_lost']} lost" if row.get("workers_lost") else ""
+    return f"{len(workers)} (cpu {cpus}%{lost})"
 
 
 def format_row(row: dict[str, Any], total_users: int) -> str:

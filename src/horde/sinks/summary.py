@@ -138,10 +138,18 @@ def _payload(b: dict[str, Any], direction: str) -> str:
 
 def _generator_line(r: dict[str, Any]) -> str:
     gen = r["generator"]
-    return (f"generator: CPU mean {text.unit(gen.get('cpu_percent_mean'), '%')} max "
+    line = (f"generator: CPU mean {text.unit(gen.get('cpu_percent_mean'), '%')} max "
             f"{text.unit(gen.get('cpu_percent_max'), '%')}, RSS peak "
             f"{text.unit(gen.get('rss_peak_mb'), ' MB')}, loop lag p99 "
             f"{text.unit(gen.get('loop_lag_p99_ms'), ' ms', 2)}")
+    workers = r.get("workers")
+    if workers:
+        nodes = len(workers.get("nodes") or [])
+        line += f"; {workers['count']} workers on {nodes} node{'s' if nodes != 1 else ''}"
+        for lost in workers.get("lost") or []:
+            line += (f"\n  worker {lost['worker']} LOST at {lost['at_s']} s with its "
+                     f"{lost['users']} users: {lost['reason']}")
+    return line
 
 
 def _observed(t: dict[str, Any]) -> str:

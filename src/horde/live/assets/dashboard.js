@@ -132,6 +132,24 @@ function showRow(row) {
   $("fig-p95").textContent = p95Text(row.t);
   lastValues = row.values || {};
   showValues();
+  showWorkers(row.workers, row.workers_lost);
+}
+
+// A run on workers (--workers N): each one's share and health, so one saturated worker
+// is seen even when the sums look fine.
+function showWorkers(workers, lost) {
+  $("workers-panel").hidden = !workers || workers.length === 0;
+  if (!workers) return;
+  $("workers-lost").textContent = lost ? "· " + lost + " lost" : "";
+  const body = $("workers").tBodies[0];
+  body.replaceChildren();
+  for (const w of workers) {
+    const tr = document.createElement("tr");
+    for (const text of [w.worker, fmt(w.users), fmt(w.cpu_percent, 1), fmt(w.loop_lag_ms, 1), fmt(w.rss_mb)]) {
+      tr.append(Object.assign(document.createElement("td"), { textContent: String(text) }));
+    }
+    body.append(tr);
+  }
 }
 
 // A polling workload measures nothing most seconds: the p95 shown is the last one
