@@ -187,3 +187,17 @@ def test_the_example_suite_runs_as_a_user_runs_it(pytester: pytest.Pytester) -> 
         pytester.path.joinpath(name).write_text((example / name).read_text())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "isolation or leak")
     result.assert_outcomes(passed=2, deselected=5)
+
+
+def test_horde_run_takes_workers_like_the_command_line(inner: pytest.Pytester) -> None:
+    """``workers=2`` in a pytest load test: the same counts, from two engine processes."""
+    inner.makepyfile(test_workers="""
+        async def test_on_two_workers(horde_run):
+            results = await horde_run("offline.py", target="http://127.0.0.1:9", workers=2,
+                                      users=4, iterations=5)
+            assert results.passed
+            assert results.counter("custom:done") == 20
+            assert results["workers"]["count"] == 2
+            assert len({w["pid"] for w in results["generator"]["workers"]}) == 2
+    """)
+    inner.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

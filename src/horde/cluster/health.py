@@ -44,9 +44,9 @@ def merged_generator(own: dict[str, Any], health: Mapping[int, dict[str, Any]],
         placed = where.get(i)
         workers.append({"worker": i, "node": placed.node if placed else None,
                         "pid": placed.pid if placed else None, **verdict})
+    per_second = [s["cpu_percent"] for s in own.get("timeseries", [])  # the merged rows'
+                  if s.get("cpu_percent") is not None]
     means = [w["cpu_percent_mean"] for w in workers if w.get("cpu_percent_mean") is not None]
-    maxima = [s["cpu_percent"] for s in own.get("timeseries", [])  # the merged rows'
-              if s.get("cpu_percent") is not None]
     lags = [w["loop_lag_p99_ms"] for w in workers if w.get("loop_lag_p99_ms") is not None]
     coordinator = {k: own.get(k) for k in ("cpu_percent_mean", "cpu_percent_max",
                                             "rss_peak_mb", "loop_lag_p99_ms")}
@@ -55,7 +55,7 @@ def merged_generator(own: dict[str, Any], health: Mapping[int, dict[str, Any]],
         "saturated": any(w.get("saturated") for w in workers),
         "reasons": [f"worker {w['worker']}: {r}" for w in workers for r in w.get("reasons", [])],
         "cpu_percent_mean": round(sum(means), 1) if means else None,
-        "cpu_percent_max": max(maxima) if maxima else None,
+        "cpu_percent_max": max([*per_second, sum(means)]) if means else None,
         "rss_peak_mb": round(sum(w.get("rss_peak_mb") or 0.0 for w in workers), 1),
         "loop_lag_p99_ms": max(lags) if lags else None,
         "workers": workers,

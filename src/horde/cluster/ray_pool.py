@@ -2,6 +2,8 @@
 
 One code path for both: ``ray.init()`` starts a local instance sized to the workers, or
 joins ``--cluster ADDRESS``; each worker is an actor of one CPU, spread over the nodes.
+The local instance lives as long as the horde process (Ray shuts it down at exit), so the
+steps of ``horde capacity`` or the tests of a pytest session start it once.
 Every call is awaited with a deadline, so a worker that died (killed, its node gone)
 shows up as :class:`WorkerLost` and never as a hang.
 """
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
+from horde.cluster.cores import available_cores
 from horde.cluster.messages import Job, Orders, Ready, Report
 from horde.cluster.worker import EngineWorker
 from horde.errors import ConfigError
@@ -39,32 +41,25 @@ def import_ray() -> Any:
     return ray
 
 
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 @dataclass
 class RayPool:
     """The run's workers on Ray (see the module)."""
 
     address: str | None
     actors: list[Any]
-    owns_ray: bool  # a private instance this pool started (and shuts down)
 
     @classmethod
     async def start(cls, workers: int | str, address: str | None) -> RayPool:
         ray = import_ray()
-        owns = not ray.is_initialized()
-        if owns:
-            await asyncio.to_thread(_init, ray, address, workers)
+        wanted = available_cores() if workers == "auto" else int(workers)
+        if ray.is_initialized() and address is None and _cpus(ray) < wanted:
+            await asyncio.to_thread(ray.shutdown)  # a smaller instance of an earlier run
+        if not ray.is_initialized():
+            await asyncio.to_thread(_init, ray, address, wanted)
         count = _worker_count(ray, workers, address)
         actor = ray.remote(num_cpus=1, max_restarts=0, max_concurrency=4)(EngineWorker)
         actors = [actor.options(scheduling_strategy="SPREAD").remote(i) for i in range(count)]
-        return cls(address, actors, owns)
+        return cls(address, actors)
 
     @property
     def size(self) -> int:
@@ -102,19 +97,16 @@ class RayPool:
             log.debug("worker %d was already gone", worker)
 
     async def close(self) -> None:
-        ray = import_ray()
+        """End the run's workers; the Ray instance stays for the next run of the process."""
         for i in range(self.size):
             self.kill(i)
-        if self.owns_ray:
-            await asyncio.to_thread(ray.shutdown)
 
 
-def _init(ray: Any, address: str | None, workers: int | str) -> None:
+def _init(ray: Any, address: str | None, workers: int) -> None:
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.ERROR,
                                "log_to_driver": True, "namespace": "horde"}
     if address is None:
-        count = available_cores() if workers == "auto" else int(workers)
-        ray.init(num_cpus=count, **options)
+        ray.init(num_cpus=max(workers, available_cores()), **options)
     else:
         try:
             ray.init(address=address, **options)
@@ -129,6 +121,10 @@ def _worker_count(ray: Any, workers: int | str, address: str | None) -> int:
     if address is None:
         return available_cores()
     return max(int(ray.cluster_resources().get("CPU", 1)), 1)
+
+
+def _cpus(ray: Any) -> int:
+    return int(ray.cluster_resources().get("CPU", 0))
 
 
 def _death(exc: Exception) -> str:

@@ -166,7 +166,12 @@ async def run(
 
 def _load_phase(config: RunConfig) -> LoadPhase:
     """One process, or workers: Ray is imported only when there is more than one."""
-    if config.workers == 1 and config.cluster is None:
+    from horde.cluster.cores import available_cores
+
+    workers = config.workers
+    if workers == "auto" and config.cluster is None:
+        workers = available_cores()
+    if workers == 1 and config.cluster is None:
         return LocalLoad()
     from horde.cluster.coordinator import Workers
 

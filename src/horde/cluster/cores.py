@@ -1,0 +1,14 @@
+"""How many cores this process may use: what ``--workers auto`` means on one machine."""
+
+from __future__ import annotations
+
+import os
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count: a
+    container or ``taskset`` limits it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,70 @@
+"""The plan split over workers: arrivals add up to the plan, ``--seed`` gives every user
+the same random numbers however many workers run them, and one worker is today's single
+process — Ray is not even imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from tests.support import horde_cli, read_results, reset_stats, server_stats
+
+pytestmark = pytest.mark.timeout(150)
+
+DRAWS = """
+import horde
+
+@horde.behaviour
+async def draw(user):
+    user.count(f"draw:{user.id}:{user.rng.randint(0, 10**9)}")
+    await user.http.get("/echo", name="echo")
+"""
+
+
+def run(tmp_path: Path, url: str, name: str, *args: str) -> dict:
+    path = tmp_path / "scenario.py"
+    path.write_text(textwrap.dedent(DRAWS))
+    out = tmp_path / name
+    result = horde_cli("run", str(path), "--target", url, "--quiet", "--no-history",
+                       "--out", str(out), *args, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return read_results(out)
+
+
+def draws(results: dict) -> set[str]:
+    return {k for k in results["counters"] if k.startswith("custom:draw:")}
+
+
+def test_seeded_users_draw_the_same_numbers_on_one_worker_or_two(tmp_path, echo_server):
+    common = ("--users", "6", "--iterations", "3", "--seed", "42")
+    one = run(tmp_path, echo_server, "one", *common)
+    two = run(tmp_path, echo_server, "two", *common, "--workers", "2")
+    assert len(draws(one)) == 18  # 6 users × 3 draws, each user with its own generator
+    assert draws(one) == draws(two)  # user ids and seeds are the run's, not the worker's
+
+
+def test_arrivals_on_two_workers_add_up_to_the_plan(tmp_path, echo_server):
+    reset_stats(echo_server)
+    results = run(tmp_path, echo_server, "open", "--shape",
+                  "arrival-rate(rate=20, duration=3s)", "--iterations", "1", "--workers", "2")
+    server = server_stats(echo_server)
+    assert results["load"]["sessions"]["started"] == 60 == server["http_requests"]
+    assert results["metrics"]["http_req:echo"]["count"] == 60
+    assert len(draws(results)) == 60  # every arrival a different user of the run
+
+
+def test_one_worker_is_the_single_process_run_without_ray(write_scenario, echo_server):
+    path = write_scenario(DRAWS)
+    script = textwrap.dedent(f"""
+        import sys
+        from horde.cli import main
+        code = main(["run", {str(path)!r}, "--target", {echo_server!r}, "--users", "2",
+                     "--iterations", "1", "--workers", "1", "--quiet", "--no-history"])
+        print(code, "ray" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.split()[-2:] == ["0", "False"], out.stderr[-2000:]
