@@ -3,10 +3,13 @@ peak RSS, and the demo server's. Run by hand, alone on the machine::
 
     .venv/bin/python bench/demo_run.py chsh [extra horde run options ...]
     .venv/bin/python bench/demo_run.py chsh --peer bench/peers/chsh_python_socketio.py
+    .venv/bin/python bench/demo_run.py chsh --session chsh-1 [--peer ...]   # group runs
 
 The server runs in its own process (as ``horde demo`` runs it); horde runs as
 ``horde run examples/NAME.py`` in another, so each one's CPU and memory are its own.
-Prints one JSON line and writes it to bench/results/demo-NAME.json.
+Prints one JSON line and appends it to bench/results/runs.jsonl (workload ``demo:NAME``,
+tool ``horde`` or the peer script's name; ``--session ID`` groups alternating runs).
+The demo-*.json files in bench/results are from before that log, kept as they are.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import runlog  # noqa: E402
 
 from horde.demo.launcher import demo_server  # noqa: E402
 
@@ -47,7 +53,9 @@ class Sampler(threading.Thread):
 
 
 def main(name: str, extra: list[str]) -> dict:
-    peer = None
+    peer, session = None, runlog.new_session()
+    if extra[:1] == ["--session"]:
+        session, extra = extra[1], extra[2:]
     if extra[:1] == ["--peer"]:
         peer, extra = extra[1], extra[2:]
     out = Path(tempfile.mkdtemp(prefix=f"horde-bench-{name}-"))
@@ -85,8 +93,8 @@ def main(name: str, extra: list[str]) -> dict:
         line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
         report["peer"] = json.loads(line[7:])
     label = "horde" if peer is None else Path(peer).stem
-    path = ROOT / "bench" / "results" / f"demo-{name}-{label}.json"
-    path.write_text(json.dumps(report, indent=2))
+    runlog.append([runlog.record(session, "demo", f"demo:{name}", label, report,
+                                 settings={"args": extra})])
     return report
 
 

@@ -10,10 +10,16 @@ generator's CPU time and peak RSS come from ``/usr/bin/time`` (children included
 the operation counts from the *server's* own counters, so every tool is judged by the
 same referee. The primary figure is CPU-seconds of the generator per 100k operations.
 
-Peers are found through environment variables (see ../shared/bench/README.md for how
-to install them): HORDE_BENCH_NODE (a folder whose node_modules has artillery,
-socket.io and socket.io-client), HORDE_BENCH_LOCUST (the locust executable), and tsung,
-nginx and wrk on PATH. A tool that is missing is skipped and said so.
+Everything it runs is in bench/: the targets (servers/), the peers' scripts (peers/),
+the bare reference clients (raw/) and horde's scenarios (scenarios/). The peers themselves
+are installed apart and found through environment variables (bench/README.md says how):
+HORDE_BENCH_NODE (a folder whose node_modules has artillery, socket.io and
+socket.io-client), HORDE_BENCH_LOCUST (the locust executable), and tsung, nginx and wrk
+on PATH. A tool that is missing is skipped and said so.
+
+Each workload × tool is appended, as soon as it is measured, to bench/results/runs.jsonl
+with the session, the commit measured and the machine (runlog.py); docs/benchmarks.md's
+tables are generated from that file by bench/tables.py.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -33,7 +38,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from targets import ROOT, SHARED, NginxTarget, PicowsEcho, SocketIOEcho, Target
+import runlog
+from targets import NginxTarget, PicowsEcho, SocketIOEcho, Target
 from tools import TOOLS, Command
 
 
@@ -108,7 +114,8 @@ def measure(workload: Workload, tool: str, duration: float, conns: int) -> Measu
     return Measurement(workload.name, tool, cpu, wall, rss, ops, extra)
 
 
-def run_workload(workload: Workload, tools: list[str], duration: float, repeat: int) -> list[dict]:
+def run_workload(workload: Workload, tools: list[str], duration: float, repeat: int,
+                 session: str) -> list[dict]:
     rows = []
     for tool in tools:
         if tool not in workload.tools:
@@ -138,7 +145,19 @@ def run_workload(workload: Workload, tools: list[str], duration: float, repeat: 
             row["opens_per_s"] = _median([r.extra.get("opens_per_s") for r in runs])
             row["connected"] = _median([r.extra.get("connected") for r in runs])
         rows.append(row)
+        runlog.append([_line(row, session, workload, duration, repeat)])
     return rows
+
+
+def _line(row: dict[str, Any], session: str, workload: Workload, duration: float,
+          repeat: int) -> dict[str, Any]:
+    """The run log's line for one workload × tool (horde's commit: HORDE_BENCH_SRC's if set)."""
+    src = os.environ.get("HORDE_BENCH_SRC") if row["tool"].startswith("horde") else None
+    settings = {"duration_s": duration, "repeat": repeat, "conns": workload.conns,
+                "horde_src": src}
+    figures = {k: v for k, v in row.items() if k not in ("workload", "tool", "runs")}
+    return runlog.record(session, "harness", workload.name, row["tool"], figures,
+                         settings=settings, runs=row["runs"], src=src)
 
 
 def _median(values: list[Any]) -> float | None:
@@ -158,22 +177,25 @@ def main() -> None:
     p.add_argument("-t", "--tools", default=None, help="default: every tool of each workload")
     p.add_argument("-d", "--duration", type=float, default=20.0)
     p.add_argument("-r", "--repeat", type=int, default=3)
-    p.add_argument("-o", "--out", default=str(ROOT / "bench" / "results" / "latest.json"))
+    p.add_argument("-s", "--session", default=runlog.new_session(),
+                   help="the session id its lines carry in runs.jsonl (default: now)")
+    p.add_argument("-o", "--out", default=None,
+                   help="also write this session's rows to this JSON file")
     a = p.parse_args()
-    if not SHARED.is_dir():
-        sys.exit(f"peer scripts not found at {SHARED}")
     results = []
+    print(f"session {a.session} → {runlog.RUNS}", flush=True)
     for name in a.workloads.split(","):
         workload = WORKLOADS[name]
         tools = a.tools.split(",") if a.tools else list(workload.tools)
         print(f"== {name}", flush=True)
-        results.extend(run_workload(workload, tools, a.duration, a.repeat))
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"), "duration_s": a.duration,
-                               "repeat": a.repeat, "results": results}, indent=2))
-    print(f"wrote {out}")
-    _ = shutil  # kept for tools that copy configs
+        results.extend(run_workload(workload, tools, a.duration, a.repeat, a.session))
+    if a.out:
+        out = Path(a.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"),
+                                   "session": a.session, "duration_s": a.duration,
+                                   "repeat": a.repeat, "results": results}, indent=2))
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

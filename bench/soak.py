@@ -5,7 +5,9 @@ memory flat after warm-up, and did it lose any sample? Run by hand, alone::
 
 horde's RSS comes from its own per-second rows (results.json timeseries); "lost" compares
 the messages horde says it sent with the messages the server says it received.
-Prints one JSON line and writes bench/results/soak.json.
+Prints one JSON line and appends it to bench/results/runs.jsonl (workload
+``soak:ws_USERS``; horde's RSS at each full minute instead of the whole series).
+bench/results/soak.json is the first run's, from before that log, kept as it is.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import runlog  # noqa: E402
 
 from horde.config.durations import parse_duration  # noqa: E402
 from horde.demo.launcher import demo_server  # noqa: E402
@@ -58,8 +63,16 @@ def report(results: dict, server: dict, exit_code: int, warmup_s: float) -> dict
         "reply_p50_ms": results["metrics"].get("ws_reply:tick", {}).get("p50_ms"),
         "reply_p99_ms": results["metrics"].get("ws_reply:tick", {}).get("p99_ms"),
         "errors": results["errors"],
-        "generator": results["generator"],
+        "rss_mb_by_minute": rss_by_minute(rows),
+        "generator": {k: v for k, v in results["generator"].items() if k != "timeseries"},
     }
+
+
+def rss_by_minute(rows: list[dict]) -> list[float]:
+    """horde's RSS at each full minute of the run (the row nearest to it), minute 1 first."""
+    minutes = int(rows[-1]["t"] // 60) if rows else 0
+    return [min(rows, key=lambda r, m=m: abs(r["t"] - 60 * m))["rss_mb"]
+            for m in range(1, minutes + 1)]
 
 
 if __name__ == "__main__":
@@ -69,5 +82,7 @@ if __name__ == "__main__":
     p.add_argument("--warmup", default="5m")
     a = p.parse_args()
     result = main(a.users, a.duration, parse_duration(a.warmup))
-    (ROOT / "bench/results/soak.json").write_text(json.dumps(result, indent=2))
+    settings = {"users": a.users, "duration": a.duration, "warmup": a.warmup}
+    runlog.append([runlog.record(runlog.new_session(), "soak", f"soak:ws_{a.users}", "horde",
+                                 result, settings=settings)])
     print(json.dumps(result))

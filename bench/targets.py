@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("HORDE_BENCH_SHARED", ROOT.parent / "shared" / "bench"))
+BENCH = ROOT / "bench"
+SERVERS = BENCH / "servers"  # the target servers, kept in the repository (bench/README.md)
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 NODE_DIR = Path(os.environ.get("HORDE_BENCH_NODE", "/tmp/peers/node"))
 
@@ -44,6 +45,7 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
 
 class Target:
     scheme = "http"
+    script: Path  # the server program or config, inside bench/servers
     proc: subprocess.Popen[str]
     port: int
 
@@ -67,15 +69,16 @@ class Target:
 
 
 class PicowsEcho(Target):
-    """The shared picows echo server; SIGUSR1 makes it write its counters."""
+    """The picows echo server; SIGUSR1 makes it write its counters."""
 
     scheme = "ws"
+    script = SERVERS / "picows_echo.py"
 
     def __enter__(self) -> PicowsEcho:
         self.port = free_port()
         self.stats_file = Path(tempfile.mkstemp(suffix=".jsonl")[1])
         self.proc = subprocess.Popen(
-            ["taskset", "-c", "0", PYTHON, str(SHARED / "servers" / "picows_echo.py"),
+            ["taskset", "-c", "0", PYTHON, str(self.script),
              str(self.port), str(self.stats_file)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
         )
@@ -101,9 +104,13 @@ class PicowsEcho(Target):
 class NginxTarget(Target):
     """nginx, one worker, serving a ~100-byte JSON body; counts from stub_status."""
 
+    script = SERVERS / "nginx.conf"
+
     def __enter__(self) -> NginxTarget:
         self.dir = Path(tempfile.mkdtemp())
-        shutil.copytree(SHARED / "servers", self.dir, dirs_exist_ok=True)
+        # nginx writes its logs and temp files under its prefix: give it a copy of its own
+        shutil.copy(self.script, self.dir / "nginx.conf")
+        shutil.copytree(SERVERS / "www", self.dir / "www")
         self.port = 18080
         self.proc = subprocess.Popen(
             ["taskset", "-c", "0", "nginx", "-p", str(self.dir),
@@ -130,11 +137,12 @@ class NginxTarget(Target):
 class SocketIOEcho(Target):
     """Node's socket.io 4 echo server; SIGTERM makes it print its final counters."""
 
+    script = SERVERS / "socketio_echo.js"
+
     def __enter__(self) -> SocketIOEcho:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            ["taskset", "-c", "0", "node", str(SHARED / "servers" / "socketio_echo.js"),
-             str(self.port)],
+            ["taskset", "-c", "0", "node", str(self.script), str(self.port)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "NODE_PATH": str(NODE_DIR / "node_modules")},
         )

@@ -16,10 +16,12 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from targets import NODE_DIR, PYTHON, ROOT, SHARED, Target
+from targets import BENCH, NODE_DIR, PYTHON, ROOT, Target
 
 HORDE = str(ROOT / ".venv" / "bin" / "horde")
-SCENARIOS = ROOT / "bench" / "scenarios"
+SCENARIOS = BENCH / "scenarios"  # horde's side of each workload
+PEERS = BENCH / "peers"  # the peers' scripts for the same workloads
+RAW = BENCH / "raw"  # bare reference clients (no framework)
 LOCUST = os.environ.get("HORDE_BENCH_LOCUST", "/tmp/peers/locust-venv/bin/locust")
 ARTILLERY = NODE_DIR / "node_modules" / ".bin" / "artillery"
 
@@ -86,7 +88,7 @@ def locust(workload: Any, target: Target, conns: int, duration: float) -> Comman
     file, user = {"w1": ("ws_users.py", "WsEchoUser"), "w2": ("ws_users.py", "WsIdleUser"),
                   "w3": ("http_user.py", "Get")}[family]
     host = target.url + ("/" if family != "w3" else "")
-    return Command([LOCUST, "-f", str(SHARED / "peers" / "locust" / file), "--headless",
+    return Command([LOCUST, "-f", str(PEERS / "locust" / file), "--headless",
                     "-u", str(conns), "-r", str(conns), "-t", f"{int(duration)}s", "-H", host,
                     "--only-summary", "--loglevel", "WARNING", user])
 
@@ -95,7 +97,7 @@ def artillery(workload: Any, target: Target, conns: int, duration: float) -> Com
     if not ARTILLERY.exists():
         return None
     family = _family(workload.name)
-    peers = SHARED / "peers" / "artillery"
+    peers = PEERS / "artillery"
     env = {"TARGET": target.url, "CONNS": str(conns), "DURATION": str(int(duration)),
            "HOLD": str(int(duration)), "ARTILLERY_DISABLE_TELEMETRY": "1",
            "ACK_COUNT": str(int(duration * 110))}  # ~20 s of acks at Artillery's ~11k/s
@@ -112,7 +114,7 @@ def tsung(workload: Any, target: Target, conns: int, duration: float) -> Command
         return None
     family = _family(workload.name)
     file = {"w1": "ws_pingpong.xml", "w2": "ws_idle.xml", "w3": "http.xml"}[family]
-    text = Template((SHARED / "peers" / "tsung" / file).read_text()).safe_substitute(
+    text = Template((PEERS / "tsung" / file).read_text()).safe_substitute(
         PORT=str(target.port), CONNS=str(conns), DURATION=str(int(duration)),
         HOLD=str(int(duration)),
     )
@@ -133,7 +135,7 @@ def node_sio(workload: Any, target: Target, conns: int, duration: float) -> Comm
         return None
     args = (["idle", str(conns)] if _family(workload.name) == "sio_idle"
             else ["ack", str(conns), str(int(duration * 200))])
-    return Command(["node", str(SHARED / "raw" / "node_client.js"), target.url, *args],
+    return Command(["node", str(RAW / "node_client.js"), target.url, *args],
                    env={"NODE_PATH": str(NODE_DIR / "node_modules"), "HOLD": str(int(duration))},
                    parse=_result_line)
 
@@ -141,7 +143,7 @@ def node_sio(workload: Any, target: Target, conns: int, duration: float) -> Comm
 def python_sio(workload: Any, target: Target, conns: int, duration: float) -> Command:
     args = (["idle", str(conns)] if _family(workload.name) == "sio_idle"
             else ["ack", str(conns), str(int(duration * 110))])
-    return Command([PYTHON, str(SHARED / "raw" / "py_client.py"), target.url, *args],
+    return Command([PYTHON, str(RAW / "py_client.py"), target.url, *args],
                    env={"UVLOOP": "1", "HOLD": str(int(duration))}, parse=_result_line)
 
 
