@@ -17,9 +17,18 @@ pytestmark = pytest.mark.timeout(150)
 DRAWS = """
 import horde
 
+@horde.setup
+async def setup(ctx):
+    ctx.user.count("setup")
+    return {"salt": 7}
+
+@horde.teardown
+async def teardown(ctx, shared):
+    ctx.user.count(f"teardown:{shared['salt']}")
+
 @horde.behaviour
 async def draw(user):
-    user.count(f"draw:{user.id}:{user.rng.randint(0, 10**9)}")
+    user.count(f"draw:{user.id}:{user.rng.randint(0, 10**9) + user.shared['salt']}")
     await user.http.get("/echo", name="echo")
 """
 
@@ -44,6 +53,9 @@ def test_seeded_users_draw_the_same_numbers_on_one_worker_or_two(tmp_path, echo_
     two = run(tmp_path, echo_server, "two", *common, "--workers", "2")
     assert len(draws(one)) == 18  # 6 users × 3 draws, each user with its own generator
     assert draws(one) == draws(two)  # user ids and seeds are the run's, not the worker's
+    for results in (one, two):  # @setup once, its value on every worker, @teardown once
+        assert results["counters"]["custom:setup"] == 1
+        assert results["counters"]["custom:teardown:7"] == 1
 
 
 def test_arrivals_on_two_workers_add_up_to_the_plan(tmp_path, echo_server):
