@@ -367,9 +367,47 @@ def soak_table(log: Log, session: str, workload: str = "soak:ws_2000") -> list[s
     ]
 
 
+# ---- workers (bench/workers.py) -------------------------------------------------------------
+
+WORKER_MODES = (("1", "one worker (one process, no Ray)"),
+                ("2", "two workers (Ray, one coordinator)"),
+                ("2x1", "two separate one-worker runs, half the users each"))
+
+
+def workers_table(log: Log, session: str, workload: str = "w1_100") -> list[str]:
+    """1 worker vs 2 vs two uncoordinated runs: CPU per operation, and what it adds."""
+    out = header(["how", "CPU-s per 100k round trips", "round trips/s", "start-up",
+                  "coordinator CPU per worker", "vs one worker", "vs two separate runs"])
+    lines = {mode: log.get(session, workload, f"horde --workers {mode}")
+             for mode, _ in WORKER_MODES}
+    base, apart = lines["1"], lines["2x1"]
+    for mode, what in WORKER_MODES:
+        line = lines[mode]
+        if line is None:
+            out.append(row([what, "not measured in this session", *[""] * 5]))
+            continue
+        f = line["figures"]
+        coordinator = f.get("coordinator_cpu_percent_per_worker")
+        out.append(row([
+            what, f"**{fixed(f['cpu_per_100k'], 2)}** (median of {len(line['runs'])})",
+            krate(f["ops_per_s"]), f"{fixed(f['startup_s'], 1)} s",
+            "—" if coordinator is None else f"{fixed(coordinator, 1)} % of a core",
+            _change(f["cpu_per_100k"], base) if mode != "1" else "",
+            _change(f["cpu_per_100k"], apart) if mode == "2" else "",
+        ]))
+    return out
+
+
+def _change(mine: float, other: Line | None) -> str:
+    if other is None:
+        return "—"
+    change = (mine / other["figures"]["cpu_per_100k"] - 1) * 100
+    return f"{'+' if change >= 0 else ''}{fixed(change, 1)} %"
+
+
 TABLES: dict[str, Callable[..., list[str]]] = {
     "cpu": cpu_table, "idle": idle_table, "chsh": chsh_table, "demos": demos_table,
-    "soak": soak_table,
+    "soak": soak_table, "workers": workers_table,
 }
 
 

@@ -80,3 +80,32 @@ def test_one_worker_is_the_single_process_run_without_ray(write_scenario, echo_s
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.split()[-2:] == ["0", "False"], out.stderr[-2000:]
+
+
+def test_workers_without_ray_installed_is_one_line_and_exit_2_before_any_load(write_scenario,
+                                                                              echo_server):
+    path = write_scenario(DRAWS)
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["ray"] = None  # as if 'horde[cluster]' were not installed
+        from horde.cli import main
+        sys.exit(main(["run", {str(path)!r}, "--target", {echo_server!r}, "--users", "2",
+                       "--workers", "2", "--quiet", "--no-history"]))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1] == (
+        "horde: error: more than one worker needs Ray: pip install 'horde[cluster]'")
+
+
+def test_a_cluster_that_cannot_be_joined_ends_the_run_with_exit_2(tmp_path, echo_server):
+    path = tmp_path / "scenario.py"
+    path.write_text(textwrap.dedent(DRAWS))
+    out = horde_cli("run", str(path), "--target", echo_server, "--users", "2", "--quiet",
+                    "--no-history", "--cluster", "127.0.0.1:9", "--out", str(tmp_path / "o"),
+                    timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "cannot join the Ray cluster" in out.stderr.strip().splitlines()[-1]
+    results = read_results(tmp_path / "o")
+    assert results["counters"]["custom:teardown:7"] == 1  # @setup ran, so @teardown did

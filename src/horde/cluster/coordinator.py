@@ -21,13 +21,13 @@ from typing import Any
 
 from horde.cluster.health import merged_generator, merged_sample
 from horde.cluster.messages import POLL_INTERVAL_S, Finished, Job, Orders, Ready, Tick
-from horde.cluster.ray_pool import RayPool, WorkerLost
+from horde.cluster.ray_pool import RayPool, WorkerLost, import_ray
 from horde.cluster.sections import merge_sections
 from horde.config.model import RunConfig
 from horde.engine.drivers import Progress
 from horde.engine.runner import CLOCK, LoadJob
 from horde.engine.segments import Segment
-from horde.errors import UsageError
+from horde.errors import ConfigError, UsageError
 from horde.metrics.recorder import Recorder
 from horde.metrics.shipping import Gauges, absorb, absorb_tallies
 from horde.monitor.generator import GeneratorMonitor
@@ -54,6 +54,7 @@ class Workers:
     """The load phase on ``config.workers`` workers (see the module)."""
 
     def __init__(self, config: RunConfig) -> None:
+        import_ray()  # not installed: a one-line ConfigError now, before @setup or any load
         self.config = config
         self.pool: RayPool | None = None
         self.ready: list[Ready] = []
@@ -69,7 +70,10 @@ class Workers:
     # -- the load phase ----------------------------------------------------------------------
 
     async def run(self, job: LoadJob) -> tuple[str, float]:
-        self.pool = pool = await RayPool.start(self.config.workers, self.config.cluster)
+        try:
+            self.pool = pool = await RayPool.start(self.config.workers, self.config.cluster)
+        except ConfigError as exc:  # the cluster cannot be joined, or is too small
+            return _refuse(job, str(exc))
         try:
             return await self._drive(job, pool)
         finally:
@@ -82,14 +86,18 @@ class Workers:
         try:  # unpickled by each worker once it has loaded the scenario its classes live in
             shared = pickle.dumps(job.context[0])
         except Exception as exc:
-            job.misuse.set_result(UsageError(
-                f"@setup returned a value that cannot be sent to the workers ({exc}): "
-                "return plain data (dicts, lists, strings, numbers, dataclasses)"))
-            job.progress.abort_reason = "@setup's value cannot reach the workers"
-            return "aborted", 0.0
+            return _refuse(job, f"@setup returned a value that cannot be sent to the workers "
+                                f"({exc}): return plain data (dicts, lists, numbers, strings, "
+                                "or classes defined in the scenario)")
         jobs = [Job(self.config, str(path), source, Segment(i, pool.size), shared)
                 for i in range(pool.size)]
-        self.ready = await pool.prepare(jobs)
+        try:
+            self.ready = await pool.prepare(jobs)
+        except WorkerLost as exc:
+            return _refuse(job, f"{exc}: is there a CPU for each worker? (each takes one; "
+                                "see docs/scaling.md)")
+        except Exception as exc:  # the scenario does not load there (a missing module)
+            return _refuse(job, f"a worker could not load the scenario: {exc}")
         at = self._start_time()
         await pool.start_all(at)
         self._began = CLOCK() + (at - time.time())
@@ -217,6 +225,14 @@ class Workers:
             "nodes": sorted({r.node for r in self.ready}),
             "lost": [asdict(x) for x in self.lost.values()],
         }
+
+
+def _refuse(job: LoadJob, message: str) -> tuple[str, float]:
+    """No load could start: the run ends as a user's mistake would (exit 2), after
+    ``@teardown`` and with its results written."""
+    job.misuse.set_result(UsageError(message))
+    job.progress.abort_reason = message
+    return "aborted", 0.0
 
 
 def _sum_gauges(recorder: Recorder, gauges: list[Gauges]) -> None:

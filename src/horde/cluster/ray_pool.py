@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from horde.cluster.messages import Job, Orders, Ready, Report
 from horde.cluster.worker import EngineWorker
 from horde.errors import ConfigError
 
+CONNECT_TIMEOUT_S = 5.0
 CALL_TIMEOUT_S = 15.0  # longer than any poll takes on a live worker, even a saturated one
 log = logging.getLogger("horde")
 
@@ -57,6 +59,9 @@ class RayPool:
         if not ray.is_initialized():
             await asyncio.to_thread(_init, ray, address, wanted)
         count = _worker_count(ray, workers, address)
+        if address is not None and count > _cpus(ray):
+            raise ConfigError(f"--workers {count}: the cluster at {address} has "
+                              f"{_cpus(ray)} CPUs, and each worker takes one")
         actor = ray.remote(num_cpus=1, max_restarts=0, max_concurrency=4)(EngineWorker)
         actors = [actor.options(scheduling_strategy="SPREAD").remote(i) for i in range(count)]
         return cls(address, actors)
@@ -108,10 +113,23 @@ def _init(ray: Any, address: str | None, workers: int) -> None:
     if address is None:
         ray.init(num_cpus=max(workers, available_cores()), **options)
     else:
+        _reachable(address)
         try:
             ray.init(address=address, **options)
         except (ConnectionError, RuntimeError) as exc:
             raise ConfigError(f"--cluster {address}: cannot join the Ray cluster: {exc}") from None
+
+
+def _reachable(address: str) -> None:
+    """Ray retries an unreachable head for minutes: a closed port is said at once."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # "auto", a ray:// client address: left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ConfigError(f"--cluster {address}: cannot join the Ray cluster: "
+                          f"{exc.strerror or exc}") from None
 
 
 def _worker_count(ray: Any, workers: int | str, address: str | None) -> int:
