@@ -219,6 +219,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="horde's own log messages (default WARNING)")
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
+    p.add_argument("--local-ips", action="append", default=[], metavar="LIST",
+                   help="source addresses new connections take in turn, past one address's "
+                        "ports: ranges, CIDRs, addresses, e.g. '127.0.0.2-127.0.0.40' "
+                        "(repeatable; see docs/scaling.md)")
     _add_worker_options(p)
     _add_safety_options(p)
 
@@ -343,7 +347,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
         "abort_on_fail", "log_level", "duration", "timeout", "abort_grace", "out", "quiet",
         "graceful_stop", "stop_timeout",
         "allow_hosts", "deny_hosts", "ca_bundle", "insecure", "max_duration", "on_error",
-        "workers", "cluster", "on_worker_lost",
+        "workers", "cluster", "on_worker_lost", "local_ips",
     )}
     options["thresholds"] = args.threshold
     options["params"] = parse_param_flags(args.param)

@@ -37,6 +37,7 @@ from horde.scenario.loader import load_scenario
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
 from horde.together.hub import Hub
+from horde.transports.local_addresses import use_local_addresses
 
 ANSWER_TIMEOUT_S = 10.0
 
@@ -161,7 +162,7 @@ class _Engine:
                       asyncio.create_task(self._tick(t0))]
         status, load_s, abort = "completed", 0.0, None
         try:
-            with use_policy(config.host_policy):
+            with use_policy(config.host_policy), use_local_addresses(config.local_ips):
                 status, load_s = await run_load(load, job.segment)
             abort = progress.abort_reason
         except Exception as exc:  # a bug, not the target: the coordinator aborts the run

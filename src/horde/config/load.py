@@ -31,6 +31,7 @@ from horde.safety.hosts import parse_rules
 from horde.scenario.urls import validate_target
 from horde.shapes.connect import parse_connect
 from horde.shapes.registry import parse_shape
+from horde.transports.local_addresses import parse_local_ips
 
 Duration = str | float | int
 
@@ -66,6 +67,7 @@ class FileConfig(BaseModel):
     deny_hosts: list[str] | str | None = None
     ca_bundle: str | None = None
     insecure: bool | None = None
+    local_ips: list[str] | str | None = None  # a list, or one comma-separated string
     workers: int | str | None = None
     cluster: str | None = None
     on_worker_lost: Literal["abort", "continue"] | None = None
@@ -109,6 +111,11 @@ class FileConfig(BaseModel):
             return None
         items = [value] if isinstance(value, str) else value
         return list(_checked(parse_rules, items, info.field_name.replace("_", "-")))
+
+    @field_validator("local_ips")
+    @classmethod
+    def _local_ips(cls, value: list[str] | str | None) -> list[str] | None:
+        return None if value is None else list(_checked(parse_local_ips, value, "local-ips"))
 
 
 def _checked(parse: Any, value: Any, *more: Any) -> Any:
@@ -242,6 +249,8 @@ def run_config_values(options: dict[str, Any], base: Path | None = None) -> dict
     for key in ("allow_hosts", "deny_hosts"):
         if options.get(key):
             values[key] = parse_rules(options[key], "--" + key.replace("_", "-"))
+    if options.get("local_ips"):
+        values["local_ips"] = parse_local_ips(options["local_ips"])
     if options.get("workers") is not None:
         values["workers"] = parse_workers(options["workers"])
     if options.get("thresholds"):

@@ -15,6 +15,7 @@ from horde.shapes.connect import parse_connect
 from horde.shapes.constant import Constant
 from horde.shapes.plan import Plan
 from horde.shapes.registry import parse_shape
+from horde.transports.local_addresses import parse_local_ips
 
 DEFAULT_DURATION_S = 30.0
 HARD_MAX_DURATION_S = 6 * 3600.0  # a run never outlives this unless asked
@@ -60,6 +61,8 @@ class RunConfig(BaseModel):
     deny_hosts: tuple[str, ...] = Field(default=(), description="CIDRs/globs never connected to")
     ca_bundle: Path | None = Field(default=None, description="PEM file of CAs to trust for TLS")
     insecure: bool = Field(default=False, description="skip TLS verification (warned about)")
+    local_ips: tuple[str, ...] = Field(
+        default=(), description="source addresses connections take in turn: ranges, CIDRs")
     workers: int | Literal["auto"] = Field(
         default=1, description="engine processes: a number, or auto (one per available core)")
     cluster: str | None = Field(
@@ -78,6 +81,11 @@ class RunConfig(BaseModel):
     @classmethod
     def _hosts(cls, value: tuple[str, ...], info: Any) -> tuple[str, ...]:
         return parse_rules(value, "--" + info.field_name.replace("_", "-"))
+
+    @field_validator("local_ips")
+    @classmethod
+    def _local_ips(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return parse_local_ips(value)
 
     @field_validator("ca_bundle")
     @classmethod

@@ -46,6 +46,7 @@ from horde.sinks.base import Sink
 from horde.together.groups import GroupTracker
 from horde.together.hub import Hub
 from horde.together.roles import Roster
+from horde.transports.local_addresses import use_local_addresses
 
 log = logging.getLogger("horde")
 CLOCK = time.perf_counter  # every time of the run, operations' included, on one clock
@@ -160,7 +161,7 @@ async def run(
     config, roster = cast_config(config, scenario, params)
     if load is None:
         load = _load_phase(config)
-    with use_policy(config.host_policy):  # every connection of the run obeys it
+    with use_policy(config.host_policy), use_local_addresses(config.local_ips):
         return await _run(config, scenario, sinks, stop, probes, params, roster, load)
 
 

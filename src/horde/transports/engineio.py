@@ -34,6 +34,7 @@ from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Signal
 from horde.safety.hosts import guard_url
 from horde.transports.engineio_polling import LongPoll
+from horde.transports.local_addresses import local_addr
 from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake, settle
 from horde.transports.wire import tcp_bytes
 
@@ -245,7 +246,7 @@ class EngineIOConnection:
             lambda: _Listener(self, primary), url, ssl_context=tls, logger_name=PICOWS_LOG,
             websocket_handshake_timeout=self._timeout, extra_headers=headers or None,
             enable_auto_ping=False, read_buffer_init_size=WS_READ_BUFFER,
-            use_aiofastnet=False, max_redirects=0)
+            use_aiofastnet=False, max_redirects=0, local_addr=local_addr())
         forget_handshake(transport)
         return transport, listener  # type: ignore[return-value]
 

@@ -21,6 +21,7 @@ from horde.errors import ClosedByPeer, HandshakeRejected, ProtocolError
 from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOProtocolError
 from horde.safety.hosts import guard_url
+from horde.transports.local_addresses import local_addr
 
 if TYPE_CHECKING:
     from horde.transports.engineio import EngineIOConnection
@@ -52,7 +53,10 @@ class LongPoll:
         self._owner = owner
         self._recorder = recorder
         self._ssl = ssl_context
-        self._http = aiohttp.ClientSession(headers=headers, trace_configs=[_REDIRECT_GUARD])
+        source = local_addr()  # --local-ips: one source address for the whole session
+        self._http = aiohttp.ClientSession(
+            headers=headers, trace_configs=[_REDIRECT_GUARD],
+            connector=None if source is None else aiohttp.TCPConnector(local_addr=source))
         self._url = ""
         self._paused = False
         self._poll_task: asyncio.Task[None] | None = None

@@ -19,6 +19,7 @@ from horde.metrics.names import HTTP_CONNECT
 from horde.metrics.recorder import Recorder
 from horde.safety.hosts import check_addresses
 from horde.transports.http_connection import HttpConnection
+from horde.transports.local_addresses import local_addr
 
 
 class HostPool:
@@ -195,6 +196,7 @@ class HostPool:
                     family=family,
                     ssl=self.ssl,
                     server_hostname=host if self.ssl is not None else None,
+                    local_addr=local_addr(),  # --local-ips: None unless given
                 )
                 return conn  # type: ignore[return-value]
             except (ssl.SSLError, ssl.CertificateError):

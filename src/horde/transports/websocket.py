@@ -43,6 +43,7 @@ from horde.streams.meter import (
     reason_for,
 )
 from horde.transports.inbox import EMPTY, Inbox, Predicate, stream_taker
+from horde.transports.local_addresses import local_addr
 from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake
 from horde.transports.ws_listener import (
@@ -281,6 +282,7 @@ class WebSocketConnection:
                     max_redirects=0,  # browsers fail a redirected WebSocket; so do we
                     read_buffer_init_size=READ_BUFFER_SIZE,
                     use_aiofastnet=USE_AIOFASTNET,
+                    local_addr=local_addr(),  # --local-ips, via loop.create_connection
                 )
         except asyncio.CancelledError:
             abandoned = True
