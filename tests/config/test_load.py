@@ -123,12 +123,13 @@ def test_every_key_of_a_config_file_reaches_the_run_config(tmp_path) -> None:
         "abort_on_fail: true\nabort_grace: 1s\ncircuit_breaker: 0.5\nquiet: true\n"
         "log_level: INFO\nparams: {a: 1}\nmax_duration: 1h\nallow_hosts: 127.0.0.1\n"
         "deny_hosts: 10.0.0.0/8\ninsecure: true\nworkers: 2\ncluster: 127.0.0.1:6379\n"
-        "on_worker_lost: continue\n")
+        "on_worker_lost: continue\nlocal_ips: 127.0.0.2-127.0.0.4\n")
     values = read_config_file(config)
     run = RunConfig(**values)
     assert run.graceful_stop_s == 3.0 and run.on_error == "restart" and run.timeout_s == 2.0
     assert run.stop_timeout_s == 7.0
     assert (run.workers, run.cluster, run.on_worker_lost) == (2, "127.0.0.1:6379", "continue")
+    assert run.local_ips == ("127.0.0.2-127.0.0.4",)
     file_keys = set(FileConfig.model_fields) - {"shape", "ca_bundle"}  # shape: not with users
     given = {line.split(":")[0] for line in config.read_text().splitlines()}
     assert file_keys == given  # the file above names every key
