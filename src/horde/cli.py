@@ -380,8 +380,9 @@ def _warn_users_ignored(args: argparse.Namespace, planned: int) -> None:
 
 
 def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
+    from horde.engine.limits import raise_open_files
     from horde.engine.loop import run_with_signals
-    from horde.engine.runner import cast_config, run
+    from horde.engine.runner import cast_config, plan_for, run
     from horde.monitor.target import watch_target
     from horde.scenario.params import make_params
 
@@ -389,6 +390,7 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
     params = make_params(scenario.params_type, config.params, str(config.scenario))
     config, roster = cast_config(config, scenario, params)  # bad input fails here, before load
+    raise_open_files(plan_for(config, scenario), config.workers)  # said once, before load
     if roster is not None:
         _warn_users_ignored(args, roster.size)
     formats = _formats(args)
