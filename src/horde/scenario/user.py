@@ -28,7 +28,7 @@ from horde.metrics import names
 from horde.metrics.values import TIME_UNITS, Better, spec_for
 from horde.protocols.http import Headers
 from horde.protocols.http_defaults import Auth, authorization
-from horde.scenario import urls
+from horde.scenario import sleeper, urls
 from horde.scenario.think import ThinkTime, sample_seconds
 from horde.together.hub import Hub
 from horde.transports.http import HttpClient
@@ -275,11 +275,12 @@ class User:
 
     # -- pacing and measuring --------------------------------------------------------------
 
-    async def think(self, wait: ThinkTime) -> None:
-        """Sleep for a think time (the engine cancels the sleep when the run stops)."""
-        seconds = sample_seconds(wait, self.rng)
-        if seconds > 0:
-            await asyncio.sleep(seconds)
+    def think(self, wait: ThinkTime) -> asyncio.Future[None]:
+        """Sleep for a think time: ``await user.think(2)`` (the engine cancels the sleep
+        when the run stops). The wait is drawn, and starts, when ``think`` is called. All
+        the users sleeping on a loop share one timer (:mod:`horde.scenario.sleeper`): an
+        idle user holds a future, not a coroutine and a timer."""
+        return sleeper.sleep(sample_seconds(wait, self.rng))
 
     def check(self, condition: Any, name: str, *, fatal: bool = False) -> bool:
         """Count a failed check under ``check_failed:{name}``; with ``fatal`` also raise."""
