@@ -22,3 +22,13 @@ async def test_closed_connections_are_let_go_and_open_ones_closed_at_the_end(
     assert user._connections == [kept, last]
     await user.close()
     assert kept.closed and last.closed
+
+
+async def test_a_user_holds_no_pacer_table_until_it_paces():
+    user = User(0, target="http://127.0.0.1:9", recorder=Recorder(), stopping=asyncio.Event())
+    assert user._pacers is None  # an idle user of 10,000 need not carry an empty dict
+    async with user.paced(0.001, "tick"):
+        pass
+    async with user.paced(0.001, "tick"):
+        pass
+    assert list(user._pacers or {}) == ["tick"]

@@ -90,6 +90,17 @@ async def test_echo_request_records_latency_messages_and_bytes(server, rec):
     assert conn.closed and conn.close_code == 1000
 
 
+async def test_an_idle_connection_keeps_no_connect_operation_or_waiter_list(server, rec):
+    # per idle connection these were ~240 bytes and two objects the GC walks, for nothing
+    conn = await WebSocketConnection.connect(f"{server.url}/echo", recorder=rec)
+    assert conn._connect_op is None
+    assert not isinstance(conn._inbox.waiters, list)
+    assert await conn.request("hi", name="echo") == "hi"  # the first wait makes the list
+    assert conn._inbox.waiters == []
+    await conn.close()
+    assert samples(rec.take_window(), WS_CONNECT) == 1 and rec.connections.succeeded == 1
+
+
 async def test_subprotocol_negotiated(server, rec):
     conn = await WebSocketConnection.connect(
         f"{server.url}/echo", recorder=rec, subprotocols=["chat.v1", "other"]

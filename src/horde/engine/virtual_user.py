@@ -88,14 +88,14 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None,
     try:
         if not await _start(user, program, iterations, stop_timeout):
             return
-        pick, rng = program.pick, user.rng
+        rng = user.rng  # program.pick(rng) below: no bound method held per user
         clean = True
         failures = 0  # failed iterations in a row
         stopping = user.stopping_event
         while iterations is None or user.iteration < iterations:
             if stopping.is_set() or (group is not None and group.failed):
                 return
-            behaviour = pick(rng)
+            behaviour = program.pick(rng)
             began = perf()
             try:  # guarded() inlined: this loop runs once per request in closed-loop tests
                 await behaviour.fn(user)

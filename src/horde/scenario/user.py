@@ -124,7 +124,7 @@ class User:
         self._stopping = stopping
         self._ssl = ssl_context  # the run's TLS settings (--ca-bundle, --insecure)
         self._http: HttpClient | None = None
-        self._pacers: dict[str, _Schedule] = {}
+        self._pacers: dict[str, _Schedule] | None = None  # made by the first paced()
         self._connections: list[Any] = []
 
     @property
@@ -357,6 +357,8 @@ class User:
         transports' own (naive) latencies. Late blocks run at once, without waiting,
         until the schedule is caught up.
         """
+        if self._pacers is None:
+            self._pacers = {}
         due = self._pacers.setdefault(name, _Schedule(interval)).next_due(time.perf_counter())
         wait = due - time.perf_counter()
         if wait > 0:

@@ -305,8 +305,9 @@ class WebSocketConnection:
             self._drop_told = False
             self.closed = False
         forget_handshake(transport)
-        if self._connect_op is not None:
-            self._recorder.connect_succeeded(self._connect_op)
+        op, self._connect_op = self._connect_op, None  # ended: an idle socket need not keep it
+        if op is not None:
+            self._recorder.connect_succeeded(op)
 
     # -- sending ----------------------------------------------------------------------------
 
