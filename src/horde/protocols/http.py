@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from typing import Any, Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -95,17 +96,39 @@ class Headers(dict[str, str]):
 
 
 class Response:
-    """One HTTP response. ``url``, ``elapsed_ms`` and ``ok`` are filled in by the client."""
+    """One HTTP response. ``url``, ``elapsed_ms`` and ``ok`` are filled in by the client.
 
-    __slots__ = ("body", "elapsed_ms", "headers", "ok", "status", "url")
+    Its headers are parsed when first read: most load-test requests never look at them,
+    and a Python call per header field was a tenth of a request's CPU (docs/benchmarks.md,
+    "Where an HTTP request's CPU goes"). Until then the response keeps its head as bytes.
+    """
 
-    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+    __slots__ = ("_head", "_headers", "body", "elapsed_ms", "ok", "status", "url")
+
+    def __init__(self, status: int, headers: Headers | None, body: bytes,
+                 head: bytes = b"") -> None:
         self.status = status
-        self.headers = headers
+        self._headers = headers
+        self._head = head  # the raw head the headers are parsed from (when None)
         self.body = body
         self.url = ""
         self.elapsed_ms = 0.0
         self.ok = status < 400
+
+    @property
+    def headers(self) -> Headers:
+        """The response's header fields (case-insensitive; repeated ones joined, see
+        :class:`Headers`), parsed from its head on first use."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = parse_head(self._head)
+        return headers
+
+    def _may_have(self, name: bytes) -> bool:
+        """False only if no header field ``name`` (lower-case) is present; no parsing."""
+        if self._headers is not None:
+            return _dict_get(self._headers, name.decode("latin-1")) is not None
+        return name in self._head.lower()
 
     @property
     def text(self) -> str:
@@ -160,6 +183,47 @@ def encode_request(method: str, target: str, header_block: str, body: bytes | No
     return head + body if body else head
 
 
+class _HeadReader:
+    """Collects the header fields of a response head for :func:`parse_head`."""
+
+    __slots__ = ("done", "headers", "parser")
+
+    def __init__(self) -> None:
+        self.headers = Headers.__new__(Headers)
+        self.done = False
+        self.parser: HttpResponseParser | None = None
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.done:  # later calls are chunked trailers: ignored
+            key = name.lower().decode("latin-1")
+            text = value.decode("utf-8", "surrogateescape")
+            headers = self.headers
+            if _dict_get(headers, key) is None:
+                _dict_set(headers, key, text)
+            else:
+                headers.add(key, text)
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()  # type: ignore[union-attr]
+        if 100 <= status < 200:  # an interim response's fields are not the final ones
+            self.headers = Headers.__new__(Headers)
+        else:
+            self.done = True
+
+
+def parse_head(head: bytes) -> Headers:
+    """The header fields of the (last, final) response head in ``head``: raw bytes the
+    connection's parser already accepted, parsed again by llhttp with a callback per
+    field, so the fields are exactly what a parse as they arrived would have given."""
+    reader = _HeadReader()
+    parser = reader.parser = HttpResponseParser(reader)
+    # An error can only come past the head (it was accepted once): not ours to judge.
+    with suppress(HttpParserError, HttpParserUpgrade):
+        parser.feed_data(head)
+    reader.parser = None
+    return reader.headers
+
+
 class BodySink(Protocol):
     """Receives a streamed response as it is parsed; must not raise (it runs inside the
     parser's callbacks)."""
@@ -174,9 +238,11 @@ class HttpProtocol:
 
     __slots__ = (
         "_body",
+        "_chunks",
         "_decode",
         "_decoder",
-        "_framed",
+        "_head",
+        "_head_from",
         "_head_request",
         "_headers",
         "_parser",
@@ -191,9 +257,14 @@ class HttpProtocol:
         self._parser = HttpResponseParser(self)
         self._state = _IDLE
         self._head_request = False
-        self._headers = Headers()
+        # The head is kept as bytes and parsed only when something needs its fields: the
+        # chunks read while in _HEAD, where the current head starts in them (after any
+        # interim 1xx heads), then the head itself and its fields once parsed.
+        self._chunks: list[bytes] = []
+        self._head_from = 0
+        self._head = b""
+        self._headers: Headers | None = None
         self._body: list[bytes] = []
-        self._framed = True
         self._response: Response | None = None
         self.keep_alive = True  # whether the connection may carry another request
         self._decode = False  # undo the current response's Content-Encoding
@@ -230,7 +301,9 @@ class HttpProtocol:
         self._decoder = None
         self.body_received = 0
         self._state = _HEAD
-        self._headers = Headers.__new__(Headers)  # skips __init__: this is per response
+        self._chunks = []
+        self._head_from = 0
+        self._headers = None
         self._body = []
 
     def receive_data(self, data: bytes) -> Response | None:
@@ -239,8 +312,11 @@ class HttpProtocol:
         Raises :class:`ProtocolError` for bytes that are not a valid HTTP/1.x response or
         that arrive while no request is outstanding.
         """
-        if self._state == _IDLE:
+        state = self._state
+        if state == _IDLE:
             raise ProtocolError("response data received while no request was outstanding")
+        if state == _HEAD:
+            self._chunks.append(data)
         try:
             self._parser.feed_data(data)
         except HttpParserUpgrade as exc:
@@ -261,7 +337,7 @@ class HttpProtocol:
             return None
         if state == _DONE:
             return self._take()
-        if state == _BODY and not self._framed:
+        if state == _BODY and not self._framed():
             self.keep_alive = False
             self._finish()
             return self._take()
@@ -271,34 +347,28 @@ class HttpProtocol:
         raise ClosedByPeer("connection closed before the response body was complete")
 
     # -- httptools callbacks -------------------------------------------------------------
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._state == _HEAD:  # later calls are chunked trailers: ignored
-            key = name.lower().decode("latin-1")
-            text = value.decode("utf-8", "surrogateescape")
-            headers = self._headers
-            if _dict_get(headers, key) is None:
-                _dict_set(headers, key, text)
-            else:
-                headers.add(key, text)
+    # No on_header: httptools then makes no call per field (see Response).
 
     def on_headers_complete(self) -> None:
+        chunks = self._chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self._chunks = [data]
+        start = self._head_from
+        end = data.find(b"\r\n\r\n", start)  # llhttp insists on CRLF: the head's end
+        end = len(data) if end < 0 else end + 4
         status = self._parser.get_status_code()
         if 100 <= status < 200:
-            return  # interim response (100 Continue): its headers are reset on completion
-        headers = self._headers
-        te = _dict_get(headers, "transfer-encoding")
-        if te is None:
-            self._framed = _dict_get(headers, "content-length") is not None
-        else:
-            self._framed = te.rstrip().lower().endswith("chunked")
+            self._head_from = end  # interim response (100 Continue): the next head follows
+            return
+        self._head = data[start:end]
+        self._chunks = []
         self._state = _BODY
-        if self._decode:
-            self._decoder = decoder_for(_dict_get(headers, "content-encoding"))
+        if self._decode and b"content-encoding" in self._head.lower():
+            self._decoder = decoder_for(_dict_get(self._fields(), "content-encoding"))
         if self.sink is not None:
-            self.sink.on_head(status, headers)
+            self.sink.on_head(status, self._fields())
         if self._head_request:
-            self.keep_alive = _keeps_alive(self._parser, headers)
+            self.keep_alive = _keeps_alive(self._parser, self._fields())
             self._finish()
 
     def on_body(self, body: bytes) -> None:
@@ -315,14 +385,26 @@ class HttpProtocol:
                 sink.on_piece(body)
 
     def on_message_complete(self) -> None:
-        if self._state == _HEAD:  # the end of an interim 1xx response
-            self._headers = Headers.__new__(Headers)
-            return
-        if self._state == _BODY:
+        if self._state == _BODY:  # (in _HEAD: the end of an interim 1xx response)
             self.keep_alive = self._parser.should_keep_alive()
             self._finish()
 
     # -- internals -------------------------------------------------------------------------
+
+    def _fields(self) -> Headers:
+        """The current response's header fields, parsed from its head once."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = parse_head(self._head)
+        return headers
+
+    def _framed(self) -> bool:
+        """Whether the body has its own end (a length or chunking), not the close."""
+        headers = self._fields()
+        te = _dict_get(headers, "transfer-encoding")
+        if te is None:
+            return _dict_get(headers, "content-length") is not None
+        return te.rstrip().lower().endswith("chunked")
 
     def _finish(self) -> None:
         decoder, self._decoder = self._decoder, None
@@ -335,7 +417,8 @@ class HttpProtocol:
                     self.sink.on_piece(tail)
         body = self._body
         data = body[0] if len(body) == 1 else b"".join(body)
-        self._response = Response(self._parser.get_status_code(), self._headers, data)
+        self._response = Response(self._parser.get_status_code(), self._headers, data,
+                                  self._head)
         self._body = []
         self._state = _DONE
 

@@ -280,7 +280,7 @@ class HttpClient:
                 if status >= 400:  # declared ok: not an error, but still in the figures
                     rec.count(HTTP_STATUS_OK, str(status))
             rec.succeed(op, done_at, len(data_out), conn.received)
-        if dict.get(response.headers, "set-cookie") is not None:
+        if response._may_have(b"set-cookie"):  # no header parsing unless it may
             self.cookies.update(target.host, target.path, response.headers.getall("set-cookie"))
         if follow_redirects and status in REDIRECTS:
             return await self._follow(
