@@ -259,6 +259,50 @@ async def test_response_timeout(client: HttpClient, recorder: Recorder) -> None:
     assert (await client.get("/json")).status == 200  # a new connection takes over
 
 
+async def test_one_timer_per_connection_not_per_request(
+    client: HttpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    armed: list[float] = []
+    call_at = loop.call_at
+    monkeypatch.setattr(loop, "call_at", lambda when, *a, **k: armed.append(when)
+                        or call_at(when, *a, **k))
+    for _ in range(20):
+        assert (await client.get("/json")).status == 200
+    # the connect's timeout, the connection's one timer, the server's keep-alive (same loop)
+    assert len(armed) <= 4
+
+
+async def test_timeout_on_a_connection_that_answered_before(client: HttpClient) -> None:
+    assert (await client.get("/json", timeout=5)).status == 200  # its timer: in 5 s
+    with pytest.raises(OperationTimeout):  # an earlier deadline moves the timer forward
+        await client.get("/delay/1000", timeout=0.2)
+    assert (await client.get("/json", timeout=0.2)).status == 200  # its timer: in 0.2 s
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(OperationTimeout):  # that timer fires early, and waits on
+        await client.get("/delay/2000", timeout=0.6)
+    assert loop.time() - began >= 0.55
+
+
+async def test_plain_request_bytes_made_once_until_headers_or_cookies_change(
+    client: HttpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encode = client._encode
+    made: list[str] = []
+    monkeypatch.setattr(client, "_encode", lambda m, u, *a: made.append(u.path) or encode(m, u, *a))
+    for _ in range(5):
+        assert "X-T" not in (await client.get("/echo")).json()["headers"]
+    assert made == ["/echo"]
+    client.headers["X-T"] = "1"
+    assert (await client.get("/echo")).json()["headers"]["X-T"] == "1"
+    await client.post("/login")
+    assert (await client.get("/echo")).json()["headers"]["Cookie"] == "sid=abc123; theme=dark"
+    del client.headers["X-T"]
+    assert "X-T" not in (await client.get("/echo")).json()["headers"]
+    assert made == ["/echo", "/echo", "/login", "/echo", "/echo"]
+
+
 async def test_drop_mid_body_is_closed_by_peer(recorder: Recorder) -> None:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)

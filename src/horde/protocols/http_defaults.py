@@ -38,14 +38,16 @@ class DefaultHeaders(MutableMapping[str, str]):
 
     A request's own ``headers=`` override these field by field; the rest are sent as
     they are. Changing them affects the client's next request (a request already
-    written is not changed).
+    written is not changed). ``version`` counts the changes, so a client can keep request
+    bytes made with them until it moves.
     """
 
-    __slots__ = ("_block", "_fields")
+    __slots__ = ("_block", "_fields", "version")
 
     def __init__(self, items: Mapping[str, str] | None = None) -> None:
         self._fields: dict[str, tuple[str, str]] = {}  # lower-case name -> (name, value)
         self._block: str | None = None
+        self.version = 0
         if items:
             self.update(items)
 
@@ -57,10 +59,12 @@ class DefaultHeaders(MutableMapping[str, str]):
         format_headers({name: value})  # refuses CR/LF now, where the scenario set it
         self._fields[name.lower()] = (name, value)
         self._block = None
+        self.version += 1
 
     def __delitem__(self, name: str) -> None:
         del self._fields[name.lower()]
         self._block = None
+        self.version += 1
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._fields

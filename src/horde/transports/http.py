@@ -28,11 +28,11 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import ssl
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container, Coroutine, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from horde.errors import ClosedByPeer, OperationTimeout, ProtocolError, TargetError
+from horde.errors import ClosedByPeer, ProtocolError, TargetError
 from horde.metrics.names import HTTP_REQ, HTTP_STATUS_OK, HTTP_TTFB
 from horde.metrics.recorder import Recorder
 from horde.protocols.content_coding import ACCEPT_ENCODING
@@ -52,13 +52,8 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # send Content-Length: 0 without a body
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+PLAIN_CACHE = 512  # (method, url) pairs whose request bytes a client keeps
 
-
-
-def _expire(waiter: asyncio.Future[Response], timeout: float, label: str) -> None:
-    if not waiter.done():
-        waiter.set_exception(
-            OperationTimeout(f"no complete response within {timeout:g} s", detail=label))
 
 
 class HttpClient:
@@ -115,6 +110,7 @@ class HttpClient:
         self._ssl = ssl_context
         self._max_per_host = max_connections_per_host
         self._pools: dict[tuple[str, str, int], HostPool] = {}
+        self._plains: dict[tuple[str, str], _Plain] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -134,33 +130,33 @@ class HttpClient:
 
     # -- the verbs -----------------------------------------------------------------------
 
-    async def get(self, url: str, **kw: Any) -> Response:
+    def get(self, url: str, **kw: Any) -> Coroutine[Any, Any, Response]:
         """A GET request: :meth:`request` with ``method="GET"`` (same keywords)."""
-        return await self.request("GET", url, **kw)
+        return self.request("GET", url, **kw)  # no coroutine of its own: one await less
 
-    async def post(self, url: str, **kw: Any) -> Response:
+    def post(self, url: str, **kw: Any) -> Coroutine[Any, Any, Response]:
         """A POST request: :meth:`request` with ``method="POST"`` (same keywords)."""
-        return await self.request("POST", url, **kw)
+        return self.request("POST", url, **kw)  # no coroutine of its own: one await less
 
-    async def put(self, url: str, **kw: Any) -> Response:
+    def put(self, url: str, **kw: Any) -> Coroutine[Any, Any, Response]:
         """A PUT request: :meth:`request` with ``method="PUT"`` (same keywords)."""
-        return await self.request("PUT", url, **kw)
+        return self.request("PUT", url, **kw)  # no coroutine of its own: one await less
 
-    async def patch(self, url: str, **kw: Any) -> Response:
+    def patch(self, url: str, **kw: Any) -> Coroutine[Any, Any, Response]:
         """A PATCH request: :meth:`request` with ``method="PATCH"`` (same keywords)."""
-        return await self.request("PATCH", url, **kw)
+        return self.request("PATCH", url, **kw)  # no coroutine of its own: one await less
 
-    async def delete(self, url: str, **kw: Any) -> Response:
+    def delete(self, url: str, **kw: Any) -> Coroutine[Any, Any, Response]:
         """A DELETE request: :meth:`request` with ``method="DELETE"`` (same keywords)."""
-        return await self.request("DELETE", url, **kw)
+        return self.request("DELETE", url, **kw)  # no coroutine of its own: one await less
 
-    async def head(self, url: str, **kw: Any) -> Response:
+    def head(self, url: str, **kw: Any) -> Coroutine[Any, Any, Response]:
         """A HEAD request: :meth:`request` with ``method="HEAD"`` (same keywords)."""
-        return await self.request("HEAD", url, **kw)
+        return self.request("HEAD", url, **kw)  # no coroutine of its own: one await less
 
-    async def options(self, url: str, **kw: Any) -> Response:
+    def options(self, url: str, **kw: Any) -> Coroutine[Any, Any, Response]:
         """A OPTIONS request: :meth:`request` with ``method="OPTIONS"`` (same keywords)."""
-        return await self.request("OPTIONS", url, **kw)
+        return self.request("OPTIONS", url, **kw)  # no coroutine of its own: one await less
 
     async def request(
         self,
@@ -191,49 +187,42 @@ class HttpClient:
         without ``Authorization``.
         """
         # One coroutine does the whole exchange: every extra await level costs CPU here.
-        method = method.upper()
-        target = self._urls.resolve(url)
-        if params:
-            query = urlencode(params, doseq=True)
-            joined = f"{target.query}&{query}" if target.query else query
-            base = target.url.split("#", 1)[0].split("?", 1)[0]
-            target = target._replace(query=joined, url=f"{base}?{joined}")
         body: bytes | None = None
         ctype: str | None = None
-        if json is not None:
-            body = _json.dumps(json, separators=(",", ":")).encode()
-            ctype = "application/json"
-        elif data is not None:
-            body = data.encode() if isinstance(data, str) else data
-            ctype = "text/plain; charset=utf-8" if isinstance(data, str) else None
-        if auth is not None:
-            headers = self._authorized(headers, auth)
-        headers, decode = self._decoding(headers, decompress)
-        data_out = self._encode(method, target, headers, body, ctype)
+        if (params or headers or json is not None or data is not None or auth is not None
+                or decompress is not None):
+            method = method.upper()
+            target = self._urls.resolve(url)
+            target, body, ctype = _with_body(target, params, json, data)
+            if auth is not None:
+                headers = self._authorized(headers, auth)
+            headers, decode = self._decoding(headers, decompress)
+            data_out = self._encode(method, target, headers, body, ctype)
+        else:  # the common case: the bytes of (method, url) as they were last sent
+            plain = self._plain(method, url)
+            method, target, data_out = plain.method, plain.target, plain.data
+            decode = self.decompress
         rec = self.recorder
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         if timeout is None:
             timeout = self.timeout
-        pool = self._pools.get(target.key)
+        key = target.key
+        pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[target.key] = self._new_pool(loop, target)
+            pool = self._pools[key] = self._new_pool(loop, target)
         label = name or target.path
         op = rec.begin(HTTP_REQ, label)
         try:
             retried = False
             conn = pool.take_idle()
-            deadline = 0.0
+            deadline = loop.time() + timeout
             while True:
                 if conn is None:
-                    deadline = deadline or loop.time() + timeout
                     conn = await pool.acquire(deadline, retried)
                 waiter = conn.send(data_out, method, decode)
-                if deadline:
-                    timer = loop.call_at(deadline, _expire, waiter, timeout, label)
-                else:
-                    timer = loop.call_later(timeout, _expire, waiter, timeout, label)
+                conn.expire_at(deadline, timeout, label)
                 try:
                     response = await waiter
                 except ClosedByPeer:
@@ -249,8 +238,6 @@ class HttpClient:
                 except BaseException:  # cancelled: the connection is mid-exchange, drop it
                     conn.close()
                     raise
-                finally:
-                    timer.cancel()
                 break
         except BaseException as exc:
             rec.end(op, exc)
@@ -399,6 +386,22 @@ class HttpClient:
             raise error
         return response
 
+    def _plain(self, method: str, url: str) -> _Plain:
+        """The request bytes of (method, url) without headers or body of its own: made
+        once, and again only when the default headers or the matching cookies changed."""
+        plain = self._plains.get((method, url))
+        if plain is None:
+            if len(self._plains) >= PLAIN_CACHE:
+                self._plains.clear()
+            plain = self._plains[(method, url)] = _Plain(method.upper(), self._urls.resolve(url))
+        target = plain.target
+        cookie = self.cookies.header_for(target.host, target.path, target.scheme == "https")
+        if plain.version != self.headers.version or plain.cookie != cookie:
+            plain.data = self._encode(plain.method, target, None, None, None)
+            plain.version = self.headers.version
+            plain.cookie = cookie
+        return plain
+
     def _encode(
         self,
         method: str,
@@ -450,6 +453,38 @@ class HttpClient:
         if url.scheme == "https":
             context = self._ssl or default_ssl_context()
         return HostPool(loop, self.recorder, url.host, url.port, context, self._max_per_host)
+
+
+class _Plain:
+    """A (method, url)'s encoded request with what it was encoded for."""
+
+    __slots__ = ("cookie", "data", "method", "target", "version")
+
+    def __init__(self, method: str, target: Url) -> None:
+        self.method = method
+        self.target = target
+        self.data = b""
+        self.version = -1  # the client's DefaultHeaders.version the bytes were made with
+        self.cookie: str | None = None
+
+
+def _with_body(
+    target: Url, params: Mapping[str, Any] | None, json: Any, data: bytes | str | None
+) -> tuple[Url, bytes | None, str | None]:
+    """``target`` with ``params`` in its query, the body and its Content-Type."""
+    if params:
+        query = urlencode(params, doseq=True)
+        joined = f"{target.query}&{query}" if target.query else query
+        base = target.url.split("#", 1)[0].split("?", 1)[0]
+        target = target._replace(query=joined, url=f"{base}?{joined}")
+    if json is not None:
+        body = _json.dumps(json, separators=(",", ":")).encode()
+        return target, body, "application/json"
+    if data is not None:
+        if isinstance(data, str):
+            return target, data.encode(), "text/plain; charset=utf-8"
+        return target, data, None
+    return target, None, None
 
 
 def _without_credentials(headers: Mapping[str, str] | None) -> Headers:

@@ -16,7 +16,7 @@ import asyncio
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
-from horde.errors import ClosedByPeer, ProtocolError
+from horde.errors import ClosedByPeer, OperationTimeout, ProtocolError
 from horde.protocols.http import BodySink, HttpProtocol, Response
 from horde.transports.wire import tcp_bytes
 
@@ -28,11 +28,16 @@ class HttpConnection(asyncio.Protocol):
     """One TCP (or TLS) connection carrying one request at a time."""
 
     __slots__ = (
+        "_deadline",
         "_gone",
+        "_label",
         "_loop",
         "_lost",
         "_pool",
         "_proto",
+        "_timeout",
+        "_timer",
+        "_timer_at",
         "_waiter",
         "closed",
         "done_at",
@@ -55,6 +60,12 @@ class HttpConnection(asyncio.Protocol):
         self.reused = False  # carried a request before the current one
         self.received = 0  # bytes of the current response
         self.sent_at = self.first_byte_at = self.done_at = 0  # perf_counter_ns
+        # The current request's deadline (loop time) and one timer for the connection,
+        # re-armed only when it fires early or a request's deadline comes before it.
+        self._deadline = self._timer_at = 0.0
+        self._timeout = 0.0
+        self._label = ""
+        self._timer: asyncio.TimerHandle | None = None
 
     # -- used by the client ----------------------------------------------------------------
 
@@ -69,6 +80,31 @@ class HttpConnection(asyncio.Protocol):
         self.sent_at = perf_counter_ns()
         self.transport.write(data)  # type: ignore[union-attr]
         return waiter
+
+    def expire_at(self, deadline: float, timeout: float, label: str) -> None:
+        """Fail the request just sent with OperationTimeout if it is not answered by
+        ``deadline`` (loop time). No timer per request: the connection's one timer is
+        moved only when it would fire late; firing early, it re-arms for the deadline."""
+        self._deadline = deadline
+        self._timeout = timeout
+        self._label = label
+        if self._timer is None or deadline < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._check_deadline)
+            self._timer_at = deadline
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # nothing outstanding: the next request arms it again
+        if self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+            self._timer_at = self._deadline
+            return
+        waiter.set_exception(OperationTimeout(
+            f"no complete response within {self._timeout:g} s", detail=self._label))
 
     def stream_to(self, sink: BodySink | None) -> None:
         """Hand the next response's head and body pieces to ``sink`` as they are parsed
@@ -175,5 +211,8 @@ class HttpConnection(asyncio.Protocol):
 
     def _forget(self, *, dropped: bool) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._pool.discard(self)
         self._pool.recorder.connection_closed(dropped=dropped)
