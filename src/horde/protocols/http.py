@@ -103,13 +103,14 @@ class Response:
     "Where an HTTP request's CPU goes"). Until then the response keeps its head as bytes.
     """
 
-    __slots__ = ("_head", "_headers", "body", "elapsed_ms", "ok", "status", "url")
+    __slots__ = ("_head", "_headers", "_lower", "body", "elapsed_ms", "ok", "status", "url")
 
     def __init__(self, status: int, headers: Headers | None, body: bytes,
-                 head: bytes = b"") -> None:
+                 head: bytes = b"", lower: bytes | None = None) -> None:
         self.status = status
         self._headers = headers
         self._head = head  # the raw head the headers are parsed from (when None)
+        self._lower = head.lower() if lower is None else lower  # for _may_have
         self.body = body
         self.url = ""
         self.elapsed_ms = 0.0
@@ -128,7 +129,7 @@ class Response:
         """False only if no header field ``name`` (lower-case) is present; no parsing."""
         if self._headers is not None:
             return _dict_get(self._headers, name.decode("latin-1")) is not None
-        return name in self._head.lower()
+        return name in self._lower
 
     @property
     def text(self) -> str:
@@ -245,6 +246,7 @@ class HttpProtocol:
         "_head_from",
         "_head_request",
         "_headers",
+        "_lower",
         "_parser",
         "_response",
         "_state",
@@ -262,7 +264,7 @@ class HttpProtocol:
         # interim 1xx heads), then the head itself and its fields once parsed.
         self._chunks: list[bytes] = []
         self._head_from = 0
-        self._head = b""
+        self._head = self._lower = b""
         self._headers: Headers | None = None
         self._body: list[bytes] = []
         self._response: Response | None = None
@@ -361,9 +363,10 @@ class HttpProtocol:
             self._head_from = end  # interim response (100 Continue): the next head follows
             return
         self._head = data[start:end]
+        self._lower = self._head.lower()  # searched, not parsed: see Response
         self._chunks = []
         self._state = _BODY
-        if self._decode and b"content-encoding" in self._head.lower():
+        if self._decode and b"content-encoding" in self._lower:
             self._decoder = decoder_for(_dict_get(self._fields(), "content-encoding"))
         if self.sink is not None:
             self.sink.on_head(status, self._fields())
@@ -418,7 +421,7 @@ class HttpProtocol:
         body = self._body
         data = body[0] if len(body) == 1 else b"".join(body)
         self._response = Response(self._parser.get_status_code(), self._headers, data,
-                                  self._head)
+                                  self._head, self._lower)
         self._body = []
         self._state = _DONE
 

@@ -221,8 +221,7 @@ class HttpClient:
             while True:
                 if conn is None:
                     conn = await pool.acquire(deadline, retried)
-                waiter = conn.send(data_out, method, decode)
-                conn.expire_at(deadline, timeout, label)
+                waiter = conn.send(data_out, method, decode, deadline, timeout, label)
                 try:
                     response = await waiter
                 except ClosedByPeer:

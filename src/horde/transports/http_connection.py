@@ -69,9 +69,17 @@ class HttpConnection(asyncio.Protocol):
 
     # -- used by the client ----------------------------------------------------------------
 
-    def send(self, data: bytes, method: str, decode: bool = False) -> asyncio.Future[Response]:
+    def send(self, data: bytes, method: str, decode: bool = False, deadline: float = 0.0,
+             timeout: float = 0.0, label: str = "") -> asyncio.Future[Response]:
         """Write one encoded request; the future resolves to its Response or a TargetError.
-        With ``decode`` the body is decoded as its Content-Encoding says, as it arrives."""
+        With ``decode`` the body is decoded as its Content-Encoding says, as it arrives.
+        A ``deadline`` arms :meth:`expire_at` (``timeout`` and ``label`` for its error)."""
+        if deadline:  # expire_at, inlined: this runs once per request
+            self._deadline = deadline
+            self._timeout = timeout
+            self._label = label
+            if self._timer is None or deadline < self._timer_at:
+                self._arm(deadline)
         waiter = self._loop.create_future()
         self._waiter = waiter
         self._proto.expect_response(method, decode)
@@ -89,10 +97,13 @@ class HttpConnection(asyncio.Protocol):
         self._timeout = timeout
         self._label = label
         if self._timer is None or deadline < self._timer_at:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = self._loop.call_at(deadline, self._check_deadline)
-            self._timer_at = deadline
+            self._arm(deadline)
+
+    def _arm(self, deadline: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(deadline, self._check_deadline)
+        self._timer_at = deadline
 
     def _check_deadline(self) -> None:
         self._timer = None
@@ -100,8 +111,7 @@ class HttpConnection(asyncio.Protocol):
         if waiter is None or waiter.done():
             return  # nothing outstanding: the next request arms it again
         if self._loop.time() < self._deadline:
-            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
-            self._timer_at = self._deadline
+            self._arm(self._deadline)
             return
         waiter.set_exception(OperationTimeout(
             f"no complete response within {self._timeout:g} s", detail=self._label))
