@@ -46,14 +46,15 @@ def _result_line(output: str) -> dict[str, Any]:
 def horde(workload: Any, target: Target, conns: int, duration: float) -> Command:
     scenario = {"w1": "ws_pingpong", "w2": "ws_idle", "w3": "http_get",
                 "sio_ack": "sio_ack", "sio_idle": "sio_idle"}[_family(workload.name)]
-    return _horde(scenario, target, conns, duration)
+    return _horde(scenario, target, conns, duration, workload.local_ips)
 
 
 def horde_json(workload: Any, target: Target, conns: int, duration: float) -> Command:
     return _horde("ws_pingpong_json", target, conns, duration)
 
 
-def _horde(scenario: str, target: Target, conns: int, duration: float) -> Command:
+def _horde(scenario: str, target: Target, conns: int, duration: float,
+           local_ips: str = "") -> Command:
     out = tempfile.mkdtemp(prefix="horde-bench-")
 
     def parse(_output: str) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def _horde(scenario: str, target: Target, conns: int, duration: float) -> Comman
     return Command(
         [*program, "run", str(SCENARIOS / f"{scenario}.py"), "--target", target.url,
          "--users", str(conns), "--spawn-rate", str(conns), "--duration", f"{duration}s",
-         "--quiet", "--out", out],
+         "--quiet", "--out", out, *(["--local-ips", local_ips] if local_ips else [])],
         env={"PYTHONPATH": src} if src else {},
         parse=parse,
     )
@@ -116,12 +117,24 @@ def tsung(workload: Any, target: Target, conns: int, duration: float) -> Command
     file = {"w1": "ws_pingpong.xml", "w2": "ws_idle.xml", "w3": "http.xml"}[family]
     text = Template((PEERS / "tsung" / file).read_text()).safe_substitute(
         PORT=str(target.port), CONNS=str(conns), DURATION=str(int(duration)),
-        HOLD=str(int(duration)),
+        HOLD=str(max(30, int(duration))), MAXUSERS=str(max(15_000, conns)),
+        # its launcher managed ~1,300 users/s here: room for every arrival
+        ARRIVAL=str(max(12, conns // 1300 + 5)),
+        IPS="".join(f'<ip value="{ip}"/>' for ip in _addresses(workload.local_ips)),
     )
     work = Path(tempfile.mkdtemp(prefix="tsung-"))
     (work / "load.xml").write_text(text)
     return Command(["tsung", "-f", str(work / "load.xml"), "-l", str(work / "log"), "start"],
                    cwd=str(work))
+
+
+def _addresses(local_ips: str) -> list[str]:
+    """``127.0.0.2-127.0.0.5`` as its addresses (the only form the workloads use)."""
+    if not local_ips:
+        return []
+    first, last = local_ips.split("-")
+    head, start = first.rsplit(".", 1)
+    return [f"{head}.{n}" for n in range(int(start), int(last.rsplit(".", 1)[1]) + 1)]
 
 
 def wrk(workload: Any, target: Target, conns: int, duration: float) -> Command | None:
