@@ -7,20 +7,22 @@ one line on stderr and exit 2; a run's verdict becomes 0 or 1.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
+import gc
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from horde import exitcodes
 from horde.config.durations import parse_duration
 from horde.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:  # the engine, pydantic and the rest load when a command needs them
+    import asyncio
+
+    from pydantic import ValidationError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEFAULT_REPORT_DIR = "horde-results"  # where --format writes when --out is not given
@@ -297,6 +299,8 @@ def _run_config(
 ) -> tuple[Any, Any]:
     """The scenario's ``OPTIONS``, overridden by the config file, overridden by every flag
     given, as a typed RunConfig — and the loaded scenario."""
+    from pydantic import ValidationError
+
     from horde.config.load import layer_values, read_config_file
     from horde.config.model import RunConfig
     from horde.scenario.loader import load_scenario
@@ -380,16 +384,15 @@ def _warn_users_ignored(args: argparse.Namespace, planned: int) -> None:
 
 
 def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
-    from horde.engine.limits import raise_open_files
-    from horde.engine.loop import run_with_signals
-    from horde.engine.runner import cast_config, plan_for, run
-    from horde.monitor.target import watch_target
-    from horde.scenario.params import make_params
-
     config, scenario = _run_config(args, scenario_path, target)
     logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
-    params = make_params(scenario.params_type, config.params, str(config.scenario))
-    config, roster = cast_config(config, scenario, params)  # bad input fails here, before load
+    from horde.assembly import assemble, cast
+    from horde.engine.limits import raise_open_files
+    from horde.engine.loop import run_with_signals
+    from horde.engine.runner import plan_for
+    from horde.store import history_path
+
+    config, roster = cast(config, scenario)  # bad input fails here, before load
     raise_open_files(plan_for(config, scenario), config.workers)  # said once, before load
     if roster is not None:
         _warn_users_ignored(args, roster.size)
@@ -398,34 +401,42 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
         config = config.model_copy(update={"out_dir": Path(DEFAULT_REPORT_DIR)})
     if config.out_dir is not None:
         writable_folder(config.out_dir, "--out")
-    sinks = _sinks(config, formats, _interval(getattr(args, "monitor_interval", None)))
-    dashboard = None
-    if args.ui:
-        from horde.live.dashboard import from_options
-
-        dashboard = from_options(args.ui_host, args.ui_port, args.ui_token)
-
-    watched = _watched(args)
-    exporter = None
-    if getattr(args, "prometheus_port", None) is not None:
-        from horde.live.prometheus import from_options as prometheus
-
-        exporter = prometheus(args.prometheus_host, args.prometheus_port)
+    assembly = assemble(
+        config, scenario, formats=formats,
+        monitor_interval_s=_interval(getattr(args, "monitor_interval", None)),
+        served=_served(args), watched=_watched(args),
+        history=history_path(args.history, disabled=args.no_history),
+    )
 
     async def main(stop: asyncio.Event) -> dict[str, Any]:
-        async with contextlib.AsyncExitStack() as stack:
-            live = [await stack.enter_async_context(s) for s in (dashboard, exporter) if s]
-            probe = await stack.enter_async_context(watch_target(config.target, **watched))
-            probes = [probe] if probe is not None else []
-            if not args.no_history:  # recorded once everything around the run is up
-                from horde.store import history_path
-                from horde.store.sink import start_history
-
-                live.append(start_history(history_path(args.history), config, scenario))
-            return await run(config, scenario, [*sinks, *live], stop, probes=probes)
+        _freeze_gc()
+        return await assembly.run(stop)
 
     results = run_with_signals(main, use_uvloop=not args.no_uvloop)
     return exitcodes.for_run(results["status"], results["passed"])
+
+
+def _freeze_gc() -> None:
+    """What exists now — imports, the scenario, the sinks — lives as long as the process:
+    out of the collector's way, GC pauses stay out of the latencies. Decided here, at the
+    process's edge: whoever calls ``run()`` in a process of its own (a test session)
+    keeps its collector as it was."""
+    gc.freeze()
+
+
+def _served(args: argparse.Namespace) -> list[Any]:
+    """``--ui`` and ``--prometheus-port``: the live views, made (bad options fail here),
+    started around the run."""
+    served: list[Any] = []
+    if args.ui:
+        from horde.live.dashboard import from_options
+
+        served.append(from_options(args.ui_host, args.ui_port, args.ui_token))
+    if getattr(args, "prometheus_port", None) is not None:
+        from horde.live.prometheus import from_options as prometheus
+
+        served.append(prometheus(args.prometheus_host, args.prometheus_port))
+    return served
 
 
 def writable_folder(path: Path, flag: str) -> None:
@@ -468,26 +479,6 @@ def _formats(args: argparse.Namespace) -> list[str]:
     return check_formats([f for text in args.format for f in text.split(",")])
 
 
-def _sinks(
-    config: Any, formats: Sequence[str] = (), monitor_interval: float | None = None
-) -> list[Any]:
-    from horde.sinks.progress import ProgressLine
-    from horde.sinks.report_files import ReportFiles
-    from horde.sinks.results_json import ResultsJson
-    from horde.sinks.summary import ConsoleSummary
-
-    sinks: list[Any] = []
-    if config.progress:
-        sinks.append(ProgressLine(config.users, interval_s=monitor_interval))
-    if config.out_dir is not None:
-        sinks.append(ResultsJson(config.out_dir))
-    sinks.append(ConsoleSummary())
-    extra = [f for f in formats if f != "json"]  # results.json has its own sink
-    if extra and config.out_dir is not None:
-        sinks.append(ReportFiles(config.out_dir, extra))
-    return sinks
-
-
 def _capacity(args: argparse.Namespace) -> int:
     from horde.engine.capacity import SearchPlan, StopSearch, search
     from horde.engine.loop import run_with_signals
@@ -509,6 +500,8 @@ def _capacity(args: argparse.Namespace) -> int:
     step_s = parse_duration(args.step_duration)
 
     async def main(stop: asyncio.Event) -> Any:
+        _freeze_gc()
+
         async def run_step(users: int) -> dict[str, Any]:
             if stop.is_set():
                 raise StopSearch

@@ -17,9 +17,7 @@ Everything heavy is imported when a fixture is used, not when pytest loads the p
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import gc
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -155,19 +153,19 @@ class HordeRunner:
         ``options`` are config-file keys (``users``, ``duration="5s"``, ``iterations``,
         ``connect``, ``params={...}``, ``thresholds=[...]`` …), checked like a config file.
         """
-        from horde.engine.runner import run
+        from horde.assembly import assemble
 
         config, loaded = self._prepare(scenario, target, options, progress)
-        try:
-            data = await run(config, loaded, _sinks(config))
-        finally:
-            gc.unfreeze()  # run() freezes what exists; a test session runs many times
+        # results.json, and the console summary pytest shows for a failing test
+        data = await assemble(config, loaded).run()
         results = Results(data, config.out_dir / "results.json" if config.out_dir else None)
         self.runs.append(results)
         return results
 
     def sync(self, scenario: str | Path, *, target: str, **options: Any) -> Results:
         """The same, for a plain ``def`` test: runs on an event loop of its own."""
+        import asyncio
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -177,20 +175,17 @@ class HordeRunner:
     def _prepare(
         self, scenario: str | Path, target: str, options: dict[str, Any], progress: bool
     ) -> tuple[Any, Any]:
+        from horde.assembly import cast
         from horde.config.load import layer_values
         from horde.config.model import RunConfig
-        from horde.engine.runner import cast_config
         from horde.scenario.loader import load_scenario
-        from horde.scenario.params import make_params
 
         path = self._find(Path(scenario))
         loaded = load_scenario(path)
         values = layer_values(loaded.options, _option_values(options))
         values.update(scenario=path, target=target, progress=progress,
                       out_dir=self._next_out_dir())
-        config = RunConfig(**values)
-        params = make_params(loaded.params_type, config.params, str(path))
-        config, _ = cast_config(config, loaded, params)  # bad input fails before any load
+        config, _ = cast(RunConfig(**values), loaded)  # bad input fails before any load
         return config, loaded
 
     def _find(self, path: Path) -> Path:
@@ -225,20 +220,6 @@ def _option_values(options: dict[str, Any]) -> dict[str, Any]:
         )
         raise ConfigError(f"horde_run: {problems}") from None
     return run_config_values(checked.model_dump())
-
-
-def _sinks(config: Any) -> list[Any]:
-    """results.json always; the console summary too, which pytest captures and shows
-    only for a failing test."""
-    from horde.sinks.results_json import ResultsJson
-    from horde.sinks.summary import ConsoleSummary
-
-    sinks: list[Any] = [ResultsJson(config.out_dir), ConsoleSummary()]
-    if config.progress:
-        from horde.sinks.progress import ProgressLine
-
-        sinks.insert(0, ProgressLine(config.users))
-    return sinks
 
 
 # -- demo servers --------------------------------------------------------------------------

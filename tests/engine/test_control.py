@@ -115,3 +115,21 @@ def test_stop_marks_who_stopped_and_refuses_later_changes():
     assert control.stopped_by == "dashboard"
     with pytest.raises(UsageError, match="stopping"):
         control.set_users(3)
+
+
+def test_what_a_sink_reads_through_the_port():
+    from horde.metrics.aggregator import Aggregator
+    from horde.metrics.recorder import Recorder
+
+    progress = Progress(plan(users=3), Always())  # type: ignore[arg-type]
+    control = RunControl(progress, asyncio.Event(), Aggregator(Recorder()), roster_size=None,
+                         info={"scenario": "s", "target": "http://h"}, clock=lambda: 107.0)
+    assert control.live_results()["duration_s"] == 0.0  # not begun: nothing elapsed yet
+    progress.began_at = 100.0
+    assert control.live_results()["duration_s"] == 7.0  # on the clock began_at is on
+    control.set_users(2)
+    assert control.facts() == {"scenario": "s", "target": "http://h", "open_model": False,
+                               "override_users": 2, "roster_size": None, "stopped_by": None}
+    assert not control.stopping
+    control.stop_run("dashboard")
+    assert control.stopping and control.facts()["stopped_by"] == "dashboard"

@@ -18,19 +18,32 @@ IDLE = """
 import asyncio
 import horde
 LOG = {log!r}
+STOPPING = [0, 0]  # on_stops running now, the most at once so far
 
 @horde.behaviour
 async def hold(user):
+    with open(LOG + ".started", "a") as f:
+        f.write(f"{{user.id}}\\n")
     await user.think(3600)
 
 @horde.on_stop
 async def bye(user):
-    await asyncio.sleep(0.02)  # long enough to see how many stop at once
+    STOPPING[0] += 1
+    STOPPING[1] = max(STOPPING)
+    await asyncio.sleep(0.02)  # long enough for the stoppers to overlap
+    STOPPING[0] -= 1
     with open(LOG, "a") as f:
-        f.write(f"{{user.id}}\\n")
+        f.write(f"{{user.id}} {{STOPPING[1]}}\\n")
     if user.id == 3:
         raise RuntimeError("on_stop broke")
 """
+
+
+async def all_started(log, users: int) -> None:
+    """Every user's behaviour began (its life did: close() runs its on_stop)."""
+    started = log.with_name(log.name + ".started")
+    while not started.exists() or len(started.read_text().split()) < users:
+        await asyncio.sleep(0.005)
 
 
 def pool_for(path, stopping: asyncio.Event) -> UserPool:
@@ -46,7 +59,7 @@ def pool_for(path, stopping: asyncio.Event) -> UserPool:
 async def test_a_running_user_costs_its_task_one_done_callback(write_scenario, tmp_path):
     pool = pool_for(write_scenario(IDLE.format(log=str(tmp_path / "log"))), asyncio.Event())
     pool.start()
-    await asyncio.sleep(0.01)
+    await all_started(tmp_path / "log", 1)
     (task,) = pool._tasks.values()
     # a task keeps its first callback inline; a second costs a list, a tuple, a Context
     assert len(task._callbacks) == 1
@@ -64,12 +77,8 @@ async def test_close_stops_every_user_a_bounded_number_at_a_time(
     pool = pool_for(path, asyncio.Event())
     for _ in range(20):
         pool.start()
-    await asyncio.sleep(0.01)
-    others = len(asyncio.all_tasks()) - 20  # the test's own task, not the users'
-    closing = asyncio.ensure_future(pool.close())
-    while not log.exists():  # the first users are being stopped
-        await asyncio.sleep(0.005)
-    # the users' tasks are done: what runs now is the stoppers and close() itself
-    assert len(asyncio.all_tasks()) - others <= 4 + 1
-    await closing  # user 3's on_stop raised: counted, and the others still stopped
-    assert sorted(int(line) for line in log.read_text().split()) == list(range(20))
+    await all_started(log, 20)
+    await pool.close()  # user 3's on_stop raised: counted, and the others still stopped
+    stopped = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(int(user) for user, _ in stopped) == list(range(20))
+    assert max(int(most) for _, most in stopped) == 4  # four at a time, never more

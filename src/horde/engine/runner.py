@@ -1,16 +1,19 @@
-"""The composition root: one run, from setup to results.
+"""One run, from setup to results.
 
 ``run`` wires scenario → spawner → virtual users → recorder → aggregator → sinks, and
 owns every task it starts. It stops on the deadline, when every user has finished its
 iterations, or when ``stop`` is set (Ctrl-C, SIGTERM, a live abort) — and in every case
 it still tears down, closes connections and hands complete results to the sinks.
+
+Which sinks, live views and probes surround it is decided above, in
+:mod:`horde.assembly` (the composition root the CLI and the pytest plugin share); what
+the process does with its collector (``gc.freeze``) is decided at its edge, the CLI.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -155,7 +158,11 @@ async def run(
     load: LoadPhase | None = None,
 ) -> dict[str, Any]:
     """Run ``scenario`` as ``config`` says; returns the results dict the sinks received.
-    With ``workers`` > 1 the load runs on worker processes (``horde.cluster``)."""
+    With ``workers`` > 1 the load runs on worker processes (``horde.cluster``).
+
+    The process's garbage collector is left as it is: ``horde run`` calls
+    ``gc.freeze()`` before the load, so what was loaded stays out of the collections
+    that would pause it; a script of your own may do the same."""
     stop = stop or asyncio.Event()
     params = make_params(scenario.params_type, config.params, scenario.path or scenario.name)
     config, roster = cast_config(config, scenario, params)
@@ -189,7 +196,6 @@ async def _run(
     roster: Roster | None,
     phase: LoadPhase,
 ) -> dict[str, Any]:
-    gc.freeze()  # imports and the scenario are long-lived: keep GC pauses out of latencies
     recorder = Recorder()
     hub = Hub(recorder)
     aggregator = Aggregator(recorder)
@@ -451,12 +457,14 @@ def _attach(
     aggregator: Aggregator,
     roster: Roster | None,
 ) -> RunControl:
-    """Hand the run's control to the sinks that want it (a dashboard): ``attach(control)``."""
+    """Hand the run's control to the sinks that want it (a dashboard): ``attach(port)``,
+    a :class:`~horde.sinks.base.RunPort` to them."""
     control = RunControl(
         progress, stop, aggregator, thresholds_for(config, scenario),
         roster_size=roster.size if roster is not None else None,
         info={"scenario": scenario.name, "target": config.target,
               "shape": config.shape or progress.plan.shape, "unit": progress.plan.unit},
+        clock=CLOCK,
     )
     for sink in sinks:
         attach = getattr(sink, "attach", None)

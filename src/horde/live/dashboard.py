@@ -2,8 +2,8 @@
 
 A :class:`Dashboard` is a sink with an aiohttp server in the run's event loop. Start it
 around the run (``async with dashboard: await run(..., sinks=[..., dashboard])``); the
-runner hands it a :class:`~horde.engine.control.RunControl` through ``attach``, which is
-how ``POST /api/users`` and ``POST /api/stop`` reach the engine. Routes::
+runner hands it a :class:`~horde.sinks.base.RunPort` through ``attach``, which is how
+``POST /api/users`` and ``POST /api/stop`` reach the run. Routes::
 
     GET  /                 the page (assets from the package: no CDN, works offline)
     GET  /assets/NAME      its scripts and styles, uPlot included
@@ -35,11 +35,11 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
-from horde.engine.control import RunControl
 from horde.errors import ConfigError, UsageError
 from horde.live import static
 from horde.live.feed import KEEPALIVE, Feed, columns, sse_frame
 from horde.live.listen import Served, listen
+from horde.sinks.base import RunPort
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8089
@@ -102,7 +102,7 @@ class Dashboard(Served):
         self.token = token
         self.stream = stream or sys.stderr
         self.feed = Feed()
-        self.control: RunControl | None = None
+        self.control: RunPort | None = None
         self.results: dict[str, Any] | None = None
         self._runner: web.AppRunner | None = None
         self._streams = 0
@@ -135,7 +135,7 @@ class Dashboard(Served):
 
     # -- the sink --------------------------------------------------------------------------
 
-    def attach(self, control: RunControl) -> None:
+    def attach(self, control: RunPort) -> None:
         self.control = control
         self.results = None
         self.feed.publish("status", self.status())
@@ -169,13 +169,10 @@ class Dashboard(Served):
         last = self.feed.rows[-1] if self.feed.rows else {}
         if control is None:
             return {"state": "waiting", "row": last or None}
-        progress = control.progress
-        loop = asyncio.get_running_loop()
-        elapsed = loop.time() - progress.began_at if progress.began_at is not None else 0.0
-        live = control.live_results(elapsed)
+        live = control.live_results()
         return {
-            "state": "stopping" if control.stop.is_set() else "running",
-            **self._facts(control),
+            "state": "stopping" if control.stopping else "running",
+            **control.facts(),
             "row": last or None,
             "thresholds": live["thresholds"],
             "errors": live["errors"],
@@ -185,7 +182,7 @@ class Dashboard(Served):
         }
 
     def _final_status(self, results: dict[str, Any]) -> dict[str, Any]:
-        facts = self._facts(self.control) if self.control is not None else {}
+        facts = self.control.facts() if self.control is not None else {}
         return {
             "state": "finished",
             **facts,
@@ -199,16 +196,6 @@ class Dashboard(Served):
             "errors_total": results.get("errors_total", 0),
             "values": {name: {"unit": v["unit"], "better": v.get("better")}
                        for name, v in (results.get("values") or {}).items()},
-        }
-
-    @staticmethod
-    def _facts(control: RunControl) -> dict[str, Any]:
-        return {
-            **control.info,
-            "open_model": control.open_model,
-            "override_users": control.progress.override_users,
-            "roster_size": control.roster_size,
-            "stopped_by": control.stopped_by,
         }
 
     # -- the web app -----------------------------------------------------------------------

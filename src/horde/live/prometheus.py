@@ -27,13 +27,13 @@ from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-from horde.engine.control import RunControl
 from horde.errors import ConfigError
 from horde.live.listen import Served, listen
 from horde.metrics import names
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.operations import OPERATION_METRICS
 from horde.metrics.values import ValueSpec
+from horde.sinks.base import RunPort
 
 DEFAULT_HOST = "127.0.0.1"
 QUANTILES = (("0.5", "p50_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms"))
@@ -80,7 +80,7 @@ class PrometheusExporter(Served):
         self.host = host
         self.port = port
         self.stream = stream or sys.stderr
-        self.control: RunControl | None = None
+        self.control: RunPort | None = None
         self.row: dict[str, Any] = {}
         self.finished = False
         self._text: bytes | None = None
@@ -100,7 +100,7 @@ class PrometheusExporter(Served):
 
     # -- the sink --------------------------------------------------------------------------
 
-    def attach(self, control: RunControl) -> None:
+    def attach(self, control: RunPort) -> None:
         self.control = control
         self._text = None
 
@@ -135,7 +135,7 @@ class PrometheusExporter(Served):
         yield window_values(self.row, specs)
 
     def _info(self) -> Iterator[Metric]:
-        info = dict(self.control.info) if self.control is not None else {}
+        info = self.control.facts() if self.control is not None else {}
         labels = {k: str(info.get(k) or "") for k in ("scenario", "target", "shape")}
         family = GaugeMetricFamily("horde_run_info", "The run: scenario, target, load shape.",
                                    labels=list(labels))

@@ -1,0 +1,105 @@
+"""The composition root: one run and everything around it, put together in one place.
+
+``horde run`` (and ``horde demo``) and the pytest plugin's ``horde_run`` both come here:
+they turn their own input — flags, fixture options — into a typed ``RunConfig``, then
+:func:`assemble` picks the sinks (terminal monitor, results.json, report files, console
+summary), and :meth:`Assembly.run` starts what surrounds the run (the live views, the
+watch on the target's process, the run history) before it and stops it after.
+
+It sits above the engine, the sinks, the live views, the monitor and the store, and only
+the entry points (``cli.py``, ``pytest_plugin.py``) import it. What belongs to a process
+rather than a run — logging, ``gc.freeze``, signals, the event loop — stays with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from horde.config.model import RunConfig
+from horde.engine.runner import cast_config, run
+from horde.live.listen import Served
+from horde.monitor.target import watch_target
+from horde.scenario.model import Scenario
+from horde.scenario.params import make_params
+from horde.sinks.base import Sink
+from horde.sinks.progress import ProgressLine
+from horde.sinks.report_files import ReportFiles
+from horde.sinks.results_json import ResultsJson
+from horde.sinks.summary import ConsoleSummary
+from horde.store.sink import start_history
+from horde.together.roles import Roster
+
+
+def cast(config: RunConfig, scenario: Scenario) -> tuple[RunConfig, Roster | None]:
+    """The scenario's parameters checked and its ``ROLES`` roster cast (which fixes
+    ``users``): bad input fails here, before anything starts."""
+    params = make_params(scenario.params_type, config.params, str(config.scenario))
+    return cast_config(config, scenario, params)
+
+
+def report_sinks(
+    config: RunConfig, formats: Sequence[str] = (), monitor_interval_s: float | None = None
+) -> list[Sink]:
+    """What every run shows and writes, in this order: the terminal monitor (unless
+    quiet), results.json and the other ``formats`` (with an ``out_dir``), the summary."""
+    sinks: list[Sink] = []
+    if config.progress:
+        sinks.append(ProgressLine(config.users, interval_s=monitor_interval_s))
+    if config.out_dir is not None:
+        sinks.append(ResultsJson(config.out_dir))
+    sinks.append(ConsoleSummary())
+    extra = [f for f in formats if f != "json"]  # results.json has its own sink
+    if extra and config.out_dir is not None:
+        sinks.append(ReportFiles(config.out_dir, extra))
+    return sinks
+
+
+@dataclass(slots=True)
+class Assembly:
+    """One run, its sinks chosen, what surrounds it not started yet."""
+
+    config: RunConfig
+    scenario: Scenario
+    sinks: list[Sink]
+    served: list[Served] = field(default_factory=list)  # dashboard, Prometheus endpoint
+    watched: dict[str, Any] | None = None  # watch_target's pid/cmd/baseline_s; None: none
+    history: Path | None = None  # the run history to record the run in; None: not kept
+
+    async def run(self, stop: asyncio.Event | None = None) -> dict[str, Any]:
+        """Start the live views, the target watch, then the history record (once all
+        around the run is up), run, and stop them all again; the results."""
+        async with contextlib.AsyncExitStack() as stack:
+            live: list[Any] = [await stack.enter_async_context(s) for s in self.served]
+            probes = []
+            if self.watched is not None:
+                probe = await stack.enter_async_context(
+                    watch_target(self.config.target, **self.watched)
+                )
+                if probe is not None:
+                    probes.append(probe)
+            if self.history is not None:
+                live.append(start_history(self.history, self.config, self.scenario))
+            return await run(self.config, self.scenario, [*self.sinks, *live], stop,
+                             probes=probes)
+
+
+def assemble(
+    config: RunConfig,
+    scenario: Scenario,
+    *,
+    formats: Sequence[str] = (),
+    monitor_interval_s: float | None = None,
+    served: Sequence[Served] = (),
+    watched: dict[str, Any] | None = None,
+    history: Path | None = None,
+) -> Assembly:
+    """The run of ``scenario`` as ``config`` says, with the report sinks for ``formats``,
+    the live views ``served`` (made, not started), the target process ``watched`` and
+    the run recorded in ``history``."""
+    return Assembly(config, scenario, report_sinks(config, formats, monitor_interval_s),
+                    list(served), watched, history)
