@@ -38,8 +38,10 @@ chromium:
 demo: setup
 	$(BIN)/horde demo chsh --out horde-results
 
+# ruff, and the layers of docs/architecture.md (import-linter's contracts in pyproject.toml)
 lint: setup
 	$(BIN)/ruff check src tests examples bench
+	$(BIN)/lint-imports
 
 # The guides and the API reference (mkdocstrings) as a site in site/; `make test` builds
 # it too, with warnings as errors (tests/test_reference.py).

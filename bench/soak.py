@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import runlog  # noqa: E402
 
-from horde.config.durations import parse_duration  # noqa: E402
 from horde.demo.launcher import demo_server  # noqa: E402
+from horde.durations import parse_duration  # noqa: E402
 
 
 def main(users: int, duration: str, warmup_s: float) -> dict:

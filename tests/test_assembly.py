@@ -47,10 +47,10 @@ def config(path: Path, **kw: object) -> RunConfig:
 
 @pytest.mark.parametrize(("progress", "out", "formats", "expected"), [
     (False, False, (), ["ConsoleSummary"]),
-    (True, False, (), ["ProgressLine", "ConsoleSummary"]),
+    (True, False, (), ["TerminalMonitor", "ConsoleSummary"]),
     (False, True, (), ["ResultsJson", "ConsoleSummary"]),
     (False, True, ("json",), ["ResultsJson", "ConsoleSummary"]),
-    (True, True, ("json", "md"), ["ProgressLine", "ResultsJson", "ConsoleSummary",
+    (True, True, ("json", "md"), ["TerminalMonitor", "ResultsJson", "ConsoleSummary",
                                   "ReportFiles"]),
     (False, False, ("md",), ["ConsoleSummary"]),  # report files need an out_dir
 ])

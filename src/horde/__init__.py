@@ -56,7 +56,7 @@ _OWNERS = {
     "Response": "horde.protocols.http",
     "response_pattern": "horde.scenario.think",
     "role": "horde.together.roles",
-    "run": "horde.engine.runner",
+    "run": "horde.assembly",
     "RunConfig": "horde.config.model",
     "RunContext": "horde.engine.runner",
     "Scenario": "horde.scenario.model",
@@ -85,10 +85,11 @@ _OWNERS = {
 __all__ = sorted(_OWNERS)
 
 if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested equal to _OWNERS
+    from horde.assembly import run
     from horde.checks.isolation import UserIsolation
     from horde.checks.ordering import UserOrdering
     from horde.config.model import RunConfig
-    from horde.engine.runner import RunContext, run
+    from horde.engine.runner import RunContext
     from horde.errors import (
         AppError,
         CheckFailed,

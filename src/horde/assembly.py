@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from horde.config.model import RunConfig
-from horde.engine.runner import cast_config, run
+from horde.engine.cores import one_process
+from horde.engine.runner import LoadPhase, LocalLoad, Probe, cast_config
+from horde.engine.runner import run as run_load_here
 from horde.live.listen import Served
+from horde.live.terminal.monitor import TerminalMonitor
 from horde.monitor.target import watch_target
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
 from horde.sinks.base import Sink
-from horde.sinks.progress import ProgressLine
 from horde.sinks.report_files import ReportFiles
 from horde.sinks.results_json import ResultsJson
 from horde.sinks.summary import ConsoleSummary
@@ -42,6 +44,34 @@ def cast(config: RunConfig, scenario: Scenario) -> tuple[RunConfig, Roster | Non
     return cast_config(config, scenario, params)
 
 
+def load_phase(config: RunConfig) -> LoadPhase:
+    """Where the load runs: on this event loop, or on workers (``--workers``,
+    ``--cluster``) — Ray is imported only then."""
+    if one_process(config.workers, config.cluster):
+        return LocalLoad()
+    from horde.cluster.coordinator import Workers
+
+    return Workers(config)
+
+
+async def run(
+    config: RunConfig,
+    scenario: Scenario,
+    sinks: Sequence[Sink] = (),
+    stop: asyncio.Event | None = None,
+    probes: Sequence[Probe] = (),
+) -> dict[str, Any]:
+    """Run ``scenario`` as ``config`` says, in this process or on workers, and return
+    the results dict the ``sinks`` received (docs/results.md).
+
+    ``stop`` ends the load early when set (the results are still complete, status
+    ``stopped``); ``probes`` are watched beside the load (the target's process). The
+    process's garbage collector is left as it is: ``horde run`` calls ``gc.freeze()``
+    first, so what was loaded stays out of the collections that would pause the load.
+    """
+    return await run_load_here(config, scenario, sinks, stop, probes, load_phase(config))
+
+
 def report_sinks(
     config: RunConfig, formats: Sequence[str] = (), monitor_interval_s: float | None = None
 ) -> list[Sink]:
@@ -49,7 +79,7 @@ def report_sinks(
     quiet), results.json and the other ``formats`` (with an ``out_dir``), the summary."""
     sinks: list[Sink] = []
     if config.progress:
-        sinks.append(ProgressLine(config.users, interval_s=monitor_interval_s))
+        sinks.append(TerminalMonitor(config.users, interval_s=monitor_interval_s))
     if config.out_dir is not None:
         sinks.append(ResultsJson(config.out_dir))
     sinks.append(ConsoleSummary())
@@ -84,8 +114,7 @@ class Assembly:
                     probes.append(probe)
             if self.history is not None:
                 live.append(start_history(self.history, self.config, self.scenario))
-            return await run(self.config, self.scenario, [*self.sinks, *live], stop,
-                             probes=probes)
+            return await run(self.config, self.scenario, [*self.sinks, *live], stop, probes)
 
 
 def assemble(

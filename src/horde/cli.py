@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from horde import exitcodes
-from horde.config.durations import parse_duration
+from horde.durations import parse_duration
 from horde.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:  # the engine, pydantic and the rest load when a command needs them
@@ -480,11 +480,11 @@ def _formats(args: argparse.Namespace) -> list[str]:
 
 
 def _capacity(args: argparse.Namespace) -> int:
-    from horde.engine.capacity import SearchPlan, StopSearch, search
+    from horde.assembly import run
+    from horde.capacity.output import print_capacity, print_step, write_capacity
+    from horde.capacity.search import SearchPlan, StopSearch, search
     from horde.engine.loop import run_with_signals
-    from horde.engine.runner import run
     from horde.scenario.params import make_params
-    from horde.sinks.capacity import print_capacity, print_step, write_capacity
 
     base, scenario = _run_config(
         args, Path(args.scenario) if args.scenario else None, args.target

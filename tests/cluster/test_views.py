@@ -3,8 +3,8 @@ health, the busiest worker's saturation, and a lost worker by name."""
 
 from horde.cluster.health import merged_generator, merged_sample
 from horde.cluster.messages import Ready, Tick
+from horde.live.terminal.view import format_row
 from horde.metrics.shipping import Gauges, PackedWindow
-from horde.sinks.progress import format_row
 from horde.sinks.summary import _generator_line
 
 

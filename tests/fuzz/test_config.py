@@ -15,9 +15,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from horde.config.durations import parse_duration
 from horde.config.load import FileConfig, read_config_file
 from horde.config.model import RunConfig
+from horde.durations import parse_duration
 from horde.errors import ConfigError
 from horde.metrics.thresholds import parse_threshold
 from horde.shapes.connect import parse_connect

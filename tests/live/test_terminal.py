@@ -7,8 +7,9 @@ import io
 
 from rich.console import Console
 
-from horde.live.terminal import LivePanel, render
-from horde.sinks.progress import LiveView, ProgressLine, plain_line
+from horde.live.terminal.monitor import TerminalMonitor
+from horde.live.terminal.panel import LivePanel, render
+from horde.live.terminal.view import LiveView, plain_line
 
 WARNING = "generator saturated: event-loop lag p99 120 ms > 50 ms — figures may show horde's limit"
 
@@ -81,7 +82,7 @@ def test_a_past_warning_stays_visible_on_the_panel():
 
 def test_a_log_gets_a_plain_line_per_interval_and_warnings_at_once():
     out = io.StringIO()  # not a terminal
-    sink = ProgressLine(10, out, interval_s=2)
+    sink = TerminalMonitor(10, out, interval_s=2)
     for t in range(1, 7):
         sink.on_row(row(float(t), generator_warning=WARNING if t in (3, 4) else None))
     sink.on_finish({})
@@ -100,7 +101,7 @@ def test_a_log_gets_a_plain_line_per_interval_and_warnings_at_once():
 
 def test_a_log_defaults_to_a_line_every_five_seconds():
     out = io.StringIO()
-    sink = ProgressLine(10, out)
+    sink = TerminalMonitor(10, out)
     for t in range(1, 11):
         sink.on_row(row(float(t)))
     assert len(out.getvalue().splitlines()) == 2
@@ -108,7 +109,7 @@ def test_a_log_defaults_to_a_line_every_five_seconds():
 
 def test_a_terminal_gets_the_panel_redrawn_in_place():
     out = io.StringIO()
-    sink = ProgressLine(10, out, tty=True)
+    sink = TerminalMonitor(10, out, tty=True)
     assert sink.interval_s == 1.0
     sink.on_row(row(1.0))
     sink.on_row(row(2.0, generator_warning=WARNING))

@@ -16,9 +16,9 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from horde.cluster.cores import available_cores
 from horde.cluster.messages import Job, Orders, Ready, Report
 from horde.cluster.worker import EngineWorker
+from horde.engine.cores import available_cores
 from horde.errors import ConfigError
 
 CONNECT_TIMEOUT_S = 5.0

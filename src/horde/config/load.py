@@ -24,11 +24,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from horde.config.durations import parse_duration
+from horde.durations import parse_duration
 from horde.errors import ConfigError, HordeError, ScenarioError
 from horde.metrics.thresholds import parse_threshold
+from horde.protocols.target_urls import validate_target
 from horde.safety.hosts import parse_rules
-from horde.scenario.urls import validate_target
 from horde.shapes.connect import parse_connect
 from horde.shapes.registry import parse_shape
 from horde.transports.local_addresses import parse_local_ips

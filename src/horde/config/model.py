@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from horde.config.durations import format_duration
+from horde.durations import format_duration
 from horde.metrics.thresholds import Threshold, parse_threshold
+from horde.protocols.target_urls import validate_target
 from horde.safety.hosts import HostPolicy, parse_rules
-from horde.scenario.urls import validate_target
 from horde.shapes.connect import parse_connect
 from horde.shapes.constant import Constant
 from horde.shapes.plan import Plan

@@ -81,7 +81,7 @@ def raise_open_files(plan: Plan, workers: int | str = 1) -> OpenFiles | None:
     except ImportError:
         return None
     if workers == "auto":
-        from horde.cluster.cores import available_cores
+        from horde.engine.cores import available_cores
 
         workers = available_cores()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from horde.config.model import RunConfig
 from horde.engine.circuit_breaker import CircuitBreaker
 from horde.engine.control import RunControl
+from horde.engine.cores import one_process
 from horde.engine.drivers import Progress, follow_arrivals, follow_users
 from horde.engine.hooks import HookOutcome, run_hook
 from horde.engine.loop import Interrupt
@@ -158,32 +159,19 @@ async def run(
     load: LoadPhase | None = None,
 ) -> dict[str, Any]:
     """Run ``scenario`` as ``config`` says; returns the results dict the sinks received.
-    With ``workers`` > 1 the load runs on worker processes (``horde.cluster``).
-
-    The process's garbage collector is left as it is: ``horde run`` calls
-    ``gc.freeze()`` before the load, so what was loaded stays out of the collections
-    that would pause it; a script of your own may do the same."""
+    The load runs as ``load`` says: on this event loop (the default), or on workers —
+    :func:`horde.run` picks, and starts them.
+"""
     stop = stop or asyncio.Event()
     params = make_params(scenario.params_type, config.params, scenario.path or scenario.name)
     config, roster = cast_config(config, scenario, params)
     if load is None:
-        load = _load_phase(config)
+        if not one_process(config.workers, config.cluster):
+            raise UsageError("workers run through horde.run, which starts them "
+                             "(horde.engine.runner.run is one process's load)")
+        load = LocalLoad()
     with use_policy(config.host_policy), use_local_addresses(config.local_ips):
         return await _run(config, scenario, sinks, stop, probes, params, roster, load)
-
-
-def _load_phase(config: RunConfig) -> LoadPhase:
-    """One process, or workers: Ray is imported only when there is more than one."""
-    from horde.cluster.cores import available_cores
-
-    workers = config.workers
-    if workers == "auto" and config.cluster is None:
-        workers = available_cores()
-    if workers == 1 and config.cluster is None:
-        return LocalLoad()
-    from horde.cluster.coordinator import Workers
-
-    return Workers(config)
 
 
 async def _run(

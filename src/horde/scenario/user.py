@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 from horde.errors import AppError, CheckFailed, UsageError
 from horde.metrics import names
 from horde.metrics.values import TIME_UNITS, Better, spec_for
+from horde.protocols import target_urls
 from horde.protocols.http import Headers
 from horde.protocols.http_defaults import Auth, authorization
-from horde.scenario import sleeper, urls
+from horde.scenario import sleeper
 from horde.scenario.think import ThinkTime, sample_seconds
 from horde.together.hub import Hub
 from horde.transports.http import HttpClient
@@ -187,7 +188,7 @@ class User:
         if self._http is None:
             self._http = HttpClient(
                 recorder=self.recorder,
-                base_url=urls.http_url(self.target, "/"),
+                base_url=target_urls.http_url(self.target, "/"),
                 timeout=self.timeout,
                 ssl_context=self._ssl,
             )
@@ -198,7 +199,7 @@ class User:
         options.setdefault("default_timeout", self.timeout)
         options.setdefault("timeout", min(CONNECT_TIMEOUT_S, self.timeout))
         options.setdefault("ssl_context", self._ssl)
-        full = urls.ws_url(self.target, url)
+        full = target_urls.ws_url(self.target, url)
         self._send_cookies(full, options, urlsplit(full).path or "/")
         conn = await WebSocketConnection.connect(full, recorder=self.recorder, **options)
         self._keep(conn)
@@ -209,7 +210,7 @@ class User:
         options.setdefault("default_timeout", self.timeout)
         options.setdefault("timeout", min(CONNECT_TIMEOUT_S, self.timeout))
         options.setdefault("ssl_context", self._ssl)
-        full = urls.http_url(self.target, url or "/")
+        full = target_urls.http_url(self.target, url or "/")
         self._send_cookies(full, options, f"/{options.get('socketio_path', 'socket.io')}/")
         conn = await SocketIOConnection.connect(full, recorder=self.recorder, **options)
         self._keep(conn)

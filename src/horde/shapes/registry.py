@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, Protocol
 
-from horde.config.durations import parse_duration
+from horde.durations import parse_duration
 from horde.errors import ConfigError
 from horde.shapes.arrival_rate import ArrivalRate
 from horde.shapes.burst import Burst

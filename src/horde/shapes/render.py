@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from horde.config.durations import format_duration
+from horde.durations import format_duration
 from horde.shapes.plan import Plan, arrival_times
 
 

@@ -33,9 +33,10 @@ from horde.errors import (
 from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Signal
 from horde.safety.hosts import guard_url
+from horde.safety.tls import default_ssl_context
 from horde.transports.engineio_polling import LongPoll
 from horde.transports.local_addresses import local_addr
-from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake, settle
+from horde.transports.shared import PICOWS_LOG, forget_handshake, settle
 from horde.transports.wire import tcp_bytes
 
 # picows's minimum; it grows on demand. Its 16 KiB default is most of an idle client's RSS.

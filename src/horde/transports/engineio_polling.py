@@ -12,19 +12,30 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
 
 from horde.errors import ClosedByPeer, HandshakeRejected, ProtocolError
 from horde.metrics.recorder import Recorder
-from horde.protocols.engineio import EngineIOProtocolError
+from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession
 from horde.safety.hosts import guard_url
 from horde.transports.local_addresses import local_addr
 
-if TYPE_CHECKING:
-    from horde.transports.engineio import EngineIOConnection
+
+class PollOwner(Protocol):
+    """What a long poll needs of the Engine.IO connection that owns it
+    (:class:`~horde.transports.engineio.EngineIOConnection`): its session, whether it
+    ended, and where packets and failures go."""
+
+    session: EngineIOSession
+    closed: bool  # ended either way
+    lost: bool  # ended without being asked
+
+    def receive(self, pkt: str | bytes, nbytes: int) -> None: ...
+
+    def fail(self, exc: BaseException) -> None: ...
 
 _POST_HEADERS = {"Content-Type": "text/plain;charset=UTF-8"}
 _BACKGROUND: set[asyncio.Task[None]] = set()  # keeps fire-and-forget cleanups referenced
@@ -48,7 +59,7 @@ class LongPoll:
     __slots__ = ("_http", "_owner", "_paused", "_poll_task", "_post_task", "_recorder", "_ssl",
                  "_url", "pending")
 
-    def __init__(self, owner: EngineIOConnection, recorder: Recorder,
+    def __init__(self, owner: PollOwner, recorder: Recorder,
                  ssl_context: ssl.SSLContext, headers: dict[str, str]) -> None:
         self._owner = owner
         self._recorder = recorder

@@ -39,12 +39,12 @@ from horde.protocols.content_coding import ACCEPT_ENCODING
 from horde.protocols.cookies import CookieJar
 from horde.protocols.http import USER_AGENT, Headers, Response, encode_request, format_headers
 from horde.protocols.http_defaults import Auth, DefaultHeaders, authorization
-from horde.protocols.urls import Url, UrlCache, resolve_url
+from horde.protocols.request_urls import Url, UrlCache, resolve_url
+from horde.safety.tls import default_ssl_context
 from horde.streams.meter import DEFAULT_STALL_AFTER, StreamResult
 from horde.transports.http_connection import HttpConnection
 from horde.transports.http_pool import HostPool
 from horde.transports.http_stream import stream_request
-from horde.transports.shared import default_ssl_context
 
 __all__ = ["HttpClient", "Response"]
 

@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import asyncio
 from time import perf_counter_ns
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from horde.errors import ClosedByPeer, OperationTimeout, ProtocolError
+from horde.metrics.recorder import Recorder
 from horde.protocols.http import BodySink, HttpProtocol, Response
 from horde.transports.wire import tcp_bytes
 
-if TYPE_CHECKING:
-    from horde.transports.http_pool import HostPool
+
+class Slots(Protocol):
+    """What a connection needs of the pool that holds it
+    (:class:`~horde.transports.http_pool.HostPool`): its loop, its recorder, and to be
+    told when the connection is gone, so its slot is freed."""
+
+    loop: asyncio.AbstractEventLoop
+    recorder: Recorder
+
+    def discard(self, conn: HttpConnection) -> None: ...
 
 
 class HttpConnection(asyncio.Protocol):
@@ -48,7 +57,7 @@ class HttpConnection(asyncio.Protocol):
         "transport",
     )
 
-    def __init__(self, pool: HostPool) -> None:
+    def __init__(self, pool: Slots) -> None:
         self._pool = pool
         self._loop = pool.loop
         self._proto = HttpProtocol()

@@ -18,20 +18,41 @@ import asyncio
 import json as _json
 from collections.abc import Callable, Container, Mapping
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from horde.errors import ClosedByPeer, OperationTimeout, TargetError
+from horde.metrics.recorder import Recorder
 from horde.protocols.http import Headers, Response
+from horde.protocols.request_urls import Url, UrlCache
 from horde.protocols.sse import SseProtocol
 from horde.streams.meter import COMPLETED, FAILED, StreamMeter, StreamResult, reason_for
 
 if TYPE_CHECKING:
-    from horde.transports.http import HttpClient
     from horde.transports.http_connection import HttpConnection
     from horde.transports.http_pool import HostPool
 
 __all__ = ["BodyStream", "request_body", "stream_request"]
+
+
+class Client(Protocol):
+    """What a stream borrows from the HTTP client it belongs to
+    (:class:`~horde.transports.http.HttpClient`): its recorder and timeout, and — inside
+    this package only — its URL cache, pools and request encoding, so a streamed request
+    is sent exactly as :meth:`~horde.transports.http.HttpClient.request` sends one."""
+
+    recorder: Recorder
+    timeout: float
+    _urls: UrlCache
+    _pools: dict[tuple[str, str, int], HostPool]
+
+    def _decoding(self, headers: Mapping[str, str] | None,
+                  decompress: bool | None) -> tuple[Mapping[str, str] | None, bool]: ...
+
+    def _encode(self, method: str, url: Url, headers: Mapping[str, str] | None,
+                body: bytes | None, ctype: str | None) -> bytes: ...
+
+    def _new_pool(self, loop: asyncio.AbstractEventLoop, url: Url) -> HostPool: ...
 
 
 class BodyStream:
@@ -54,7 +75,7 @@ class BodyStream:
         self.head: Response | None = None  # status and headers, once they arrived
         self.body_bytes = 0  # body pieces received (decoded)
 
-    async def open(self, client: HttpClient, method: str, url: str, *, timeout: float,
+    async def open(self, client: Client, method: str, url: str, *, timeout: float,
                    headers: Mapping[str, str] | None = None, body: bytes | None = None,
                    ctype: str | None = None, fresh: bool = False,
                    decompress: bool | None = None) -> None:
@@ -108,7 +129,7 @@ class BodyStream:
 
 
 async def stream_request(
-    client: HttpClient, method: str, url: str, *, until: Callable[[bytes], bool] | None,
+    client: Client, method: str, url: str, *, until: Callable[[bytes], bool] | None,
     name: str | None, stall_after: float, timeout: float | None,
     params: Mapping[str, Any] | None, headers: Mapping[str, str] | None, json: Any,
     data: bytes | str | None, ok_status: Container[int] | None,

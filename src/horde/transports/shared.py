@@ -1,23 +1,15 @@
-"""What the transports share: one TLS context, picows' logger, small future and
+"""What the transports share: picows' logger, small future and
 handshake helpers. One copy each, so a fix lands in every transport at once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
-from functools import cache
 
 from picows import WSTransport
 
 # A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
 PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("horde.transports.picows"), {})
-
-
-@cache
-def default_ssl_context() -> ssl.SSLContext:
-    """One verifying context per process: building one loads the CA store (~10 ms)."""
-    return ssl.create_default_context()
 
 
 def settle(fut: asyncio.Future[None] | None, exc: BaseException | None = None) -> None:

@@ -35,6 +35,7 @@ from horde.protocols.codec import RAW, Codec, RawCodec
 from horde.protocols.permessage_deflate import accept as accept_deflate
 from horde.protocols.permessage_deflate import offer as offer_deflate
 from horde.safety.hosts import guard_url
+from horde.safety.tls import default_ssl_context
 from horde.streams.meter import (
     COMPLETED,
     DEFAULT_STALL_AFTER,
@@ -45,7 +46,7 @@ from horde.streams.meter import (
 from horde.transports.inbox import EMPTY, Inbox, Predicate, stream_taker
 from horde.transports.local_addresses import local_addr
 from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
-from horde.transports.shared import PICOWS_LOG, default_ssl_context, forget_handshake
+from horde.transports.shared import PICOWS_LOG, forget_handshake
 from horde.transports.ws_listener import (
     BINARY,
     TEXT,

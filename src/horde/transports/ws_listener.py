@@ -22,7 +22,7 @@ import contextlib
 import errno
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from picows import WSCloseCode, WSFrame, WSHandshakeError, WSListener, WSMsgType, WSTransport
 
@@ -43,8 +43,21 @@ from horde.transports.inbox import Inbox
 from horde.transports.shared import error_detail
 from horde.transports.wire import tcp_bytes
 
-if TYPE_CHECKING:
-    from horde.transports.websocket import WebSocketConnection
+
+class Owner(Protocol):
+    """What the listener reports to, inside this package: the
+    :class:`~horde.transports.websocket.WebSocketConnection` it is the picows side of —
+    connected, finished (how, and whether we asked), and the write buffer's pressure."""
+
+    _closing: bool  # we sent CLOSE: an end now is the one we asked for
+
+    def _on_connected(self, transport: WSTransport) -> None: ...
+
+    def _finish(self, exc: TargetError | None, code: int, *, dropped: bool) -> None: ...
+
+    def _pause_writing(self) -> None: ...
+
+    def _resume_writing(self) -> None: ...
 
 TEXT = WSMsgType.TEXT
 BINARY = WSMsgType.BINARY
@@ -97,7 +110,7 @@ class Listener(WSListener):
 
     def __init__(
         self,
-        conn: WebSocketConnection,
+        conn: Owner,
         recorder: Recorder,
         decode: Callable[[Any], Any] | None,
         event_key: Callable[[Any], str | None] | None,

@@ -15,17 +15,15 @@ from typing import Any
 
 from horde.errors import ConfigError
 from horde.report.formats import csv, html, junit, markdown
-from horde.sinks.results_json import ResultsJson
+from horde.report.formats.results_file import write_results_json
 
 Render = Callable[[dict[str, Any]], dict[str, str]]
 Writer = Callable[[dict[str, Any], Path], list[Path]]
 
 
 def _write_json(results: dict[str, Any], out_dir: Path) -> list[Path]:
-    """The very sink that writes results.json at the end of a run: one JSON, one way."""
-    sink = ResultsJson(out_dir)
-    sink.on_finish(results)
-    return [sink.path]
+    """What the results.json sink writes at the end of a run: one JSON, one way."""
+    return [write_results_json(results, out_dir)]
 
 
 def _writer(render: Render) -> Writer:

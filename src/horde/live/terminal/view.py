@@ -1,25 +1,17 @@
-"""The live monitor in the terminal: what the run is doing, once per interval.
+"""What the terminal monitor shows, folded from the per-second rows: pure, no I/O.
 
-On a terminal it is a rich panel redrawn in place every second (``--monitor-interval``):
-elapsed, stage, users, connections, in-flight, started/completed, rates, p50/p95/p99 of the
-main latencies, errors by category, and horde's own health. In a log (CI, a pipe) it is a
-plain line per interval instead — every 5 s unless ``--monitor-interval`` says otherwise —
-so logs stay readable. A generator-saturation warning is shown at once in both.
-
-:class:`LiveView` folds the per-second rows into the figures both forms show; it has no
-I/O, so it is tested with plain dicts. The panel itself is in :mod:`horde.live.terminal`.
+:class:`LiveView` keeps the figures both forms of the monitor show — the panel on a
+terminal (:mod:`horde.live.terminal.panel`) and the plain line in a log
+(:func:`plain_line`) — so it is tested with plain dicts.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 from horde.metrics import names
 
-TTY_INTERVAL_S = 1.0
-LOG_INTERVAL_S = 5.0
 MAIN_LATENCIES = 3  # the most frequent latency metrics of the last second are shown
 NOT_LATENCIES = (names.ITERATION, names.SESSION)  # durations that include think time
 
@@ -132,59 +124,3 @@ def format_row(row: dict[str, Any], total_users: int) -> str:
     view = LiveView(total_users)
     view.update(row)
     return plain_line(view)
-
-
-class ProgressLine:
-    """The monitor sink: the rich panel on a terminal, plain lines in a log."""
-
-    def __init__(
-        self,
-        total_users: int,
-        stream: TextIO | None = None,
-        interval_s: float | None = None,
-        *,
-        tty: bool | None = None,
-    ) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
-        default = TTY_INTERVAL_S if self.tty else LOG_INTERVAL_S
-        self.interval_s = interval_s or default
-        self.view = LiveView(total_users)
-        self._next_t = self.interval_s
-        self._warned: str | None = None
-        self._panel: Any = None  # horde.live.terminal.Panel, on a terminal
-
-    def on_row(self, row: dict[str, Any]) -> None:
-        self.view.update(row)
-        due = row["t"] + 1e-6 >= self._next_t
-        while self._next_t <= row["t"] + 1e-6:
-            self._next_t += self.interval_s
-        if self.tty:
-            if due or (self.view.warning and self.view.warning != self._warned):
-                self._draw()
-        else:
-            self._log_warning()
-            if due:
-                self._write(plain_line(self.view))
-        self._warned = self.view.warning
-
-    def _draw(self) -> None:
-        if self._panel is None:
-            from horde.live.terminal import LivePanel
-
-            self._panel = LivePanel(self.stream)
-        self._panel.show(self.view)
-
-    def _log_warning(self) -> None:
-        """In a log, a warning is its own line: once when it starts or changes."""
-        warning = self.view.warning
-        if warning and warning != self._warned:
-            self._write(f"[{self.view.row['t']:>6.0f}s] WARNING: {warning}")
-
-    def _write(self, line: str) -> None:
-        self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def on_finish(self, results: dict[str, Any]) -> None:
-        if self._panel is not None:
-            self._panel.stop()

@@ -1,6 +1,6 @@
 """The capacity search as pure logic: steps, bisection and verdicts, with fake steps."""
 
-from horde.engine.capacity import SearchPlan, search
+from horde.capacity.search import SearchPlan, search
 
 
 def fake_results(passed, saturated=False):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from horde.errors import UsageError
-from horde.protocols.urls import UrlCache, parse_url, resolve_url
+from horde.protocols.request_urls import UrlCache, parse_url, resolve_url
 
 
 def test_relative_joined_to_base() -> None:

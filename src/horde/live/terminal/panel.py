@@ -1,6 +1,6 @@
 """The terminal monitor's panel (rich): the live view redrawn in place on a terminal.
 
-:func:`render` turns a :class:`~horde.sinks.progress.LiveView` into a rich renderable —
+:func:`render` turns a :class:`~horde.live.terminal.view.LiveView` into a rich renderable —
 pure, so a test renders it to a recording Console and reads the text. :class:`LivePanel`
 owns the ``rich.live.Live`` that redraws it; the sink decides when.
 """
@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from horde.sinks.progress import LiveView, workers_text
+from horde.live.terminal.view import LiveView, workers_text
 
 
 def _ms(value: float | None) -> str:

@@ -1,4 +1,5 @@
-"""What ``horde capacity`` shows: a line per step as it ends, then the table and verdict."""
+"""What ``horde capacity`` shows and writes: a line per step as it ends, then the table,
+the verdict and capacity.json."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from horde.engine.capacity import Capacity, step_row
+from horde.capacity.search import Capacity, step_row
 from horde.report import text
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from horde.config.durations import format_duration, parse_duration
+from horde.durations import format_duration, parse_duration
 from horde.errors import ConfigError
 
 
