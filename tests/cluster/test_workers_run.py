@@ -113,15 +113,14 @@ def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_p
     path = tmp_path / "scenario.py"
     path.write_text(textwrap.dedent(SCENARIO))
     out = tmp_path / "out"
-    before = set(_engine_workers())
     child = subprocess.Popen(
         [sys.executable, "-m", "horde", "run", str(path), "--target", echo, "--users", "6",
          "--duration", "12s", "--workers", "2", "--on-worker-lost", policy, "--quiet",
          "--no-history", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        victim = _wait_for_new_worker(before, deadline=time.monotonic() + 60)
-        time.sleep(4)  # load is flowing on both workers
+        victim = _loaded_worker(child, echo, deadline=time.monotonic() + 60)
+        time.sleep(1)  # a second of load on both
         os.kill(victim, signal.SIGKILL)
         _, stderr = child.communicate(timeout=90)
     finally:
@@ -141,22 +140,36 @@ def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_p
         assert "worker(s) lost" in results["verdict"]["reason"]
 
 
-def _engine_workers() -> list[int]:
+def _engine_workers(run: subprocess.Popen) -> list[int]:
+    """This run's engine workers: Ray worker processes among its descendants (Ray started
+    the node from the run's process), so a Ray run by anything else here is never hit."""
+    try:
+        family = psutil.Process(run.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
     found = []
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
+    for proc in family:
+        try:
+            cmdline = " ".join(proc.cmdline())
+        except psutil.Error:
+            continue
         if "EngineWorker" in cmdline and "ray::" in cmdline:
-            found.append(proc.info["pid"])
+            found.append(proc.pid)
     return found
 
 
-def _wait_for_new_worker(before: set[int], deadline: float) -> int:
-    while time.monotonic() < deadline:
-        new = [pid for pid in _engine_workers() if pid not in before]
-        if len(new) >= 2:
-            return new[0]
+def _loaded_worker(run: subprocess.Popen, url: str, deadline: float) -> int:
+    """One of the run's two workers, once both hold connections to the server at ``url``
+    (their users connected: the load is flowing) — however long Ray took to start."""
+    port = int(url.rsplit(":", 1)[1])
+    while time.monotonic() < deadline and run.poll() is None:
+        workers = _engine_workers(run)
+        serving = {c.pid for c in psutil.net_connections(kind="tcp")
+                   if c.raddr and c.raddr.port == port and c.status == "ESTABLISHED"}
+        if len(workers) >= 2 and all(pid in serving for pid in workers):
+            return workers[0]
         time.sleep(0.2)
-    raise AssertionError("no worker process appeared")
+    raise AssertionError("the run's two workers never both connected")
 
 
 def _free_port() -> int:
