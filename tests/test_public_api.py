@@ -7,14 +7,14 @@ EXPECTED = {
     # scenario files
     "behaviour", "on_start", "on_stop", "setup", "teardown", "shape", "User", "RunContext",
     # think time
-    "constant", "uniform", "normal", "lognormal", "human_like", "choice", "response_pattern",
+    "fixed", "uniform", "normal", "lognormal", "human_like", "choice", "response_pattern",
     "Distribution",
     # codecs
     "Codec", "JSON", "RAW", "JsonCodec", "RawCodec", "FunctionCodec", "Chain",
     # running from Python
     "run", "RunConfig", "load_scenario", "Scenario", "Params",
     # users acting together
-    "role", "group", "Group", "GroupBroken",
+    "role", "group", "Group", "GroupBrokenError",
     # HTTP
     "Response", "HttpStatusError",
     # streamed replies
@@ -22,9 +22,9 @@ EXPECTED = {
     # Socket.IO: which of several events came
     "SocketIOEvent",
     # reconnection
-    "Reconnect", "ReconnectFailed",
+    "Reconnect", "ReconnectFailedError",
     # data and secrets
-    "Feeder", "FeederExhausted", "secret",
+    "Feeder", "FeederExhaustedError", "secret",
     # connection and helper types a behaviour gets (for type hints)
     "HttpClient", "WebSocketConnection", "SocketIOConnection", "SseConnection", "Events",
     "UserBroadcasts", "UserIsolation", "UserOrdering",
@@ -32,8 +32,10 @@ EXPECTED = {
     "write_reports", "analyze", "serve_dashboard",
     # errors
     "HordeError", "UsageError", "ScenarioError", "ConfigError", "TargetError",
-    "ConnectError", "HandshakeRejected", "OperationTimeout", "ClosedByPeer",
-    "ProtocolError", "AppError", "CheckFailed",
+    "ConnectError", "HandshakeRejectedError", "OperationTimeoutError", "PeerClosedError",
+    "ProtocolError", "AppError", "CheckFailedError", "TargetRefusedError", "DnsError",
+    "TlsError", "BlockedHostError", "EngineIOProtocolError", "SocketIOProtocolError",
+    "SubprotocolMismatchError", "WorkerLostError",
     "__version__",
 }
 

@@ -21,22 +21,22 @@ _OWNERS = {
     "AppError": "horde.errors",
     "behaviour": "horde.scenario.markers",
     "Chain": "horde.protocols.codec",
-    "CheckFailed": "horde.errors",
+    "CheckFailedError": "horde.errors",
     "choice": "horde.scenario.think",
-    "ClosedByPeer": "horde.errors",
+    "PeerClosedError": "horde.errors",
     "Codec": "horde.protocols.codec",
     "Distribution": "horde.scenario.think",
     "ConfigError": "horde.errors",
     "ConnectError": "horde.errors",
-    "constant": "horde.scenario.think",
+    "fixed": "horde.scenario.think",
     "Events": "horde.together.events",
     "Feeder": "horde.scenario.feeders",
-    "FeederExhausted": "horde.scenario.feeders",
+    "FeederExhaustedError": "horde.errors",
     "FunctionCodec": "horde.protocols.codec",
     "Group": "horde.together.groups",
     "group": "horde.together.roles",
-    "GroupBroken": "horde.together.groups",
-    "HandshakeRejected": "horde.errors",
+    "GroupBrokenError": "horde.errors",
+    "HandshakeRejectedError": "horde.errors",
     "HordeError": "horde.errors",
     "HttpClient": "horde.transports.http",
     "HttpStatusError": "horde.errors",
@@ -47,12 +47,12 @@ _OWNERS = {
     "normal": "horde.scenario.think",
     "on_start": "horde.scenario.markers",
     "on_stop": "horde.scenario.markers",
-    "OperationTimeout": "horde.errors",
+    "OperationTimeoutError": "horde.errors",
     "Params": "horde.scenario.params",
     "ProtocolError": "horde.errors",
     "RawCodec": "horde.protocols.codec",
     "Reconnect": "horde.transports.reconnect",
-    "ReconnectFailed": "horde.errors",
+    "ReconnectFailedError": "horde.errors",
     "Response": "horde.protocols.http",
     "response_pattern": "horde.scenario.think",
     "role": "horde.together.roles",
@@ -79,6 +79,14 @@ _OWNERS = {
     "UserIsolation": "horde.checks.isolation",
     "UserOrdering": "horde.checks.ordering",
     "WebSocketConnection": "horde.transports.websocket",
+    "BlockedHostError": "horde.errors",
+    "DnsError": "horde.errors",
+    "EngineIOProtocolError": "horde.errors",
+    "SocketIOProtocolError": "horde.errors",
+    "SubprotocolMismatchError": "horde.errors",
+    "TargetRefusedError": "horde.errors",
+    "TlsError": "horde.errors",
+    "WorkerLostError": "horde.errors",
     "write_reports": "horde.report.formats",
 }
 
@@ -92,19 +100,29 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
     from horde.engine.runner import RunContext
     from horde.errors import (
         AppError,
-        CheckFailed,
-        ClosedByPeer,
+        BlockedHostError,
+        CheckFailedError,
         ConfigError,
         ConnectError,
-        HandshakeRejected,
+        DnsError,
+        EngineIOProtocolError,
+        FeederExhaustedError,
+        GroupBrokenError,
+        HandshakeRejectedError,
         HordeError,
         HttpStatusError,
-        OperationTimeout,
+        OperationTimeoutError,
+        PeerClosedError,
         ProtocolError,
-        ReconnectFailed,
+        ReconnectFailedError,
         ScenarioError,
+        SocketIOProtocolError,
+        SubprotocolMismatchError,
         TargetError,
+        TargetRefusedError,
+        TlsError,
         UsageError,
+        WorkerLostError,
     )
     from horde.live.dashboard import serve_dashboard
     from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
@@ -112,7 +130,7 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
     from horde.protocols.sse import SseEvent
     from horde.report.analysis import analyze
     from horde.report.formats import write_reports
-    from horde.scenario.feeders import Feeder, FeederExhausted
+    from horde.scenario.feeders import Feeder
     from horde.scenario.loader import load_scenario
     from horde.scenario.markers import behaviour, on_start, on_stop, setup, shape, teardown
     from horde.scenario.model import Scenario
@@ -120,7 +138,7 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
     from horde.scenario.think import (
         Distribution,
         choice,
-        constant,
+        fixed,
         human_like,
         lognormal,
         normal,
@@ -132,7 +150,7 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
     from horde.streams import StreamResult
     from horde.together.broadcasts import UserBroadcasts
     from horde.together.events import Events
-    from horde.together.groups import Group, GroupBroken
+    from horde.together.groups import Group
     from horde.together.roles import group, role
     from horde.transports.http import HttpClient
     from horde.transports.reconnect import Reconnect
@@ -146,10 +164,20 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
 def __getattr__(name: str) -> Any:
     owner = _OWNERS.get(name)
     if owner is None:
-        raise AttributeError(f"module 'horde' has no attribute {name!r}")
+        return _renamed(name)
     # Not cached in this module: whoever reloads horde's modules (pytest's in-process
     # pytester does) must get the names of the modules now loaded, one class of each.
     return getattr(import_module(owner), name)
+
+
+def _renamed(name: str) -> Any:
+    """A name horde had before (an error without ``Error`` at the end, the think time
+    ``constant``): still there, with a DeprecationWarning that says what it is now."""
+    errors, think = import_module("horde.errors"), import_module("horde.scenario.think")
+    found = errors.renamed(name, stacklevel=4) or think.renamed(name, stacklevel=4)
+    if found is None:
+        raise AttributeError(f"module 'horde' has no attribute {name!r}")
+    return found
 
 
 def __dir__() -> list[str]:

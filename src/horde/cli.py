@@ -256,10 +256,16 @@ def _add_safety_options(p: argparse.ArgumentParser) -> None:
                    help="hard limit on the load phase, whatever else says (default 6h)")
 
 
+def exit_at_once(signame: str) -> NoReturn:
+    """A second SIGINT or SIGTERM while the run was already stopping: out now, without
+    results — no cleanup, no flushing (what is already written stays written)."""
+    os._exit(exitcodes.INTERRUPTED_TWICE)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from horde.engine.loop import caught_early_signals
 
-    with caught_early_signals():  # a Ctrl-C while starting still ends in written results
+    with caught_early_signals(exit_at_once):  # a Ctrl-C while starting still ends in results
         try:
             return _main(argv)
         except BrokenPipeError:
@@ -412,7 +418,8 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
         _freeze_gc()
         return await assembly.run(stop)
 
-    results = run_with_signals(main, use_uvloop=not args.no_uvloop)
+    results = run_with_signals(main, use_uvloop=not args.no_uvloop,
+                               on_second_signal=exit_at_once)
     return exitcodes.for_run(results["status"], results["passed"])
 
 
@@ -517,7 +524,8 @@ def _capacity(args: argparse.Namespace) -> int:
 
         return await search(plan, run_step)
 
-    capacity = run_with_signals(main, use_uvloop=not args.no_uvloop)
+    capacity = run_with_signals(main, use_uvloop=not args.no_uvloop,
+                                on_second_signal=exit_at_once)
     print_capacity(capacity)
     if base.out_dir is not None:
         write_capacity(capacity, base.out_dir)

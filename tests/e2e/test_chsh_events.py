@@ -66,7 +66,7 @@ async def first(user, event, match=None, timeout=30):
     done, pending = await asyncio.wait({answer, error}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, horde.OperationTimeout):
+        with contextlib.suppress(asyncio.CancelledError, horde.OperationTimeoutError):
             await task
     if error in done and not error.exception():
         raise horde.AppError(f"waiting for {event}: {error.result().get('message')}")

@@ -93,6 +93,49 @@ def test_sigint_mid_run_still_writes_complete_results(write_scenario, tmp_path):
     assert "INTERRUPTED (interrupted" in stdout and "PASSED" not in stdout
 
 
+SLOW_TO_STOP = """
+import asyncio
+import horde
+
+@horde.behaviour
+async def tick(user):
+    if user.iteration == 0:
+        print("ticking", flush=True)
+    user.record("tick", 1)
+    await user.think(0.1)
+
+@horde.on_stop
+async def linger(user):
+    print("stopping", flush=True)
+    await asyncio.sleep(60)  # the run is still stopping when the second Ctrl-C comes
+"""
+
+
+def test_a_second_sigint_while_stopping_exits_130_at_once_without_results(write_scenario,
+                                                                          tmp_path):
+    """The CLI decides that exit (the engine only reports the second signal)."""
+    scenario = write_scenario(SLOW_TO_STOP)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "horde", "run", str(scenario), "--target", "http://127.0.0.1:1",
+         "--users", "1", "--duration", "60s", "--stop-timeout", "60s", "--quiet",
+         "--no-history", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline().strip() == "ticking"  # the user is running
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline().strip() == "stopping"  # on_stop lingers
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted again, exiting without results" in stderr
+    assert not (out / "results.json").exists()
+
+
 def test_sigterm_also_writes_results(write_scenario, tmp_path):
     scenario = write_scenario(QUIET_SCENARIO)
     out = tmp_path / "out"

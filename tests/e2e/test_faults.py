@@ -239,7 +239,7 @@ def test_results_json_is_valid_json(tmp_path: Path) -> None:
 async def test_a_server_that_stops_reading_times_out_the_send_instead_of_hanging():
     """Write flow control: once the socket buffers are full, a send waits for the peer to
     read — at most the timeout, then it is a ``timeout`` with detail ``ws_send``."""
-    from horde.errors import OperationTimeout
+    from horde.errors import OperationTimeoutError
     from horde.metrics.recorder import Recorder
     from horde.transports.websocket import WebSocketConnection
 
@@ -250,7 +250,7 @@ async def test_a_server_that_stops_reading_times_out_the_send_instead_of_hanging
             timeout=2,
         )
         chunk = b"x" * 65536
-        with pytest.raises(OperationTimeout, match="stopped reading"):
+        with pytest.raises(OperationTimeoutError, match="stopped reading"):
             for _ in range(10_000):  # ~650 MB: far past any socket buffer
                 await ws.send(chunk)
         window = recorder.take_window()

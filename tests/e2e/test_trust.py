@@ -76,7 +76,7 @@ def test_a_dropped_connection_fails_iterations_counts_them_and_does_not_spin(
     assert "Traceback" not in stderr, stderr
     results = read_results(out)
     iterations = results["iterations"]
-    # iterations that raised ClosedByPeer failed (the first use of the dead socket fails
+    # iterations that raised PeerClosedError failed (the first use of the dead socket fails
     # by the drop itself, counted once: one closed_by_peer per user)
     assert iterations["failed"] >= users
     assert iterations["failures"]["closed_by_peer"] >= users

@@ -11,12 +11,17 @@ import time
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from horde.errors import ClosedByPeer, ProtocolError
+from horde.errors import (
+    EngineIOProtocolError,
+    PeerClosedError,
+    ProtocolError,
+    SocketIOProtocolError,
+)
 from horde.protocols.codec import JsonCodec
 from horde.protocols.cookies import CookieJar
-from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, parse_open
+from horde.protocols.engineio import EngineIOSession, parse_open
 from horde.protocols.http import HttpProtocol, Response
-from horde.protocols.socketio import SocketIOProtocolError, SocketIOSession
+from horde.protocols.socketio import SocketIOSession
 from horde.protocols.sse import SseEvent, SseProtocol
 
 from .settings import FUZZ
@@ -78,7 +83,7 @@ def test_http_response_parser(data: bytes, cuts: list[int], method: str, eof: bo
         if eof:
             response = proto.receive_eof()
             assert response is None or isinstance(response, Response)
-    except (ProtocolError, ClosedByPeer):
+    except (ProtocolError, PeerClosedError):
         pass
 
 

@@ -1,6 +1,6 @@
 import asyncio
 
-from horde.errors import ClosedByPeer, OperationTimeout
+from horde.errors import OperationTimeoutError, PeerClosedError
 from horde.metrics import names
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.recorder import Recorder
@@ -22,7 +22,7 @@ def test_windows_fold_into_exact_totals_and_rows():
     rec.succeed(pending, end_ns=pending.start_ns + 4 * MS)
     failed = rec.begin(names.HTTP_REQ, "/x")
     rec.fail_answered(failed, "http_500", failed.start_ns + 8 * MS)
-    rec.target_error(ClosedByPeer("bye", code=1011))
+    rec.target_error(PeerClosedError("bye", code=1011))
     row2 = agg.tick(2.0)
 
     assert row1["operations"] == 3 and row1["messages"] == 3 and row1["peak_in_flight"] == 2
@@ -40,7 +40,7 @@ def test_windows_fold_into_exact_totals_and_rows():
 
 def test_a_target_error_is_counted_once():
     rec = Recorder()
-    exc = ClosedByPeer("x", code=1001)
+    exc = PeerClosedError("x", code=1001)
     rec.target_error(exc)
     rec.target_error(exc)
     assert rec.take_window().errors == {("closed_by_peer", "1001"): 1}
@@ -51,8 +51,8 @@ def test_each_operation_ends_once_and_in_flight_comes_back_to_zero():
     ok, timed_out, cut = (rec.begin(names.WS_REPLY, "x") for _ in range(3))
     assert rec.in_flight == 3
     rec.succeed(ok)
-    rec.fail(ok, OperationTimeout("late"))  # already ended: ignored
-    exc = OperationTimeout("x", detail="x")
+    rec.fail(ok, OperationTimeoutError("late"))  # already ended: ignored
+    exc = OperationTimeoutError("x", detail="x")
     rec.fail(timed_out, exc)
     rec.end(cut, asyncio.CancelledError())
     rec.abandon(cut)
@@ -65,7 +65,7 @@ def test_each_operation_ends_once_and_in_flight_comes_back_to_zero():
 def test_a_drop_that_fails_the_operation_in_flight_is_one_error():
     rec = Recorder()
     op = rec.begin(names.WS_REPLY, "x")
-    drop = ClosedByPeer("gone", code=1006)
+    drop = PeerClosedError("gone", code=1006)
     rec.target_error(drop)  # counted when the connection went
     rec.fail(op, drop)  # and the request waiting on it fails by it
     window = rec.take_window()

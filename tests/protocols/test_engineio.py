@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from horde.protocols.engineio import (
-    EngineIOProtocolError,
-    EngineIOSession,
-    Signal,
-    parse_open,
-)
+from horde.errors import EngineIOProtocolError
+from horde.protocols.engineio import EngineIOSession, Signal, parse_open
 
 OPEN = (
     '0{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,'

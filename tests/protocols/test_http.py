@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from horde.errors import ClosedByPeer, ProtocolError, UsageError
+from horde.errors import PeerClosedError, ProtocolError, UsageError
 from horde.protocols.http import (
     Headers,
     HttpProtocol,
@@ -79,14 +79,14 @@ def test_eof_mid_body_is_closed_by_peer() -> None:
     proto = HttpProtocol()
     proto.expect_response("GET")
     assert proto.receive_data(CONTENT_LENGTH[:-3]) is None
-    with pytest.raises(ClosedByPeer, match="body"):
+    with pytest.raises(PeerClosedError, match="body"):
         proto.receive_eof()
 
 
 def test_eof_before_any_byte_is_closed_by_peer() -> None:
     proto = HttpProtocol()
     proto.expect_response("GET")
-    with pytest.raises(ClosedByPeer, match="headers"):
+    with pytest.raises(PeerClosedError, match="headers"):
         proto.receive_eof()
 
 

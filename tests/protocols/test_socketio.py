@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from horde.errors import SocketIOProtocolError
 from horde.protocols.socketio import (
     AckReceived,
     Connected,
     ConnectRefused,
     Disconnected,
     EventReceived,
-    SocketIOProtocolError,
     SocketIOSession,
 )
 

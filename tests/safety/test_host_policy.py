@@ -61,11 +61,11 @@ def test_rules_are_comma_lists_and_repeatable() -> None:
 
 def test_any_denied_address_refuses_the_name() -> None:
     """A name that resolves to a public and a private address is refused (rebinding)."""
-    from horde.errors import BlockedHost
+    from horde.errors import BlockedHostError
 
     with use_policy(DENY_PRIVATE):
         check_addresses("mixed.example", [(2, "93.184.216.34")])
-        with pytest.raises(BlockedHost) as info:
+        with pytest.raises(BlockedHostError) as info:
             check_addresses("mixed.example", [(2, "93.184.216.34"), (2, "10.0.0.5")])
     assert info.value.category == "blocked_host" and info.value.detail == "mixed.example"
     assert "mixed.example (10.0.0.5) is denied" in str(info.value)

@@ -7,8 +7,8 @@ import pytest
 
 from horde.config.model import RunConfig
 from horde.engine.runner import run
-from horde.errors import ConfigError, ScenarioError
-from horde.scenario.feeders import Feeder, FeederExhausted
+from horde.errors import ConfigError, FeederExhaustedError, ScenarioError
+from horde.scenario.feeders import Feeder
 from horde.scenario.loader import load_scenario
 from horde.secrets import redact, secret
 
@@ -28,7 +28,7 @@ def test_sequential_cycles_in_file_order(accounts):
 def test_unique_hands_each_row_out_once(accounts):
     feeder = Feeder(accounts, order="unique")
     assert {feeder.next()["name"] for _ in range(3)} == {"ann", "bob", "cid"}
-    with pytest.raises(FeederExhausted, match="all 3 rows handed out"):
+    with pytest.raises(FeederExhaustedError, match="all 3 rows handed out"):
         feeder.next()
 
 

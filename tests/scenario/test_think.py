@@ -10,7 +10,7 @@ def samples(dist, n=20_000):
 
 
 def test_constant_number_and_callable():
-    assert set(samples(think.constant(0.5), 10)) == {0.5}
+    assert set(samples(think.fixed(0.5), 10)) == {0.5}
     assert set(samples(2, 10)) == {2.0}
     assert set(samples(lambda: 0.25, 10)) == {0.25}
 

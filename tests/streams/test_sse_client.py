@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from tests.support import reset_stats, server_stats
 
-from horde.errors import ClosedByPeer, OperationTimeout
+from horde.errors import OperationTimeoutError, PeerClosedError
 from horde.metrics.names import SSE_CONNECT, SSE_EVENT_IN, SSE_RECONNECT, STREAM_STALLS
 from horde.metrics.recorder import Recorder
 from horde.scenario.user import User
@@ -67,7 +67,7 @@ async def test_no_reconnect_when_told_not_to(http: HttpClient):
                                       reconnect=False)
     ids = [e.id async for e in sse]
     assert ids == ["0", "1", "2"] and sse.reconnects == 0
-    with pytest.raises(ClosedByPeer):
+    with pytest.raises(PeerClosedError):
         await sse.next(timeout=1)
 
 
@@ -108,7 +108,7 @@ async def test_the_user_closes_its_event_streams(echo_server: str):
 
 async def test_next_times_out_when_no_event_comes(http: HttpClient):
     sse = await SseConnection.connect(http, "/sse?n=3&ms=2000", name="quiet")
-    with pytest.raises(OperationTimeout):
+    with pytest.raises(OperationTimeoutError):
         await sse.next(timeout=0.2)
     await sse.close()
     assert http.recorder.take_window().errors.get(("timeout", "quiet")) == 1

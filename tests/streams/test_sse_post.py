@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from tests.transports.raw_server import start_app
 
-from horde.errors import ClosedByPeer
+from horde.errors import PeerClosedError
 from horde.metrics.names import STREAM_CHUNKS, STREAM_GAP, STREAM_TOTAL
 from horde.metrics.recorder import Recorder
 from horde.protocols.sse import SseEvent
@@ -150,7 +150,7 @@ async def test_user_sse_posts_its_body_and_does_not_reconnect(llm: LlmServer):
     sse = await user.sse("/chat", method="POST", json={"n": 3, "split": 2}, name="post")
     result = await sse.stream(end=done, name="post")
     assert result.completed and len(result.chunks) == 5
-    with pytest.raises(ClosedByPeer):  # the body ended; a POST is not sent again
+    with pytest.raises(PeerClosedError):  # the body ended; a POST is not sent again
         await sse.next(timeout=2)
     assert sse.reconnects == 0 and len(llm.requests) == 1
     assert llm.requests[0] == {"ask": {"n": 3, "split": 2}, "accept": "text/event-stream"}

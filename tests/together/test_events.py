@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from horde.errors import OperationTimeout
+from horde.errors import OperationTimeoutError
 from horde.together.events import Events
 
 
@@ -24,7 +24,7 @@ async def test_a_wait_returns_once_the_event_reaches_its_count():
 async def test_a_wait_that_times_out_says_how_far_the_event_got():
     events = Events()
     events.signal("team_formed")
-    with pytest.raises(OperationTimeout, match=r"event 'team_formed': 1 of 5 after 0.05s") as err:
+    with pytest.raises(OperationTimeoutError, match=r"event 'team_formed': 1 of 5 after 0.05s") as err:
         await events.wait("team_formed", count=5, timeout=0.05)
     assert err.value.detail == "event:team_formed"
     assert events.is_set("team_formed") and not events.is_set("game_started")

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 
 import horde
-from horde.errors import OperationTimeout
-from horde.together.groups import GroupBroken, GroupTracker
+from horde.errors import GroupBrokenError, OperationTimeoutError
+from horde.together.groups import GroupTracker
 
 TEAM = horde.group("team", 2, roles=("creator", "joiner"))
 
@@ -27,10 +27,10 @@ async def test_a_barrier_opens_when_every_member_arrives_and_can_be_reused():
 
 async def test_a_barrier_timeout_fails_the_group_and_breaks_the_other_waiters():
     group = GroupTracker({"team": 1}).get(TEAM, 0)
-    with pytest.raises(OperationTimeout, match="team-0: barrier 'formed' timed out"):
+    with pytest.raises(OperationTimeoutError, match="team-0: barrier 'formed' timed out"):
         await group.barrier("formed", timeout=0.05)
     assert group.failed and group.reason == "barrier 'formed' timed out"
-    with pytest.raises(GroupBroken):
+    with pytest.raises(GroupBrokenError):
         await group.barrier("formed", timeout=1)
 
 
@@ -39,7 +39,7 @@ async def test_failing_a_group_wakes_its_waiting_members_with_group_broken():
     waiter = asyncio.create_task(group.barrier("ready", timeout=5))
     await asyncio.sleep(0.01)
     group.fail("joiner could not join")
-    with pytest.raises(GroupBroken, match="joiner could not join"):
+    with pytest.raises(GroupBrokenError, match="joiner could not join"):
         await waiter
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from horde.errors import AppError, ClosedByPeer, OperationTimeout
+from horde.errors import AppError, OperationTimeoutError, PeerClosedError
 from horde.metrics.names import SIO_ACK, SIO_ACK_IN, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN
 from horde.metrics.recorder import ConnectionCounts, Recorder, Window
 from horde.transports.socketio import SocketIOConnection, SocketIOEvent
@@ -146,10 +146,10 @@ class SocketIOContract:
         c = await self.open(server, rec, mode)
         waiting = asyncio.ensure_future(c.wait_for("never", timeout=5))
         await c.emit("bye")
-        with pytest.raises(ClosedByPeer):
+        with pytest.raises(PeerClosedError):
             await waiting
         assert not c.connected
-        with pytest.raises(ClosedByPeer):
+        with pytest.raises(PeerClosedError):
             await c.call("echo", 1)
         await c.disconnect()  # a no-op now: must not count a second close
         w = rec.take_window()
@@ -173,7 +173,7 @@ class SocketIOContract:
     async def test_ack_timeout(self, server, mode) -> None:
         rec = Recorder()
         c = await self.open(server, rec, mode)
-        with pytest.raises(OperationTimeout):
+        with pytest.raises(OperationTimeoutError):
             await c.call("slow", timeout=0.3)
         assert await c.call("echo", 7) == 7  # the connection is still fine
         await c.disconnect()
@@ -217,7 +217,7 @@ class SocketIOContract:
     async def test_without_error_events_an_error_event_is_just_an_event(self, server, mode) -> None:
         rec = Recorder()
         c = await self.open(server, rec, mode)
-        with pytest.raises(OperationTimeout):
+        with pytest.raises(OperationTimeoutError):
             await c.request("fail", "nope", reply="never", name="join", timeout=0.5)
         assert await c.wait_for("error", timeout=5) == {"message": "nope"}  # queued
         await c.disconnect()
@@ -239,7 +239,7 @@ class SocketIOContract:
         await c.emit("push", {"n": 1})
         assert await c.wait_for(("pushed", "nothing"), timeout=5) == ("pushed", 1)
         assert await c.wait_for(("tick", "pushed")) == ("tick", {"i": 0})  # it was queued
-        with pytest.raises(OperationTimeout):
+        with pytest.raises(OperationTimeoutError):
             await c.wait_for(("never", "nor this"), timeout=0.2)
         await c.disconnect()
         w = rec.take_window()

@@ -12,11 +12,11 @@ import pytest
 import uvloop
 
 from horde.errors import (
-    ClosedByPeer,
-    ConnectionRefusedError_,
     DnsError,
-    OperationTimeout,
+    OperationTimeoutError,
+    PeerClosedError,
     ProtocolError,
+    TargetRefusedError,
     TlsError,
 )
 from horde.metrics.names import HTTP_CONNECT, HTTP_REQ, HTTP_TTFB
@@ -194,7 +194,7 @@ async def test_error_statuses_counted_and_returned(client: HttpClient, recorder:
 
 async def test_connection_refused(recorder: Recorder) -> None:
     http = HttpClient(recorder=recorder, base_url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ConnectionRefusedError_):
+    with pytest.raises(TargetRefusedError):
         await http.get("/")
     w = recorder.take_window()
     assert w.errors == {("connection_refused", None): 1}
@@ -204,7 +204,7 @@ async def test_connection_refused(recorder: Recorder) -> None:
 
 async def test_refused_on_every_address_of_a_name(recorder: Recorder) -> None:
     http = HttpClient(recorder=recorder, base_url=f"http://localhost:{free_port()}")
-    with pytest.raises(ConnectionRefusedError_):
+    with pytest.raises(TargetRefusedError):
         await http.get("/")
 
 
@@ -244,14 +244,14 @@ async def test_connect_timeout_during_a_stalled_tls_handshake(recorder: Recorder
 
     async with RawServer(script) as srv:
         http = HttpClient(recorder=recorder, timeout=0.2)
-        with pytest.raises(OperationTimeout):
+        with pytest.raises(OperationTimeoutError):
             await http.get(f"https://127.0.0.1:{srv.port}/")
     assert recorder.take_window().errors == {("timeout", "http_connect"): 1}
     assert recorder.connections.failed == 1 and recorder.open_connections == 0
 
 
 async def test_response_timeout(client: HttpClient, recorder: Recorder) -> None:
-    with pytest.raises(OperationTimeout):
+    with pytest.raises(OperationTimeoutError):
         await client.get("/delay/1000", timeout=0.2)
     w = recorder.take_window()
     assert w.errors == {("timeout", "/delay/1000"): 1} and count(w, HTTP_REQ, "/delay/1000") == 0
@@ -275,12 +275,12 @@ async def test_one_timer_per_connection_not_per_request(
 
 async def test_timeout_on_a_connection_that_answered_before(client: HttpClient) -> None:
     assert (await client.get("/json", timeout=5)).status == 200  # its timer: in 5 s
-    with pytest.raises(OperationTimeout):  # an earlier deadline moves the timer forward
+    with pytest.raises(OperationTimeoutError):  # an earlier deadline moves the timer forward
         await client.get("/delay/1000", timeout=0.2)
     assert (await client.get("/json", timeout=0.2)).status == 200  # its timer: in 0.2 s
     loop = asyncio.get_running_loop()
     began = loop.time()
-    with pytest.raises(OperationTimeout):  # that timer fires early, and waits on
+    with pytest.raises(OperationTimeoutError):  # that timer fires early, and waits on
         await client.get("/delay/2000", timeout=0.6)
     assert loop.time() - began >= 0.55
 
@@ -312,7 +312,7 @@ async def test_drop_mid_body_is_closed_by_peer(recorder: Recorder) -> None:
 
     async with RawServer(script) as srv:
         http = HttpClient(recorder=recorder, base_url=srv.url)
-        with pytest.raises(ClosedByPeer):
+        with pytest.raises(PeerClosedError):
             await http.get("/")
     assert srv.connections == 1  # bytes were received: never retried
     assert recorder.take_window().errors == {("closed_by_peer", None): 1}
@@ -384,10 +384,10 @@ async def test_fresh_connection_closed_before_reply_is_not_retried_for_post(
 
     async with RawServer(script) as srv:
         http = HttpClient(recorder=recorder, base_url=srv.url)
-        with pytest.raises(ClosedByPeer):
+        with pytest.raises(PeerClosedError):
             await http.post("/", json={})
         assert srv.connections == 1
-        with pytest.raises(ClosedByPeer):
+        with pytest.raises(PeerClosedError):
             await http.get("/")  # idempotent: retried once, then given up
         assert srv.connections == 3
     assert recorder.take_window().errors == {("closed_by_peer", None): 2}
@@ -463,7 +463,7 @@ def test_works_on_uvloop(tmp_path: Path) -> None:
             http = HttpClient(recorder=recorder, base_url=tls.url, ssl_context=trusting)
             assert (await http.get("/json")).status == 200
             await http.close()
-        with pytest.raises(ConnectionRefusedError_):
+        with pytest.raises(TargetRefusedError):
             await HttpClient(recorder=recorder).get(f"http://127.0.0.1:{free_port()}/")
         with pytest.raises(DnsError):
             await HttpClient(recorder=recorder).get("http://nonexistent.invalid/")

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from tests.support import free_port
 
-from horde.errors import ClosedByPeer, ConfigError, ReconnectFailed
+from horde.errors import ConfigError, PeerClosedError, ReconnectFailedError
 from horde.metrics.recorder import Recorder
 from horde.protocols.codec import JSON
 from horde.transports.reconnect import Reconnect, backoff_delays
@@ -78,7 +78,7 @@ async def test_websocket_reconnects_after_the_server_restarts(echo: EchoProcess)
         reconnect=FAST, on_reconnect=rejoin)
     assert await ws.request({"n": 1}, name="echo") == {"n": 1}
     echo.kill()
-    with pytest.raises(ClosedByPeer):
+    with pytest.raises(PeerClosedError):
         await ws.request({"n": 2}, name="echo", timeout=5)
     assert ws.reconnecting
     restart = asyncio.create_task(_restart_later(echo, 0.5))
@@ -101,13 +101,13 @@ async def test_websocket_gives_up_after_max_attempts(echo: EchoProcess) -> None:
     ws = await WebSocketConnection.connect(echo.url.replace("http", "ws") + "/ws",
                                            recorder=rec, reconnect=policy)
     echo.kill()
-    with pytest.raises(ReconnectFailed, match="3 reconnect attempts"):
+    with pytest.raises(ReconnectFailedError, match="3 reconnect attempts"):
         for _ in range(3):  # the first may still see the drop itself
             try:
                 await ws.receive(timeout=5)
-            except ClosedByPeer:
+            except PeerClosedError:
                 continue
-    with pytest.raises(ReconnectFailed):
+    with pytest.raises(ReconnectFailedError):
         await ws.send("later")
     w = rec.take_window()
     assert w.errors[("reconnect_failed", "ws")] == 1
@@ -156,7 +156,7 @@ async def test_socketio_reconnects_and_rejoins(echo: EchoProcess) -> None:
                                            on_reconnect=rejoin)
     assert await sio.call("echo", 1) == 1
     echo.kill()
-    with pytest.raises(ClosedByPeer):
+    with pytest.raises(PeerClosedError):
         await sio.call("echo", 2, timeout=5)
     restart = asyncio.create_task(_restart_later(echo, 0.5))
     assert await sio.call("echo", 3, timeout=15) == 3
@@ -189,7 +189,7 @@ async def test_socketio_resumes_the_session_when_the_server_offers_recovery() ->
             try:
                 missed = await sio.wait_for("missed", timeout=10)  # replayed on recovery
                 break
-            except ClosedByPeer:
+            except PeerClosedError:
                 continue
         assert missed[0] == 1
         assert sio.recovered is True and sio.connected

@@ -14,7 +14,7 @@ import pytest
 import socketio
 from aiohttp import WSMsgType, web
 
-from horde.errors import ClosedByPeer, ReconnectFailed
+from horde.errors import PeerClosedError, ReconnectFailedError
 from horde.metrics.recorder import Recorder
 from horde.transports.http import HttpClient
 from horde.transports.reconnect import Reconnect
@@ -109,7 +109,7 @@ async def _until_answered(call: Callable[[], Any]) -> Any:
     for _ in range(3):
         try:
             return await call()
-        except ClosedByPeer:
+        except PeerClosedError:
             continue
     raise AssertionError("no answer after the reconnect")
 
@@ -151,7 +151,7 @@ async def test_without_the_hook_the_old_url_is_refused_until_it_gives_up(
     ws = await WebSocketConnection.connect(
         f"{server.url.replace('http', 'ws')}/ws?session={first}", recorder=rec, reconnect=FAST)
     server.forget()
-    with pytest.raises(ReconnectFailed):
+    with pytest.raises(ReconnectFailedError):
         await _until_answered(lambda: ws.request("b", name="echo", timeout=10))
     assert rec.take_window().errors[("handshake_rejected", "404")] == FAST.max_attempts
     await ws.close()

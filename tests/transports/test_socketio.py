@@ -11,11 +11,11 @@ import asyncio
 import pytest
 
 from horde.errors import (
-    ClosedByPeer,
-    ConnectionRefusedError_,
-    HandshakeRejected,
-    OperationTimeout,
+    HandshakeRejectedError,
+    OperationTimeoutError,
+    PeerClosedError,
     ProtocolError,
+    TargetRefusedError,
     UsageError,
 )
 from horde.metrics.names import SIO_ACK, SIO_EMIT, SIO_EVENT_IN
@@ -53,7 +53,7 @@ async def test_closed_port_is_connection_refused(first: str) -> None:
     port = srv.sockets[0].getsockname()[1]
     srv.close()
     await srv.wait_closed()
-    with pytest.raises(ConnectionRefusedError_):
+    with pytest.raises(TargetRefusedError):
         await SocketIOConnection.connect(f"http://127.0.0.1:{port}", recorder=rec,
                                          transports=(first,))
     assert rec.take_window().errors == {("connection_refused", None): 1}
@@ -63,7 +63,7 @@ async def test_closed_port_is_connection_refused(first: str) -> None:
 async def test_http_403_is_handshake_rejected(first: str) -> None:
     rec = Recorder()
     async with FakeEngineIOServer("reject") as srv:
-        with pytest.raises(HandshakeRejected) as info:
+        with pytest.raises(HandshakeRejectedError) as info:
             await SocketIOConnection.connect(srv.url, recorder=rec, transports=(first,))
     assert info.value.status == 403
     assert rec.take_window().errors == {("handshake_rejected", "403"): 1}
@@ -119,7 +119,7 @@ async def test_silent_server_times_out_the_connect() -> None:
     srv = await asyncio.start_server(lambda r, w: accepted.append(w), "127.0.0.1", 0)
     port = srv.sockets[0].getsockname()[1]
     try:
-        with pytest.raises(OperationTimeout):
+        with pytest.raises(OperationTimeoutError):
             await SocketIOConnection.connect(f"http://127.0.0.1:{port}", recorder=rec,
                                              transports=("polling",), timeout=0.3)
     finally:
@@ -136,7 +136,7 @@ async def test_server_that_stops_pinging_is_noticed_lazily() -> None:
     async with FakeEngineIOServer("mute") as srv:  # pingInterval+pingTimeout = 0.2 s, no PING
         c = await SocketIOConnection.connect(srv.url, recorder=rec)
         await asyncio.sleep(0.3)
-        with pytest.raises(ClosedByPeer):
+        with pytest.raises(PeerClosedError):
             await c.call("echo", 1)
     assert rec.take_window().errors == {("closed_by_peer", None): 1}
     assert rec.connections == ConnectionCounts(attempted=1, succeeded=1, dropped=1)
@@ -145,7 +145,7 @@ async def test_server_that_stops_pinging_is_noticed_lazily() -> None:
 async def test_wait_for_timeout_raises_without_recording(pyserver: PySocketIOServer) -> None:
     rec = Recorder()
     c = await SocketIOConnection.connect(pyserver.url, recorder=rec)
-    with pytest.raises(OperationTimeout):
+    with pytest.raises(OperationTimeoutError):
         await c.wait_for("nothing", timeout=0.1)
     await c.disconnect()
     assert rec.take_window().errors == {}

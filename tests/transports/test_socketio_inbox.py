@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from horde.errors import AppError, ClosedByPeer, OperationTimeout
+from horde.errors import AppError, OperationTimeoutError, PeerClosedError
 from horde.metrics.recorder import Recorder
 from horde.transports.socketio_inbox import EMPTY, EventInbox, SocketIOEvent, unwrap
 
@@ -88,11 +88,11 @@ async def test_expire_fails_overdue_and_reports_the_next_deadline() -> None:
     inbox.wait(K, early, None, 100, "early")
     inbox.wait(("/", "x"), late, None, 500, "late")
     assert inbox.expire(200) == 500
-    with pytest.raises(OperationTimeout) as info:
+    with pytest.raises(OperationTimeoutError) as info:
         early.result()
     assert info.value.detail == "early" and not late.done()
-    inbox.fail(ClosedByPeer("gone"), namespace="/")
-    with pytest.raises(ClosedByPeer):
+    inbox.fail(PeerClosedError("gone"), namespace="/")
+    with pytest.raises(PeerClosedError):
         late.result()
     assert inbox.expire(10**18) == 0
 

@@ -14,13 +14,13 @@ import uvloop
 
 from horde.errors import (
     AppError,
-    ClosedByPeer,
     ConfigError,
-    ConnectionRefusedError_,
     DnsError,
-    HandshakeRejected,
-    OperationTimeout,
+    HandshakeRejectedError,
+    OperationTimeoutError,
+    PeerClosedError,
     ProtocolError,
+    TargetRefusedError,
     TlsError,
 )
 from horde.metrics.names import WS_CONNECT, WS_MSG_IN, WS_MSG_OUT, WS_REPLY
@@ -150,7 +150,7 @@ async def test_on_message_is_listen_only(server, rec):
             break
         await asyncio.sleep(0.01)
     assert seen == [*(f"msg-{i}" for i in range(5)), "last"]
-    with pytest.raises(OperationTimeout):
+    with pytest.raises(OperationTimeoutError):
         await conn.receive(timeout=0.05)  # nothing was queued
     await conn.close()
     w = rec.take_window()
@@ -265,7 +265,7 @@ async def test_chained_codec_transforms_both_ways(server, rec):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 async def test_connection_refused(rec, host):
-    with pytest.raises(ConnectionRefusedError_):
+    with pytest.raises(TargetRefusedError):
         await WebSocketConnection.connect(f"ws://{host}:{free_port()}/", recorder=rec)
     w = rec.take_window()
     assert w.errors == {("connection_refused", None): 1}
@@ -282,7 +282,7 @@ async def test_dns_failure(rec):
 
 
 async def test_handshake_rejected_keeps_status(server, rec):
-    with pytest.raises(HandshakeRejected) as info:
+    with pytest.raises(HandshakeRejectedError) as info:
         await WebSocketConnection.connect(f"{server.url}/reject/403", recorder=rec)
     assert info.value.status == 403
     assert rec.take_window().errors == {("handshake_rejected", "403"): 1}
@@ -298,7 +298,7 @@ async def test_connect_timeout(rec):
 
     server = await asyncio.start_server(never_answers, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    with pytest.raises(OperationTimeout):
+    with pytest.raises(OperationTimeoutError):
         await WebSocketConnection.connect(f"ws://127.0.0.1:{port}/", recorder=rec, timeout=0.2)
     await asyncio.wait_for(hung_up.wait(), 2)  # the abandoned socket does not linger
     server.close()
@@ -345,9 +345,9 @@ def test_several_refusing_addresses_still_count_as_refused():
         "Multiple exceptions: [Errno 111] Connect call failed ('::1', 9, 0, 0), "
         "[Errno 111] Connect call failed ('127.0.0.1', 9)"
     )
-    assert type(classify_connect(joined, 1.0)) is ConnectionRefusedError_
+    assert type(classify_connect(joined, 1.0)) is TargetRefusedError
     mixed = OSError("Multiple exceptions: [Errno 111] refused, [Errno 101] unreachable")
-    assert type(classify_connect(mixed, 1.0)) is not ConnectionRefusedError_
+    assert type(classify_connect(mixed, 1.0)) is not TargetRefusedError
 
 
 async def test_bad_url_is_the_users_fault(rec):
@@ -389,13 +389,13 @@ async def test_wss_to_plain_tcp_is_a_tls_error(server, rec):
 
 async def test_request_timeout_is_counted_once(server, rec):
     conn = await WebSocketConnection.connect(f"{server.url}/silent", recorder=rec)
-    with pytest.raises(OperationTimeout) as info:
+    with pytest.raises(OperationTimeoutError) as info:
         await conn.request("anyone?", name="ask", timeout=0.1)
     rec.target_error(info.value)  # already counted
     conn2 = await WebSocketConnection.connect(
         f"{server.url}/silent", recorder=rec, default_timeout=0.1
     )
-    with pytest.raises(OperationTimeout):
+    with pytest.raises(OperationTimeoutError):
         await conn2.receive()
     await conn.close()
     await conn2.close()
@@ -409,13 +409,13 @@ async def test_request_timeout_is_counted_once(server, rec):
 async def test_server_close_codes_count_as_closed_by_peer(server, rec, code):
     conn = await WebSocketConnection.connect(f"{server.url}/close/{code}", recorder=rec)
     waiter = asyncio.ensure_future(conn.receive())
-    with pytest.raises(ClosedByPeer) as info:
+    with pytest.raises(PeerClosedError) as info:
         await conn.request("bye?", name="bye")
     assert info.value.code == code
     rec.target_error(info.value)  # what the engine does with an escaping error: no recount
-    with pytest.raises(ClosedByPeer):
+    with pytest.raises(PeerClosedError):
         await waiter
-    with pytest.raises(ClosedByPeer):  # later calls fail the same way, not counted again
+    with pytest.raises(PeerClosedError):  # later calls fail the same way, not counted again
         await conn.send("more")
     await conn.close()  # a no-op now
     w = rec.take_window()
@@ -433,7 +433,7 @@ async def test_server_dropping_tcp_mid_reply(rec):
 
     async with RawWsServer(script) as srv:
         conn = await WebSocketConnection.connect(srv.url, recorder=rec)
-        with pytest.raises(ClosedByPeer) as info:
+        with pytest.raises(PeerClosedError) as info:
             await conn.request("q", name="q")
     assert info.value.code == 1006 and conn.close_code == 1006
     w = rec.take_window()
@@ -501,9 +501,9 @@ async def test_own_close_is_not_an_error(server, rec):
     await asyncio.sleep(0)
     await conn.close(4001, "done")
     assert conn.closed and conn.close_code == 4001
-    with pytest.raises(ClosedByPeer):
+    with pytest.raises(PeerClosedError):
         await pending
-    with pytest.raises(ClosedByPeer) as info:
+    with pytest.raises(PeerClosedError) as info:
         await conn.request("late", name="late")
     rec.target_error(info.value)  # ours, not the target's: never counted
     w = rec.take_window()
@@ -544,9 +544,9 @@ def test_timeouts_tls_and_replies_under_uvloop(cert):
         async with AiohttpWsServer() as srv:
             conn = await WebSocketConnection.connect(f"{srv.url}/echo", recorder=rec)
             assert await conn.request("a", name="a", timeout=5) == "a"
-            with pytest.raises(OperationTimeout):
+            with pytest.raises(OperationTimeoutError):
                 await conn.wait_for(lambda m: False, timeout=0.05)
-            with pytest.raises(OperationTimeout):
+            with pytest.raises(OperationTimeoutError):
                 await conn.request("b", name="b", match=lambda m: m == "never", timeout=0.05)
             await conn.close()
         return rec.take_window()

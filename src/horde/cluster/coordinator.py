@@ -21,13 +21,13 @@ from typing import Any
 
 from horde.cluster.health import merged_generator, merged_sample
 from horde.cluster.messages import POLL_INTERVAL_S, Finished, Job, Orders, Ready, Tick
-from horde.cluster.ray_pool import RayPool, WorkerLost, import_ray
+from horde.cluster.ray_pool import RayPool, import_ray
 from horde.cluster.sections import merge_sections
 from horde.config.model import RunConfig
 from horde.engine.drivers import Progress
 from horde.engine.runner import CLOCK, LoadJob
 from horde.engine.segments import Segment
-from horde.errors import ConfigError, UsageError
+from horde.errors import ConfigError, UsageError, WorkerLostError
 from horde.metrics.recorder import Recorder
 from horde.metrics.shipping import Gauges, absorb, absorb_tallies
 from horde.monitor.generator import GeneratorMonitor
@@ -93,7 +93,7 @@ class Workers:
                 for i in range(pool.size)]
         try:
             self.ready = await pool.prepare(jobs)
-        except WorkerLost as exc:
+        except WorkerLostError as exc:
             return _refuse(job, f"{exc}: is there a CPU for each worker? (each takes one; "
                                 "see docs/scaling.md)")
         except Exception as exc:  # the scenario does not load there (a missing module)
@@ -122,7 +122,7 @@ class Workers:
             if CLOCK() > deadline:
                 for i in range(pool.size):
                     if i not in self.finished and i not in self.lost:
-                        self._lose(job, pool, WorkerLost(i, "did not finish by the deadline"))
+                        self._lose(job, pool, WorkerLostError(i, "did not finish by the deadline"))
             await asyncio.sleep(POLL_INTERVAL_S)
 
     async def _poll(self, job: LoadJob, pool: RayPool, worker: int) -> None:
@@ -130,7 +130,7 @@ class Workers:
                         self._others(worker))
         try:
             report = await pool.poll(worker, orders)
-        except WorkerLost as exc:
+        except WorkerLostError as exc:
             self._lose(job, pool, exc)
             return
         self.pending.extend(report.ticks)
@@ -152,7 +152,7 @@ class Workers:
                     totals[name] = totals.get(name, 0) + n
         return totals
 
-    def _lose(self, job: LoadJob, pool: RayPool, exc: WorkerLost) -> None:
+    def _lose(self, job: LoadJob, pool: RayPool, exc: WorkerLostError) -> None:
         at = None if self._began is None else round(CLOCK() - self._began, 3)
         started = self.latest[exc.worker].gauges.users_started if exc.worker in self.latest else 0
         segment = Segment(exc.worker, pool.size)

@@ -5,7 +5,7 @@ joins ``--cluster ADDRESS``; each worker is an actor of one CPU, spread over the
 The local instance lives as long as the horde process (Ray shuts it down at exit), so the
 steps of ``horde capacity`` or the tests of a pytest session start it once.
 Every call is awaited with a deadline, so a worker that died (killed, its node gone)
-shows up as :class:`WorkerLost` and never as a hang.
+shows up as :class:`WorkerLostError` and never as a hang.
 """
 
 from __future__ import annotations
@@ -19,20 +19,11 @@ from typing import Any
 from horde.cluster.messages import Job, Orders, Ready, Report
 from horde.cluster.worker import EngineWorker
 from horde.engine.cores import available_cores
-from horde.errors import ConfigError
+from horde.errors import ConfigError, WorkerLostError
 
 CONNECT_TIMEOUT_S = 5.0
 CALL_TIMEOUT_S = 15.0  # longer than any poll takes on a live worker, even a saturated one
 log = logging.getLogger("horde")
-
-
-class WorkerLost(Exception):
-    """A worker that no longer answers: its process or node is gone."""
-
-    def __init__(self, worker: int, reason: str) -> None:
-        super().__init__(f"worker {worker}: {reason}")
-        self.worker = worker
-        self.reason = reason
 
 
 def import_ray() -> Any:
@@ -87,9 +78,10 @@ class RayPool:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(ref.future()), CALL_TIMEOUT_S)
         except ray.exceptions.RayActorError as exc:
-            raise WorkerLost(worker, _death(exc)) from None
+            raise WorkerLostError(worker, _death(exc)) from None
         except TimeoutError:
-            raise WorkerLost(worker, f"no answer to {method} within {CALL_TIMEOUT_S:g}s") from None
+            raise WorkerLostError(
+                worker, f"no answer to {method} within {CALL_TIMEOUT_S:g}s") from None
         except ray.exceptions.RayTaskError as exc:
             raise exc.as_instanceof_cause() from None
 

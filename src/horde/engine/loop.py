@@ -7,7 +7,9 @@ is stopped always leaves its results behind:
   still written (:class:`Interrupt` is the run's stop event);
 - ``@teardown`` still runs after that (it cleans up), bounded by its timeout; a signal
   while it runs ends it, and the results are still written;
-- any other signal after the first exits at once, without results (exit code 130).
+- any other signal after the first ends the process at once, without results: the caller
+  says how (``on_second_signal``; the CLI exits with code 130). The engine decides no
+  exit code.
 
 A signal that arrives while horde is still starting up (importing, loading the scenario,
 starting a demo server) is not lost: :func:`caught_early_signals`, called first thing by the
@@ -18,18 +20,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from horde import exitcodes
-
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _early: list[str] = []  # signals caught before the event loop ran
+
+OnSecondSignal = Callable[[str], None]
+"""Called with a signal's name when it comes while the run is already stopping: the CLI
+exits at once with code 130 (``horde.exitcodes``). By default a KeyboardInterrupt is
+raised, which ends an in-process caller's run without results."""
+
+
+def _raise_interrupt(signame: str) -> None:
+    raise KeyboardInterrupt(signame)
 
 
 class Interrupt(asyncio.Event):
@@ -62,14 +70,17 @@ class Interrupt(asyncio.Event):
 
 
 @contextlib.contextmanager
-def caught_early_signals() -> Iterator[None]:
+def caught_early_signals(
+    on_second_signal: OnSecondSignal = _raise_interrupt,
+) -> Iterator[None]:
     """Keep SIGINT/SIGTERM that arrive before the run's loop exists (see the module); the
     handlers before are back afterwards (the CLI can be called in-process, by tests)."""
     def keep(signum: int, _frame: Any) -> None:
         name = signal.Signals(signum).name
         if _early:
             sys.stderr.write(f"\nhorde: {name} received again while starting, exiting\n")
-            os._exit(exitcodes.INTERRUPTED_TWICE)
+            on_second_signal(name)
+            return
         sys.stderr.write(f"\nhorde: {name} received while starting; the run will stop at "
                          "once and write its results\n")
         _early.append(name)
@@ -87,11 +98,14 @@ def caught_early_signals() -> Iterator[None]:
 
 
 def run_with_signals(
-    main: Callable[[asyncio.Event], Coroutine[Any, Any, T]], *, use_uvloop: bool = True
+    main: Callable[[asyncio.Event], Coroutine[Any, Any, T]], *, use_uvloop: bool = True,
+    on_second_signal: OnSecondSignal = _raise_interrupt,
 ) -> T:
+    """``main(stop)`` on uvloop (unless told not to), ``stop`` set by the first SIGINT or
+    SIGTERM; what a later one does is ``on_second_signal``'s (see the module)."""
     async def wrapper() -> T:
         stop = Interrupt()
-        _install_handlers(stop)
+        _install_handlers(stop, on_second_signal)
         return await main(stop)
 
     if use_uvloop:
@@ -104,7 +118,7 @@ def run_with_signals(
     return asyncio.run(wrapper())
 
 
-def _install_handlers(stop: Interrupt) -> None:
+def _install_handlers(stop: Interrupt, on_second_signal: OnSecondSignal) -> None:
     loop = asyncio.get_running_loop()
 
     def on_signal(signame: str) -> None:
@@ -115,7 +129,8 @@ def _install_handlers(stop: Interrupt) -> None:
             sys.stderr.write(f"\nhorde: {signame} received, stopping and writing results…\n")
         else:
             sys.stderr.write("\nhorde: interrupted again, exiting without results\n")
-            os._exit(exitcodes.INTERRUPTED_TWICE)
+            on_second_signal(signame)
+            return
         stop.signal()
 
     for sig in SIGNALS:

@@ -44,7 +44,7 @@ from collections.abc import Awaitable
 from time import perf_counter_ns
 from types import SimpleNamespace
 
-from horde.errors import GroupBroken, TargetError, UsageError
+from horde.errors import GroupBrokenError, TargetError, UsageError
 from horde.metrics import names
 from horde.metrics.recorder import Recorder
 from horde.scenario.model import Program, Scenario
@@ -66,7 +66,7 @@ async def failure_of(step: Awaitable[object], recorder: Recorder) -> Exception |
     A broken group is not counted: the failure that broke it already was."""
     try:
         await step
-    except GroupBroken as exc:
+    except GroupBrokenError as exc:
         return exc
     except UsageError:  # the scenario's mistake: it ends the run (see the module docstring)
         raise
@@ -99,7 +99,7 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None,
             began = perf()
             try:  # guarded() inlined: this loop runs once per request in closed-loop tests
                 await behaviour.fn(user)
-            except (asyncio.CancelledError, GroupBroken, UsageError):
+            except (asyncio.CancelledError, GroupBrokenError, UsageError):
                 recorder.iteration_cut(behaviour.name)
                 raise
             except Exception as exc:
@@ -119,7 +119,7 @@ async def run_user(user: User, scenario: Scenario, iterations: int | None,
                 await asyncio.sleep(0)  # it awaited nothing real: let the run go on
         if group is not None and clean:  # a member whose iterations failed did not finish
             group.member_finished()
-    except GroupBroken:
+    except GroupBrokenError:
         return
     finally:
         recorder.user_stopped()

@@ -142,7 +142,7 @@ async def run_game(user: horde.User) -> None:
 async def wait_count(user: horde.User, event: str, count: int, timeout: float) -> int:
     """How many times ``event`` was signalled once it reached ``count`` or ``timeout``
     passed; falling short is a failed check named after the event."""
-    with contextlib.suppress(horde.OperationTimeout):
+    with contextlib.suppress(horde.OperationTimeoutError):
         await user.events.wait(event, count=count, timeout=timeout)
     got = user.events.count(event)
     user.check(got >= count, f"all_{event}")

@@ -75,7 +75,7 @@ async def host(user: horde.User) -> None:
     """Start the game once every player has joined, then play ``rounds`` rounds: next
     song, wait for its results (an admin connection receives them too)."""
     p = user.params
-    with contextlib.suppress(horde.OperationTimeout):
+    with contextlib.suppress(horde.OperationTimeoutError):
         await user.events.wait("joined", count=p.players, timeout=p.join_timeout)
     user.check(user.events.count("joined") >= p.players, "all_players_joined")
     try:
@@ -170,7 +170,7 @@ async def next_round(user: horde.User, timeout: float) -> dict[str, Any]:
     try:
         return await asyncio.wait_for(user.state.rounds.get(), timeout)
     except TimeoutError:
-        raise horde.OperationTimeout(
+        raise horde.OperationTimeoutError(
             f"no round_started in {timeout:g}s", detail="round_started"
         ) from None
 

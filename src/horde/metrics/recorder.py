@@ -30,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from horde.errors import GroupBroken, TargetError
+from horde.errors import GroupBrokenError, TargetError
 from horde.metrics import names
 from horde.metrics.histogram import HIGHEST_US, new_histogram
 from horde.metrics.operations import FAILED, OK, UNFINISHED, Operation, Outcomes, failure_of
@@ -306,7 +306,7 @@ class Recorder:
     def end(self, op: Operation, exc: BaseException) -> None:
         """End ``op`` by what interrupted it: a cancellation abandons it, anything else
         fails it (for ``except BaseException`` blocks around an operation)."""
-        if isinstance(exc, asyncio.CancelledError | GroupBroken):
+        if isinstance(exc, asyncio.CancelledError | GroupBrokenError):
             self.abandon(op)
         else:
             self.fail(op, exc)

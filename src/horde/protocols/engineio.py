@@ -29,14 +29,12 @@ from dataclasses import dataclass
 
 from engineio import packet as eio_packet
 
+from horde.errors import EngineIOProtocolError
+
 PROTOCOL = 4
 SEPARATOR = "\x1e"  # between packets of a long-polling payload (v4)
 # python-engineio servers refuse a POST of more than 16 packets ("Too many packets").
 MAX_POST_PACKETS = 16
-
-
-class EngineIOProtocolError(ValueError):
-    """The server sent something that is not Engine.IO v4."""
 
 
 class Signal(enum.Enum):

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from horde.errors import ClosedByPeer, HttpStatusError, ProtocolError, UsageError
+from horde.errors import HttpStatusError, PeerClosedError, ProtocolError, UsageError
 from horde.protocols.content_coding import BodyDecoder, decoder_for
 
 USER_AGENT = "horde/0.1"
@@ -333,7 +333,7 @@ class HttpProtocol:
 
     def receive_eof(self) -> Response | None:
         """The peer closed. Returns the Response if that ended a close-delimited body,
-        ``None`` if no request was outstanding; raises :class:`ClosedByPeer` otherwise."""
+        ``None`` if no request was outstanding; raises :class:`PeerClosedError` otherwise."""
         state = self._state
         if state == _IDLE:
             return None
@@ -345,8 +345,8 @@ class HttpProtocol:
             return self._take()
         self._state = _IDLE
         if state == _HEAD:
-            raise ClosedByPeer("connection closed before the response headers were complete")
-        raise ClosedByPeer("connection closed before the response body was complete")
+            raise PeerClosedError("connection closed before the response headers were complete")
+        raise PeerClosedError("connection closed before the response body was complete")
 
     # -- httptools callbacks -------------------------------------------------------------
     # No on_header: httptools then makes no call per field (see Response).

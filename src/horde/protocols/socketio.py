@@ -28,6 +28,8 @@ from typing import Any
 
 from socketio import packet as sio_packet
 
+from horde.errors import SocketIOProtocolError
+
 CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = range(7)
 _DIGITS = frozenset("0123456789")
 
@@ -49,10 +51,6 @@ if _c_encoder is not None:
 else:  # pragma: no cover - Pythons without the C accelerator
     _dumps = json.JSONEncoder(separators=(",", ":"), default=_refuse).encode
 _scan = _json_decoder.JSONDecoder().scan_once  # (text, index) -> (value, end)
-
-
-class SocketIOProtocolError(ValueError):
-    """The server sent a packet that is not valid Socket.IO v5."""
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ host. The rules are:
 
 :meth:`HostPolicy.check` is pure (a table of cases tests it). The I/O half —
 :func:`guard_host` resolving a name before picows or aiohttp connect, :func:`check_addresses`
-for the HTTP pool that resolves by itself — raises :class:`~horde.errors.BlockedHost`,
+for the HTTP pool that resolves by itself — raises :class:`~horde.errors.BlockedHostError`,
 which the transports count as a failed connect under ``blocked_host``. The policy of the
 running load lives in a context variable the runner sets (:func:`use_policy`), so the
 transports need no extra argument threaded through every constructor.
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from horde.errors import BlockedHost, ConfigError
+from horde.errors import BlockedHostError, ConfigError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -119,7 +119,7 @@ def use_policy(policy: HostPolicy) -> Iterator[None]:
 
 
 def check_addresses(host: str, addresses: Iterable[Any]) -> None:
-    """Raise BlockedHost unless ``host`` and each of its resolved ``addresses`` (strings or
+    """Raise BlockedHostError unless ``host`` and each of its resolved ``addresses`` (strings or
     ``(family, address)`` pairs) pass the current policy. For callers that resolve."""
     policy = _CURRENT.get()
     if policy.open:
@@ -131,7 +131,7 @@ def check_addresses(host: str, addresses: Iterable[Any]) -> None:
 
 
 async def guard_host(host: str, port: int | None = None) -> None:
-    """Raise BlockedHost unless the current policy lets us connect to ``host``; resolves
+    """Raise BlockedHostError unless the current policy lets us connect to ``host``; resolves
     the name only when a CIDR rule needs its addresses."""
     policy = _CURRENT.get()
     if policy.open:
@@ -185,7 +185,7 @@ def parse_rules(items: Iterable[str], flag: str) -> tuple[str, ...]:
 
 def _refuse(host: str, reason: str | None) -> None:
     if reason is not None:
-        raise BlockedHost(f"connection refused by horde: {reason}", detail=host)
+        raise BlockedHostError(f"connection refused by horde: {reason}", detail=host)
 
 
 def _split_rules(items: Iterable[str], flag: str) -> tuple[tuple[str, ...], tuple[Network, ...]]:

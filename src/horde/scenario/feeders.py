@@ -8,7 +8,7 @@
 
 ``sequential`` hands rows out in file order and starts again at the end; ``random``
 picks with the user's random generator (reproducible with ``--seed``); ``unique`` hands
-each row out once and then raises :class:`FeederExhausted` (counted as the scenario's
+each row out once and then raises :class:`FeederExhaustedError` (counted as the scenario's
 exception), so two users never share an account. The file is read when the feeder is
 created, so a missing or broken file stops the run before it starts (file:line named).
 """
@@ -20,13 +20,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from horde.errors import ScenarioError
+from horde.errors import FeederExhaustedError, ScenarioError
 
 Order = Literal["sequential", "random", "unique"]
-
-
-class FeederExhausted(Exception):
-    """Every row of a ``unique`` feeder has been handed out."""
 
 
 class Feeder:
@@ -53,7 +49,7 @@ class Feeder:
             return (rng or random).choice(self.rows)
         if self._next >= len(self.rows):
             if self.order == "unique":
-                raise FeederExhausted(f"{self.path}: all {len(self.rows)} rows handed out")
+                raise FeederExhaustedError(f"{self.path}: all {len(self.rows)} rows handed out")
             self._next = 0
         row = self.rows[self._next]
         self._next += 1

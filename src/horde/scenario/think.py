@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ Seconds = float
 
 
 @dataclass(frozen=True, slots=True)
-class Constant:
+class Fixed:
     seconds: float
 
     def sample(self, rng: random.Random) -> Seconds:
@@ -73,15 +74,16 @@ class Choice:
         return rng.choice(self.options)
 
 
-Distribution = Constant | Uniform | Normal | LogNormal | Choice
-"""What ``horde.constant``, ``uniform``, ``normal``, ``lognormal``, ``human_like``,
+Distribution = Fixed | Uniform | Normal | LogNormal | Choice
+"""What ``horde.fixed``, ``uniform``, ``normal``, ``lognormal``, ``human_like``,
 ``choice`` and ``response_pattern`` return: each has ``sample(rng) -> seconds``."""
 ThinkTime = float | int | Distribution | Callable[[], float]
 
 
-def constant(seconds: float) -> Constant:
-    """Always ``seconds`` (a bare number as a think time means the same)."""
-    return Constant(seconds)
+def fixed(seconds: float) -> Fixed:
+    """Always ``seconds`` (a bare number as a think time means the same). Called
+    ``constant`` before, which is also a load shape's name (``--shape constant(...)``)."""
+    return Fixed(seconds)
 
 
 def uniform(low: float, high: float) -> Uniform:
@@ -142,3 +144,20 @@ def response_pattern(
     from horde.errors import ConfigError
 
     raise ConfigError(f"unknown response pattern {name!r}; choose from {', '.join(PATTERNS)}")
+
+
+def renamed(name: str, stacklevel: int = 3) -> Callable[[float], Fixed] | None:
+    """``constant``, this module's name for :func:`fixed` before: still there, with a
+    DeprecationWarning; ``None`` for any other name."""
+    if name != "constant":
+        return None
+    warnings.warn("horde: constant is now fixed (a think time; constant is a load shape)",
+                  DeprecationWarning, stacklevel=stacklevel)
+    return fixed
+
+
+def __getattr__(name: str) -> Callable[[float], Fixed]:
+    found = renamed(name)
+    if found is None:
+        raise AttributeError(f"module 'horde.scenario.think' has no attribute {name!r}")
+    return found

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from horde.errors import AppError, CheckFailed, UsageError
+from horde.errors import AppError, CheckFailedError, UsageError
 from horde.metrics import names
 from horde.metrics.values import TIME_UNITS, Better, spec_for
 from horde.protocols import target_urls
@@ -288,9 +288,9 @@ class User:
         if condition:
             self.recorder.count("checks_passed", name)
             return True
-        self.recorder.error(CheckFailed.category, name, f"check failed: {name}")
+        self.recorder.error(CheckFailedError.category, name, f"check failed: {name}")
         if fatal:
-            raise CheckFailed(f"check failed: {name}", detail=name)
+            raise CheckFailedError(f"check failed: {name}", detail=name)
         return False
 
     def error(self, category: str = AppError.category, detail: str | None = None) -> None:

@@ -31,7 +31,7 @@ from itertools import pairwise
 from time import perf_counter_ns
 from typing import Any
 
-from horde.errors import AppError, OperationTimeout, TargetError
+from horde.errors import AppError, OperationTimeoutError, TargetError
 from horde.metrics.names import (
     STREAM_CHUNKS,
     STREAM_FIRST,
@@ -233,6 +233,6 @@ def reason_for(exc: TargetError, *, sent: bool) -> str:
     """How a stream that raised ``exc`` ended: a timeout, a drop after the request was sent
     (closed mid-answer), or no stream at all (``failed``: also an application's error
     event or message in its place)."""
-    if isinstance(exc, OperationTimeout):
+    if isinstance(exc, OperationTimeoutError):
         return TIMEOUT
     return CLOSED if sent and not isinstance(exc, AppError) else FAILED

@@ -3,7 +3,7 @@
 An event is a counter. ``signal("team_formed")`` adds one; ``wait("team_formed",
 count=100)`` returns once it has been signalled 100 times (a dashboard waiting for every
 team), ``wait("game_started")`` once it has been signalled at all. A wait that times out
-raises :class:`~horde.errors.OperationTimeout` naming the event and how far it got.
+raises :class:`~horde.errors.OperationTimeoutError` naming the event and how far it got.
 
 On workers, each worker counts its own signals and learns the others' from the
 coordinator a few times a second (:meth:`Events.set_others`): a wait anywhere sees every
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from horde.errors import OperationTimeout
+from horde.errors import OperationTimeoutError
 
 
 @dataclass(slots=True)
@@ -74,7 +74,7 @@ class Events:
         try:
             await asyncio.wait_for(fut, timeout)
         except TimeoutError:
-            raise OperationTimeout(
+            raise OperationTimeoutError(
                 f"event {name!r}: {event.total} of {count} after {timeout:g}s",
                 detail=f"event:{name}",
             ) from None

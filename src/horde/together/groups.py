@@ -5,7 +5,7 @@ A group is *started* when its members are; *formed* once every member's ``@on_st
 has succeeded; *completed* when a member calls ``complete()`` or every member has done
 its iterations without an error; *failed* when a member's ``@on_start`` fails, a barrier
 times out, or a member calls ``fail(reason)``. A failed group's members stop: whoever
-waits at one of its barriers gets :class:`GroupBroken`, which ends that user without
+waits at one of its barriers gets :class:`GroupBrokenError`, which ends that user without
 counting an error twice.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from horde.errors import GroupBroken, OperationTimeout
+from horde.errors import GroupBrokenError, OperationTimeoutError
 from horde.together.roles import GroupSpec
 
 STARTED, FORMED, COMPLETED, FAILED = "started", "formed", "completed", "failed"
@@ -74,7 +74,7 @@ class Group:
         """Wait until every member has reached barrier ``name`` (reusable: the next round
         of arrivals forms the next crossing). Times out as an error that fails the group."""
         if self.failed:
-            raise GroupBroken(f"{self.id} failed: {self.reason}")
+            raise GroupBrokenError(f"{self.id} failed: {self.reason}")
         barrier = self._barriers.setdefault(name, _Barrier())
         barrier.arrived += 1
         if barrier.arrived % self.size == 0:
@@ -89,7 +89,7 @@ class Group:
             await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             self.fail(f"barrier {name!r} timed out")
-            raise OperationTimeout(
+            raise OperationTimeoutError(
                 f"{self.id}: barrier {name!r} timed out after {timeout:g}s",
                 detail=f"barrier:{name}",
             ) from None
@@ -104,7 +104,7 @@ class Group:
         if self.status in (COMPLETED, FAILED):
             return
         self.status, self.reason = FAILED, reason
-        broken = GroupBroken(f"{self.id} failed: {reason}")
+        broken = GroupBrokenError(f"{self.id} failed: {reason}")
         for barrier in self._barriers.values():
             for fut in barrier.waiters:
                 if not fut.done():

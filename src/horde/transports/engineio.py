@@ -22,16 +22,17 @@ import aiohttp
 from picows import WSHandshakeError, WSListener, WSMsgType, WSTransport, ws_connect
 
 from horde.errors import (
-    ClosedByPeer,
     DnsError,
-    HandshakeRejected,
+    EngineIOProtocolError,
+    HandshakeRejectedError,
+    PeerClosedError,
     ProtocolError,
     TargetError,
     TlsError,
     classify,
 )
 from horde.metrics.recorder import Recorder
-from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession, Signal
+from horde.protocols.engineio import EngineIOSession, Signal
 from horde.safety.hosts import guard_url
 from horde.safety.tls import default_ssl_context
 from horde.transports.engineio_polling import LongPoll
@@ -73,7 +74,7 @@ def classify_io(exc: BaseException) -> TargetError:
     if isinstance(exc, WSHandshakeError):
         status = getattr(exc.response, "status", None)
         if status is not None:
-            return HandshakeRejected(f"WebSocket handshake answered HTTP {int(status)}",
+            return HandshakeRejectedError(f"WebSocket handshake answered HTTP {int(status)}",
                                      status=int(status))
         return ProtocolError(f"bad WebSocket handshake: {exc}")
     if isinstance(exc, EngineIOProtocolError):
@@ -85,7 +86,7 @@ def classify_io(exc: BaseException) -> TargetError:
     if isinstance(exc, aiohttp.ClientConnectorError):
         return classify(exc.os_error)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return ClosedByPeer(str(exc) or "server disconnected")
+        return PeerClosedError(str(exc) or "server disconnected")
     if isinstance(exc, aiohttp.ClientError):
         return ProtocolError(f"{type(exc).__name__}: {exc}")
     return classify(exc)
@@ -170,15 +171,15 @@ class EngineIOConnection:
         elif result is Signal.PROBED:
             settle(self._probe)
         elif result is Signal.CLOSED:
-            self.lose(ClosedByPeer("server closed the Engine.IO session"))
+            self.lose(PeerClosedError("server closed the Engine.IO session"))
 
     def ws_lost(self, primary: bool) -> None:
         if primary:
             if not self.closed:
-                self.lose(ClosedByPeer("WebSocket connection lost"))
+                self.lose(PeerClosedError("WebSocket connection lost"))
         else:
-            settle(self._probe, ClosedByPeer("upgrade WebSocket lost during the probe"))
-        settle(self._opened, ClosedByPeer("connection closed during the Engine.IO handshake"))
+            settle(self._probe, PeerClosedError("upgrade WebSocket lost during the probe"))
+        settle(self._opened, PeerClosedError("connection closed during the Engine.IO handshake"))
 
     def fail(self, exc: BaseException) -> None:
         """A transport failure (foreign exception or TargetError): lose the session."""
@@ -272,7 +273,7 @@ class EngineIOConnection:
                 await self._probe
                 leftover = await poll.pause()  # the server ends the pending GET with a NOOP
                 if self.closed:
-                    raise ClosedByPeer("session closed during the upgrade")
+                    raise PeerClosedError("session closed during the upgrade")
                 ws.send(TEXT, self.session.finish_upgrade().encode())
             except BaseException:
                 ws.disconnect()
@@ -298,7 +299,7 @@ class EngineIOConnection:
             self.write(pkt)
         self.write(self.session.close())
         self.closed = True
-        settle(self._opened, ClosedByPeer("closed by the client"))
+        settle(self._opened, PeerClosedError("closed by the client"))
         ws, poll = self._ws, self._poll
         if ws is not None:
             ws.send_close()

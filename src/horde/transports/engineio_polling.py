@@ -17,9 +17,14 @@ from typing import Protocol
 import aiohttp
 from yarl import URL
 
-from horde.errors import ClosedByPeer, HandshakeRejected, ProtocolError
+from horde.errors import (
+    EngineIOProtocolError,
+    HandshakeRejectedError,
+    PeerClosedError,
+    ProtocolError,
+)
 from horde.metrics.recorder import Recorder
-from horde.protocols.engineio import EngineIOProtocolError, EngineIOSession
+from horde.protocols.engineio import EngineIOSession
 from horde.safety.hosts import guard_url
 from horde.transports.local_addresses import local_addr
 
@@ -78,7 +83,7 @@ class LongPoll:
         """The opening GET; its packets (the OPEN first) go to the owner."""
         async with self._http.get(url, ssl=self._ssl) as resp:
             if resp.status != 200:
-                raise HandshakeRejected(f"polling handshake answered HTTP {resp.status}",
+                raise HandshakeRejectedError(f"polling handshake answered HTTP {resp.status}",
                                         status=resp.status)
             body = await resp.read()
         self._deliver(body)
@@ -120,7 +125,7 @@ class LongPoll:
                 async with self._http.get(self._url, ssl=self._ssl, timeout=timeout) as resp:
                     body = await resp.read()
                     if resp.status != 200:
-                        raise ClosedByPeer(f"poll answered HTTP {resp.status}: {body[:80]!r}")
+                        raise PeerClosedError(f"poll answered HTTP {resp.status}: {body[:80]!r}")
                 self._deliver(body)
         except asyncio.CancelledError:
             raise
@@ -147,7 +152,7 @@ class LongPoll:
                                            ssl=self._ssl) as resp:
                     await resp.read()
                     if resp.status != 200:
-                        raise ClosedByPeer(f"POST answered HTTP {resp.status}")
+                        raise PeerClosedError(f"POST answered HTTP {resp.status}")
                 self._recorder.add_bytes(len(body), 0, self._recorder.socketio)
         except asyncio.CancelledError:
             raise

@@ -32,7 +32,7 @@ from collections.abc import Callable, Container, Coroutine, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from horde.errors import ClosedByPeer, ProtocolError, TargetError
+from horde.errors import PeerClosedError, ProtocolError, TargetError
 from horde.metrics.names import HTTP_REQ, HTTP_STATUS_OK, HTTP_TTFB
 from horde.metrics.recorder import Recorder
 from horde.protocols.content_coding import ACCEPT_ENCODING
@@ -224,7 +224,7 @@ class HttpClient:
                 waiter = conn.send(data_out, method, decode, deadline, timeout, label)
                 try:
                     response = await waiter
-                except ClosedByPeer:
+                except PeerClosedError:
                     if not retried and conn.received == 0 and (method in IDEMPOTENT or conn.reused):
                         retried = True  # a stale keep-alive: once more on a new connection
                         conn = None

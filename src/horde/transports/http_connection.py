@@ -16,7 +16,7 @@ import asyncio
 from time import perf_counter_ns
 from typing import Protocol
 
-from horde.errors import ClosedByPeer, OperationTimeout, ProtocolError
+from horde.errors import OperationTimeoutError, PeerClosedError, ProtocolError
 from horde.metrics.recorder import Recorder
 from horde.protocols.http import BodySink, HttpProtocol, Response
 from horde.transports.wire import tcp_bytes
@@ -99,7 +99,7 @@ class HttpConnection(asyncio.Protocol):
         return waiter
 
     def expire_at(self, deadline: float, timeout: float, label: str) -> None:
-        """Fail the request just sent with OperationTimeout if it is not answered by
+        """Fail the request just sent with OperationTimeoutError if it is not answered by
         ``deadline`` (loop time). No timer per request: the connection's one timer is
         moved only when it would fire late; firing early, it re-arms for the deadline."""
         self._deadline = deadline
@@ -122,7 +122,7 @@ class HttpConnection(asyncio.Protocol):
         if self._loop.time() < self._deadline:
             self._arm(self._deadline)
             return
-        waiter.set_exception(OperationTimeout(
+        waiter.set_exception(OperationTimeoutError(
             f"no complete response within {self._timeout:g} s", detail=self._label))
 
     def stream_to(self, sink: BodySink | None) -> None:
@@ -202,16 +202,16 @@ class HttpConnection(asyncio.Protocol):
         waiter, self._waiter = self._waiter, None
         if self.closed:  # closed by us (already recorded), or never counted open
             if waiter is not None and not waiter.done():
-                waiter.set_exception(ClosedByPeer("connection closed"))
+                waiter.set_exception(PeerClosedError("connection closed"))
             return
         if waiter is None or waiter.done():
             self._forget(dropped=False)  # an idle connection closed by the server
             return
         try:
             response = self._proto.receive_eof()
-        except ClosedByPeer as error:
+        except PeerClosedError as error:
             if exc is not None:
-                error = ClosedByPeer(f"{error}: {type(exc).__name__}: {exc}")
+                error = PeerClosedError(f"{error}: {type(exc).__name__}: {exc}")
             # Nothing received on a reused connection: the server closed it as idle just
             # as we wrote; the client retries, so this is not a drop.
             self._forget(dropped=not (self.received == 0 and self.reused))
@@ -224,7 +224,7 @@ class HttpConnection(asyncio.Protocol):
         self._forget(dropped=False)  # the close ended a close-delimited body
         self.done_at = perf_counter_ns()
         if response is None:  # pragma: no cover - expecting was true
-            waiter.set_exception(ClosedByPeer("connection closed"))
+            waiter.set_exception(PeerClosedError("connection closed"))
         else:
             waiter.set_result(response)
 

@@ -14,7 +14,7 @@ import socket
 import ssl
 from collections import deque
 
-from horde.errors import ClosedByPeer, DnsError, OperationTimeout, classify
+from horde.errors import DnsError, OperationTimeoutError, PeerClosedError, classify
 from horde.metrics.names import HTTP_CONNECT
 from horde.metrics.recorder import Recorder
 from horde.safety.hosts import check_addresses
@@ -98,7 +98,7 @@ class HostPool:
             except BaseException as exc:
                 self._abandon(waiter)
                 if isinstance(exc, TimeoutError):
-                    error = OperationTimeout("no pooled connection became free in time",
+                    error = OperationTimeoutError("no pooled connection became free in time",
                                              detail="http_pool")
                     self.recorder.target_error(error)
                     raise error from None
@@ -159,13 +159,13 @@ class HostPool:
             async with asyncio.timeout_at(deadline):
                 conn = await self._connect()
             if conn.transport is None or conn.transport.is_closing():
-                raise ClosedByPeer("connection closed right after it was opened")
+                raise PeerClosedError("connection closed right after it was opened")
         except asyncio.CancelledError:
             recorder.connect_abandoned(op)
             raise
         except Exception as exc:
             error = classify(exc)
-            if isinstance(error, OperationTimeout):
+            if isinstance(error, OperationTimeoutError):
                 error.detail = error.detail or "http_connect"
             recorder.connect_failed(op, error)
             raise error from exc

@@ -21,7 +21,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
-from horde.errors import ClosedByPeer, OperationTimeout, TargetError
+from horde.errors import OperationTimeoutError, PeerClosedError, TargetError
 from horde.metrics.recorder import Recorder
 from horde.protocols.http import Headers, Response
 from horde.protocols.request_urls import Url, UrlCache
@@ -162,7 +162,7 @@ async def stream_request(
             sent = True
             stream.ended.add_done_callback(lambda f, d=done: _settle(d, f))  # type: ignore[union-attr]
             await done
-        except ClosedByPeer as exc:
+        except PeerClosedError as exc:
             conn = stream.conn
             if attempt == 0 and conn is not None and conn.reused and conn.received == 0:
                 stream.release(rec)
@@ -280,7 +280,7 @@ def _settle(done: asyncio.Future[bool], ended: asyncio.Future[Response]) -> None
 
 def _expire(done: asyncio.Future[bool], meter: StreamMeter) -> None:
     if not done.done():
-        done.set_exception(OperationTimeout(meter.timeout_message(), detail=meter.name))
+        done.set_exception(OperationTimeoutError(meter.timeout_message(), detail=meter.name))
 
 
 def _accepting_events(headers: Mapping[str, str] | None) -> Mapping[str, str]:

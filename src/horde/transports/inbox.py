@@ -19,7 +19,7 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
-from horde.errors import ConfigError, OperationTimeout, TargetError
+from horde.errors import ConfigError, OperationTimeoutError, TargetError
 from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
 from horde.streams.meter import StreamMeter
@@ -246,7 +246,7 @@ class Inbox:
             if fut.done():
                 continue
             if deadline <= now:
-                exc = OperationTimeout(timeout_text(predicate, f"{label}: no message in time"),
+                exc = OperationTimeoutError(timeout_text(predicate, f"{label}: no message in time"),
                                        detail=label)
                 if op is None:
                     self._recorder.target_error(exc)

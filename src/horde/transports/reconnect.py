@@ -10,7 +10,7 @@ session — and return the URL to reopen, which later attempts and drops keep us
 the connection to reopen itself, and on success records the drop → reconnected latency, counts
 ``connections.reconnected``, runs the scenario's ``on_reconnect`` hook (to rejoin a room or
 team), and only then wakes the operations that waited for it. After ``max_attempts``
-failures it gives up: :class:`~horde.errors.ReconnectFailed` is counted once and every
+failures it gives up: :class:`~horde.errors.ReconnectFailedError` is counted once and every
 later operation raises it.
 
 A connection without ``reconnect=`` never builds one of these: the hot path is untouched.
@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
-from horde.errors import ConfigError, OperationTimeout, ReconnectFailed, TargetError, again
+from horde.errors import (
+    ConfigError,
+    OperationTimeoutError,
+    ReconnectFailedError,
+    TargetError,
+    again,
+)
 from horde.metrics.recorder import Recorder
 
 __all__ = ["BeforeReconnect", "Reconnect", "Reconnector", "backoff_delays"]
@@ -131,12 +137,12 @@ class Reconnector:
         if not ready.done():
             await asyncio.wait((ready,), timeout=timeout_ns / 1e9)
         if not ready.done():
-            err = OperationTimeout(f"still reconnecting after {timeout_ns / 1e9:g} s",
+            err = OperationTimeoutError(f"still reconnecting after {timeout_ns / 1e9:g} s",
                                    detail=f"{self._prefix}_reconnect")
             self._recorder.target_error(err)
             raise err
         err = ready.exception()
-        if isinstance(err, ReconnectFailed):  # given up: each later use fails, and counts
+        if isinstance(err, ReconnectFailedError):  # given up: each later use fails, and counts
             raise again(err)
         if err is not None:
             raise err
@@ -169,7 +175,7 @@ class Reconnector:
                              (perf_counter_ns() - self._dropped_ns) // 1000)
             recorder.reconnected()
             return True
-        err = ReconnectFailed(
+        err = ReconnectFailedError(
             f"gave up after {self.policy.max_attempts} reconnect attempts"
             + (f"; last: {last.category}: {last}" if last is not None else ""), detail=prefix)
         recorder.target_error(err)

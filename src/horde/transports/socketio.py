@@ -25,9 +25,10 @@ from urllib.parse import urljoin
 
 from horde.errors import (
     AppError,
-    ClosedByPeer,
-    OperationTimeout,
+    OperationTimeoutError,
+    PeerClosedError,
     ProtocolError,
+    SocketIOProtocolError,
     TargetError,
     UsageError,
     again,
@@ -51,7 +52,6 @@ from horde.protocols.socketio import (
     ConnectRefused,
     Disconnected,
     EventReceived,
-    SocketIOProtocolError,
     SocketIOSession,
 )
 from horde.streams.meter import (
@@ -330,7 +330,7 @@ class SocketIOConnection:
         if not self.connected or eio is None:
             lost = self._lost
             if lost is None:
-                raise _recorded(ClosedByPeer("the Socket.IO connection is closed"))
+                raise _recorded(PeerClosedError("the Socket.IO connection is closed"))
             if not self._lost_told:
                 self._lost_told = True
                 raise lost
@@ -338,9 +338,9 @@ class SocketIOConnection:
         if self._sio.namespaces.get(namespace) != "connected":
             if namespace not in self._namespaces:
                 raise UsageError(f"namespace {namespace!r} was not in connect(namespaces=...)")
-            raise ClosedByPeer(f"namespace {namespace!r} was disconnected")
+            raise PeerClosedError(f"namespace {namespace!r} was disconnected")
         if eio.session.is_expired(eio.session.now()):  # lazy pingTimeout: no timer per client
-            lost = ClosedByPeer("no PING from the server within pingInterval+pingTimeout")
+            lost = PeerClosedError("no PING from the server within pingInterval+pingTimeout")
             eio.lose(lost)  # counts it, as the drop; this operation fails by the same error
             raise lost
         return eio
@@ -368,7 +368,7 @@ class SocketIOConnection:
 
         The latency (``sio_ack`` under ``name or event``) is taken in the frame callback, so
         the event loop's scheduling delay is not in it. A missing ack raises
-        :class:`~horde.errors.OperationTimeout` after recording it.
+        :class:`~horde.errors.OperationTimeoutError` after recording it.
 
         ``emit(ev)`` and ``call(ev)`` send no argument; ``call(ev, None)`` sends one null
         argument. Servers that check how many arguments a handler got tell them apart.
@@ -428,7 +428,7 @@ class SocketIOConnection:
                        predicate: Callable[[Any], bool] | None = None, *,
                        namespace: str = "/", timeout: float | None = None) -> Any:
         """The data of the next ``event`` matching ``predicate``, queued ones first.
-        Raises :class:`~horde.errors.OperationTimeout` (not recorded: the caller decides).
+        Raises :class:`~horde.errors.OperationTimeoutError` (not recorded: the caller decides).
 
         Given a tuple of names, waits for the first of them and returns a
         :class:`~horde.SocketIOEvent` saying which came:
@@ -470,7 +470,7 @@ class SocketIOConnection:
         accepts (``None``: any); events queued before it predate the emit and are left
         alone. Timed as ``sio_reply`` under ``name or event`` from the emit to the reply's
         frame; a missing reply is a ``timeout`` under that name and raises
-        :class:`~horde.errors.OperationTimeout`. An event of ``error_events`` on the
+        :class:`~horde.errors.OperationTimeoutError`. An event of ``error_events`` on the
         namespace fails it at once with :class:`~horde.errors.AppError`.
 
         ``reply`` may be a tuple of names: the first of them to come answers, returned as a
@@ -654,7 +654,7 @@ class SocketIOConnection:
             if deadline <= now:
                 del self._acks[ack_id]
                 if not fut.done():
-                    exc = OperationTimeout(f"no ack for {op.name!r} in time", detail=op.name)
+                    exc = OperationTimeoutError(f"no ack for {op.name!r} in time", detail=op.name)
                     self._recorder.fail(op, exc)
                     fut.set_exception(exc)
             elif not earliest or deadline < earliest:
@@ -669,7 +669,7 @@ class SocketIOConnection:
     # -- closing ---------------------------------------------------------------------------
 
     def _on_namespace_lost(self, namespace: str) -> None:
-        err = ClosedByPeer(f"server disconnected namespace {namespace}")
+        err = PeerClosedError(f"server disconnected namespace {namespace}")
         if not self._sio.namespaces:  # the last one: the whole connection is gone
             self._eio.lose(err)
             return
@@ -713,7 +713,7 @@ class SocketIOConnection:
         """Leave every namespace and close Engine.IO; counted as a clean close."""
         reconnector, self._reconnect = self._reconnect, None
         if reconnector is not None:  # ours, not a drop: never reconnect after it
-            reconnector.stop(_recorded(ClosedByPeer("connection closed by the client")))
+            reconnector.stop(_recorded(PeerClosedError("connection closed by the client")))
         if self._inbox is not None:
             self._inbox.count_unclaimed()
         if not self.connected or self._eio is None:
@@ -721,7 +721,7 @@ class SocketIOConnection:
         self.connected = False
         packets: list[str | bytes] = ["4" + self._sio.disconnect(nsp)
                                       for nsp in list(self._sio.namespaces)]
-        self._fail_pending(_recorded(ClosedByPeer("connection closed by the client")), None)
+        self._fail_pending(_recorded(PeerClosedError("connection closed by the client")), None)
         if self._inbox is not None:
             self._inbox.cancel_handlers()
         self._recorder.connection_closed(dropped=False)

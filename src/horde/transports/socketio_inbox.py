@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from horde.errors import OperationTimeout, TargetError
+from horde.errors import OperationTimeoutError, TargetError
 from horde.metrics.names import SIO_INBOX_DROPPED, SIO_INBOX_PEAK, SIO_UNCLAIMED
 from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
@@ -246,8 +246,8 @@ class EventInbox:
                 if fut.done():
                     continue
                 if deadline <= now_ns:
-                    exc = OperationTimeout(timeout_text(predicate, f"{label}: nothing in time"),
-                                           detail=label)
+                    exc = OperationTimeoutError(
+                        timeout_text(predicate, f"{label}: nothing in time"), detail=label)
                     if op is not None:
                         self._recorder.fail(op, exc)
                     fut.set_exception(exc)

@@ -28,7 +28,13 @@ from collections.abc import Callable, Mapping
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
-from horde.errors import ClosedByPeer, ConfigError, OperationTimeout, ProtocolError, TargetError
+from horde.errors import (
+    ConfigError,
+    OperationTimeoutError,
+    PeerClosedError,
+    ProtocolError,
+    TargetError,
+)
 from horde.metrics.names import SSE_CONNECT, SSE_EVENT_IN, SSE_RECONNECT
 from horde.protocols.http import Headers
 from horde.protocols.sse import SseEvent, SseProtocol
@@ -152,7 +158,7 @@ class SseConnection:
         except TimeoutError:
             self._live = False
             stream.release(recorder)
-            exc = OperationTimeout(f"no SSE response head within {self._timeout:g} s",
+            exc = OperationTimeoutError(f"no SSE response head within {self._timeout:g} s",
                                    detail=self.name)
             recorder.fail(op, exc)
             raise exc from None
@@ -176,7 +182,7 @@ class SseConnection:
         if status == 204:  # the server says: no more events, do not reconnect
             self._live = False
             stream.release(recorder)
-            raise _recorded(ClosedByPeer("the SSE server answered 204: no more events"))
+            raise _recorded(PeerClosedError("the SSE server answered 204: no more events"))
         ctype = (stream.head.headers.get("content-type") or "").split(";")[0].strip()  # type: ignore[union-attr]
         if ctype.lower() != "text/event-stream":
             self._live = False
@@ -218,7 +224,7 @@ class SseConnection:
             self._stream.release(self._recorder)
         limit = self._max_reconnects
         if not self._reconnect or (limit is not None and self.reconnects >= limit):
-            self._end(ClosedByPeer("the SSE server ended the stream"))
+            self._end(PeerClosedError("the SSE server ended the stream"))
             return
         self._task = asyncio.get_running_loop().create_task(self._reconnect_later())
 
@@ -255,7 +261,7 @@ class SseConnection:
     # -- consuming -------------------------------------------------------------------------
 
     async def _next_timed(self, deadline_ns: int) -> tuple[int, SseEvent]:
-        """The next (arrival ns, event); OperationTimeout (not recorded) at the deadline,
+        """The next (arrival ns, event); OperationTimeoutError (not recorded) at the deadline,
         the end's TargetError once the stream is over and nothing is queued."""
         while True:
             if self._events:
@@ -264,7 +270,7 @@ class SseConnection:
                 raise self._over
             left = (deadline_ns - perf_counter_ns()) / 1e9
             if left <= 0:
-                raise OperationTimeout("no SSE event within the timeout", detail=self.name)
+                raise OperationTimeoutError("no SSE event within the timeout", detail=self.name)
             if self._wake is None:
                 self._wake = asyncio.get_running_loop().create_future()
             with contextlib.suppress(TimeoutError):
@@ -273,11 +279,11 @@ class SseConnection:
 
     async def next(self, timeout: float | None = None) -> SseEvent:
         """The next event, queued ones first. A timeout is recorded and raised; once the
-        stream is over for good, its ClosedByPeer is raised."""
+        stream is over for good, its PeerClosedError is raised."""
         deadline = perf_counter_ns() + int((self._timeout if timeout is None else timeout) * 1e9)
         try:
             return (await self._next_timed(deadline))[1]
-        except OperationTimeout as exc:
+        except OperationTimeoutError as exc:
             raise self._record(exc) from None
 
     def __aiter__(self) -> SseConnection:
@@ -286,7 +292,7 @@ class SseConnection:
     async def __anext__(self) -> SseEvent:
         try:
             return await self.next()
-        except ClosedByPeer:
+        except PeerClosedError:
             raise StopAsyncIteration from None
 
     async def stream(self, *, until: Callable[[SseEvent], bool] | None = None,
@@ -309,8 +315,8 @@ class SseConnection:
             while True:
                 try:
                     at, event = await self._next_timed(deadline)
-                except OperationTimeout:
-                    exc = self._record(OperationTimeout(meter.timeout_message(),
+                except OperationTimeoutError:
+                    exc = self._record(OperationTimeoutError(meter.timeout_message(),
                                                         detail=meter.name))
                     return meter.finish(TIMEOUT, error=exc)
                 except TargetError as exc:
@@ -330,7 +336,7 @@ class SseConnection:
     async def close(self) -> None:
         """Stop for good: the open response is dropped (a clean close), no reconnect."""
         if self._over is None:
-            self._end(_recorded(ClosedByPeer("the SSE client was closed")))
+            self._end(_recorded(PeerClosedError("the SSE client was closed")))
         task, self._task = self._task, None
         if task is not None and task is not asyncio.current_task():
             task.cancel()

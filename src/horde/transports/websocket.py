@@ -27,7 +27,14 @@ from urllib.parse import urljoin
 from picows import WSInvalidURL, WSTransport, ws_connect
 from picows.url import parse_url
 
-from horde.errors import ClosedByPeer, ConfigError, OperationTimeout, TargetError, again
+from horde.errors import (
+    ConfigError,
+    OperationTimeoutError,
+    PeerClosedError,
+    SubprotocolMismatchError,
+    TargetError,
+    again,
+)
 from horde.metrics.names import WS_CONNECT, WS_REPLY
 from horde.metrics.operations import Operation
 from horde.metrics.recorder import Recorder
@@ -47,13 +54,7 @@ from horde.transports.inbox import EMPTY, Inbox, Predicate, stream_taker
 from horde.transports.local_addresses import local_addr
 from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
 from horde.transports.shared import PICOWS_LOG, forget_handshake
-from horde.transports.ws_listener import (
-    BINARY,
-    TEXT,
-    Listener,
-    SubprotocolMismatch,
-    classify_connect,
-)
+from horde.transports.ws_listener import BINARY, TEXT, Listener, classify_connect
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "WebSocketConnection"]
 
@@ -260,7 +261,8 @@ class WebSocketConnection:
                 raise ConnectionAbortedError("connect abandoned")
             chosen = response.headers.get("Sec-WebSocket-Protocol")
             if chosen is not None and chosen not in subprotocols:
-                raise SubprotocolMismatch(f"server chose subprotocol {chosen!r}")
+                raise SubprotocolMismatchError(f"server chose subprotocol {chosen!r}",
+                                               detail="subprotocol")
             self.subprotocol = chosen
             # fresh zlib streams per socket; an answer RFC 7692 rejects fails the connect
             deflate = accept_deflate(response.headers.get("Sec-WebSocket-Extensions")) \
@@ -329,7 +331,8 @@ class WebSocketConnection:
         try:
             await asyncio.wait_for(asyncio.shield(paused), self._default_timeout_ns / 1e9)
         except TimeoutError:
-            exc = OperationTimeout("the peer stopped reading: send timed out", detail="ws_send")
+            exc = OperationTimeoutError("the peer stopped reading: send timed out",
+                                        detail="ws_send")
             self._recorder.target_error(exc)
             raise exc from None
 
@@ -501,7 +504,7 @@ class WebSocketConnection:
         """Close the handshake way: send CLOSE, wait for the server's CLOSE or the TCP end."""
         reconnector, self._reconnect = self._reconnect, None
         if reconnector is not None:  # ours, not a drop: never reconnect after it
-            reconnector.stop(_uncounted(ClosedByPeer("connection closed by this client")))
+            reconnector.stop(_uncounted(PeerClosedError("connection closed by this client")))
         transport = self._transport
         if self.closed or transport is None:
             return
@@ -533,7 +536,7 @@ class WebSocketConnection:
         if self._connected:
             recorder.connection_closed(dropped=dropped)
         if exc is None:
-            exc = _uncounted(ClosedByPeer("connection closed by this client", code=code))
+            exc = _uncounted(PeerClosedError("connection closed by this client", code=code))
         else:
             recorder.target_error(exc)  # marks it recorded: the engine won't count it again
         self._close_exc = exc
@@ -550,7 +553,7 @@ class WebSocketConnection:
         this client closed was not the target's doing and is never counted."""
         exc = self._close_exc
         if exc is None:
-            return _uncounted(ClosedByPeer("connection is closing", code=self.close_code))
+            return _uncounted(PeerClosedError("connection is closing", code=self.close_code))
         if not exc.recorded or self._closing:
             return exc
         if not self._drop_told:

@@ -28,12 +28,13 @@ from picows import WSCloseCode, WSFrame, WSHandshakeError, WSListener, WSMsgType
 
 from horde.errors import (
     AppError,
-    ClosedByPeer,
-    ConnectionRefusedError_,
-    HandshakeRejected,
-    OperationTimeout,
+    HandshakeRejectedError,
+    OperationTimeoutError,
+    PeerClosedError,
     ProtocolError,
+    SubprotocolMismatchError,
     TargetError,
+    TargetRefusedError,
     classify,
 )
 from horde.metrics.names import WS_MSG_IN
@@ -173,7 +174,7 @@ class Listener(WSListener):
             conn._finish(ProtocolError(handshake.sent.reason, detail=detail), code, dropped=True)
             _reap(transport)
         else:
-            conn._finish(ClosedByPeer("connection lost", code=ABNORMAL), ABNORMAL, dropped=True)
+            conn._finish(PeerClosedError("connection lost", code=ABNORMAL), ABNORMAL, dropped=True)
 
     def pause_writing(self) -> None:
         self.conn._pause_writing()
@@ -323,7 +324,8 @@ class Listener(WSListener):
         else:
             reason = frame.get_close_reason() or ""
             transport.send_close(1000 if code in _UNSENDABLE else code)  # type: ignore[arg-type]
-            exc = ClosedByPeer(f"server closed the connection: {code} {reason}".strip(), code=code)
+            exc = PeerClosedError(f"server closed the connection: {code} {reason}".strip(),
+                                  code=code)
             conn._finish(exc, code, dropped=True)
         transport.disconnect()
 
@@ -339,25 +341,23 @@ class Listener(WSListener):
 # -- the connect boundary: what ws_connect raised → a TargetError -------------------------
 
 
-class SubprotocolMismatch(Exception):
-    """The server picked a subprotocol we did not offer (RFC 6455 §4.1 says: fail)."""
-
-
 def classify_connect(exc: BaseException, timeout: float) -> TargetError:
     """Map what ws_connect raised to the most specific TargetError."""
     if isinstance(exc, WSHandshakeError):
         response = exc.response
         if response is not None and int(response.status) != 101:
             status = int(response.status)
-            return HandshakeRejected(f"server answered the upgrade with {status}", status=status)
+            return HandshakeRejectedError(f"server answered the upgrade with {status}",
+                                          status=status)
         return ProtocolError(f"invalid handshake response: {exc}", detail="handshake")
-    if isinstance(exc, SubprotocolMismatch):
-        return ProtocolError(str(exc), detail="subprotocol")
+    if isinstance(exc, SubprotocolMismatchError):
+        return exc
     if isinstance(exc, TimeoutError):
-        return OperationTimeout(f"connect: no handshake within {timeout}s", detail="ws_connect")
+        return OperationTimeoutError(f"connect: no handshake within {timeout}s",
+                                     detail="ws_connect")
     if type(exc) is OSError and exc.errno is None:
         # Several addresses (::1 and 127.0.0.1) all refusing: asyncio joins them in one text.
         codes = _ERRNO.findall(str(exc))
         if codes and all(int(c) == errno.ECONNREFUSED for c in codes):
-            return ConnectionRefusedError_(f"{type(exc).__name__}: {exc}")
+            return TargetRefusedError(f"{type(exc).__name__}: {exc}")
     return classify(exc)
