@@ -29,12 +29,12 @@ _OWNERS = {
     "ConfigError": "horde.errors",
     "ConnectError": "horde.errors",
     "fixed": "horde.scenario.think",
-    "Events": "horde.together.events",
+    "Events": "horde.coordination.events",
     "Feeder": "horde.scenario.feeders",
     "FeederExhaustedError": "horde.errors",
     "FunctionCodec": "horde.protocols.codec",
-    "Group": "horde.together.groups",
-    "group": "horde.together.roles",
+    "Group": "horde.coordination.groups",
+    "group": "horde.coordination.roles",
     "GroupBrokenError": "horde.errors",
     "HandshakeRejectedError": "horde.errors",
     "HordeError": "horde.errors",
@@ -55,13 +55,13 @@ _OWNERS = {
     "ReconnectFailedError": "horde.errors",
     "Response": "horde.protocols.http",
     "response_pattern": "horde.scenario.think",
-    "role": "horde.together.roles",
+    "role": "horde.coordination.roles",
     "run": "horde.assembly",
     "RunConfig": "horde.config.model",
     "RunContext": "horde.engine.runner",
     "Scenario": "horde.scenario.model",
     "ScenarioError": "horde.errors",
-    "secret": "horde.secrets",
+    "secret": "horde.redaction",
     "serve_dashboard": "horde.live.dashboard",
     "setup": "horde.scenario.markers",
     "shape": "horde.scenario.markers",
@@ -75,9 +75,9 @@ _OWNERS = {
     "uniform": "horde.scenario.think",
     "UsageError": "horde.errors",
     "User": "horde.scenario.user",
-    "UserBroadcasts": "horde.together.broadcasts",
-    "UserIsolation": "horde.checks.isolation",
-    "UserOrdering": "horde.checks.ordering",
+    "UserBroadcasts": "horde.coordination.broadcasts",
+    "UserIsolation": "horde.delivery.isolation",
+    "UserOrdering": "horde.delivery.ordering",
     "WebSocketConnection": "horde.transports.websocket",
     "BlockedHostError": "horde.errors",
     "DnsError": "horde.errors",
@@ -94,9 +94,13 @@ __all__ = sorted(_OWNERS)
 
 if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested equal to _OWNERS
     from horde.assembly import run
-    from horde.checks.isolation import UserIsolation
-    from horde.checks.ordering import UserOrdering
     from horde.config.model import RunConfig
+    from horde.coordination.broadcasts import UserBroadcasts
+    from horde.coordination.events import Events
+    from horde.coordination.groups import Group
+    from horde.coordination.roles import group, role
+    from horde.delivery.isolation import UserIsolation
+    from horde.delivery.ordering import UserOrdering
     from horde.engine.runner import RunContext
     from horde.errors import (
         AppError,
@@ -128,6 +132,7 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
     from horde.protocols.codec import JSON, RAW, Chain, Codec, FunctionCodec, JsonCodec, RawCodec
     from horde.protocols.http import Response
     from horde.protocols.sse import SseEvent
+    from horde.redaction import secret
     from horde.report.analysis import analyze
     from horde.report.formats import write_reports
     from horde.scenario.feeders import Feeder
@@ -146,12 +151,7 @@ if TYPE_CHECKING:  # what type checkers, IDEs and the API reference see; tested 
         uniform,
     )
     from horde.scenario.user import User
-    from horde.secrets import secret
     from horde.streams import StreamResult
-    from horde.together.broadcasts import UserBroadcasts
-    from horde.together.events import Events
-    from horde.together.groups import Group
-    from horde.together.roles import group, role
     from horde.transports.http import HttpClient
     from horde.transports.reconnect import Reconnect
     from horde.transports.socketio import SocketIOConnection

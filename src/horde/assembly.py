@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from horde.config.model import RunConfig
+from horde.coordination.roles import Roster
 from horde.engine.cores import one_process
 from horde.engine.runner import LoadPhase, LocalLoad, Probe, cast_config
 from horde.engine.runner import run as run_load_here
@@ -30,11 +31,10 @@ from horde.monitor.target import watch_target
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
 from horde.sinks.base import Sink
+from horde.sinks.console_summary import ConsoleSummary
 from horde.sinks.report_files import ReportFiles
 from horde.sinks.results_json import ResultsJson
-from horde.sinks.summary import ConsoleSummary
 from horde.store.sink import start_history
-from horde.together.roles import Roster
 
 
 def cast(config: RunConfig, scenario: Scenario) -> tuple[RunConfig, Roster | None]:

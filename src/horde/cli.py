@@ -602,8 +602,8 @@ def _examples(args: argparse.Namespace) -> int:
 def _runs(args: argparse.Namespace) -> int:
     from horde.store import history_path
     from horde.store.db import open_store
+    from horde.store.listing import summarize
     from horde.store.rebuild import load_results
-    from horde.store.summary import summarize
     from horde.store.tables import console, runs_table
 
     if args.limit < 1:

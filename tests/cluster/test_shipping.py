@@ -4,11 +4,11 @@ import pickle
 import random
 
 from horde.cluster.sections import merge_sections
+from horde.coordination.events import Events
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.recorder import Recorder
 from horde.metrics.shipping import absorb, pack
 from horde.metrics.values import ValueSpec
-from horde.together.events import Events
 
 
 def record(recorder: Recorder, samples: list[int]) -> None:

@@ -5,7 +5,7 @@ from horde.cluster.health import merged_generator, merged_sample
 from horde.cluster.messages import Ready, Tick
 from horde.live.terminal.view import format_row
 from horde.metrics.shipping import Gauges, PackedWindow
-from horde.sinks.summary import _generator_line
+from horde.sinks.console_summary import _generator_line
 
 
 def tick(users: int, cpu: float, lag: float, warning: str | None = None) -> Tick:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from horde.config.model import RunConfig
-from horde.engine import drivers
+from horde.engine import pacing
 from horde.engine.control import RunControl
-from horde.engine.drivers import Progress, follow_users
+from horde.engine.pacing import Progress, follow_users
 from horde.errors import UsageError
 
 
@@ -69,7 +69,7 @@ class StepClock:
 
 
 async def test_the_driver_holds_the_override_then_follows_the_plan_again(monkeypatch):
-    monkeypatch.setattr(drivers, "TICK_S", 0.0)  # don't sleep between ticks
+    monkeypatch.setattr(pacing, "TICK_S", 0.0)  # don't sleep between ticks
     progress = Progress(plan(users=2), Always())  # type: ignore[arg-type]
     pool = CountingPool()
     seen: list[int] = []

@@ -2,8 +2,8 @@
 
 import pytest
 
+from horde.coordination.roles import Roster, group, role
 from horde.engine.segments import WHOLE, Segment
-from horde.together.roles import Roster, group, role
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 7])

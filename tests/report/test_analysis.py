@@ -20,7 +20,7 @@ from horde.engine.runner import run
 from horde.metrics.thresholds import path_value
 from horde.report.analysis import RULES, analyze
 from horde.scenario.loader import load_scenario
-from horde.sinks.summary import ConsoleSummary
+from horde.sinks.console_summary import ConsoleSummary
 
 DOCS = Path(__file__).parents[2] / "docs"
 
@@ -526,7 +526,7 @@ def test_sparse_results_from_history_are_analyzed_without_inventing():
 
 
 def test_console_lines_mark_severity():
-    from horde.sinks.summary_sections import finding_lines
+    from horde.sinks.console_sections import finding_lines
 
     r = changed(lambda r: _errors(r, {"http_429": 30}))
     r["analysis"] = analyze(r)

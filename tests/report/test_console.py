@@ -10,9 +10,9 @@ from typing import Any
 
 from rich.console import Console
 
-from horde.sinks.summary import ConsoleSummary
+from horde.sinks.console_summary import ConsoleSummary
 from horde.store.db import RunRecord
-from horde.store.summary import summarize
+from horde.store.listing import summarize
 from horde.store.tables import runs_table
 
 NOT_FOR_USERS = re.compile(r"\bNone\b|\bnan\b|\binf\b|<[a-z_.]+ object|\{'")

@@ -8,9 +8,9 @@ import pytest
 from horde.config.model import RunConfig
 from horde.engine.runner import run
 from horde.errors import ConfigError, FeederExhaustedError, ScenarioError
+from horde.redaction import redact, secret
 from horde.scenario.feeders import Feeder
 from horde.scenario.loader import load_scenario
-from horde.secrets import redact, secret
 
 
 @pytest.fixture

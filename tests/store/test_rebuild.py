@@ -1,8 +1,8 @@
 """Results rebuilt from the rows a killed run left: exact sums, marked approximations."""
 
 from horde.store.db import RunRecord
+from horde.store.listing import summarize
 from horde.store.rebuild import rebuild_results
-from horde.store.summary import summarize
 
 
 def _record() -> RunRecord:

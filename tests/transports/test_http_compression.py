@@ -17,7 +17,7 @@ from aiohttp import web
 from horde.errors import ProtocolError
 from horde.metrics.recorder import Recorder
 from horde.report.results import _bytes
-from horde.sinks.summary import _bytes_line
+from horde.sinks.console_summary import _bytes_line
 from horde.transports.http import HttpClient
 
 from .raw_server import start_app

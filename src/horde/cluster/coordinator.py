@@ -24,7 +24,7 @@ from horde.cluster.messages import POLL_INTERVAL_S, Finished, Job, Orders, Ready
 from horde.cluster.ray_pool import RayPool, import_ray
 from horde.cluster.sections import merge_sections
 from horde.config.model import RunConfig
-from horde.engine.drivers import Progress
+from horde.engine.pacing import Progress
 from horde.engine.runner import CLOCK, LoadJob
 from horde.engine.segments import Segment
 from horde.errors import ConfigError, UsageError, WorkerLostError

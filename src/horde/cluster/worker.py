@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from horde.cluster.messages import Finished, Job, Orders, Ready, Report, Tick
+from horde.coordination.hub import Hub
 from horde.engine.circuit_breaker import CircuitBreaker
-from horde.engine.drivers import Progress
+from horde.engine.pacing import Progress
 from horde.engine.runner import CLOCK, LoadJob, cast_config, plan_for, run_load
 from horde.errors import UsageError
 from horde.metrics.recorder import Recorder
@@ -36,7 +37,6 @@ from horde.safety.hosts import use_policy
 from horde.scenario.loader import load_scenario
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
-from horde.together.hub import Hub
 from horde.transports.local_addresses import use_local_addresses
 
 ANSWER_TIMEOUT_S = 10.0

@@ -34,8 +34,8 @@ from typing import Any
 import socketio
 from aiohttp import WSMsgType, web
 
+from horde.demo.handlers import health
 from horde.demo.options import DemoOptions
-from horde.demo.shared import health
 
 FAULTS: dict[str, str] = {}
 SETTINGS: dict[str, str] = {}

@@ -24,8 +24,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from horde.demo.handlers import health
 from horde.demo.options import DemoOptions
-from horde.demo.shared import health
 
 FAULTS: dict[str, str] = {
     "drop_player": "one player (drop_session, else the second to join) never receives "

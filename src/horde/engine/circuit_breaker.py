@@ -2,7 +2,7 @@
 
 After at least ``min_attempts`` connection attempts have an outcome, if more than
 ``limit`` of them failed, the breaker trips for good (an attempt still in flight has no
-outcome yet and counts neither way): the drivers start no more users or sessions, the
+outcome yet and counts neither way): pacing starts no more users or sessions, the
 users already running go on, and the run still completes its report — which says when
 and why the breaker tripped.
 """

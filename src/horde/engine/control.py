@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from horde.engine.drivers import Progress
+from horde.engine.pacing import Progress
 from horde.errors import UsageError
 from horde.metrics.aggregator import Aggregator
 from horde.metrics.thresholds import Threshold, evaluate

@@ -22,12 +22,15 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from horde.config.model import RunConfig
+from horde.coordination.groups import GroupTracker
+from horde.coordination.hub import Hub
+from horde.coordination.roles import Roster
 from horde.engine.circuit_breaker import CircuitBreaker
 from horde.engine.control import RunControl
 from horde.engine.cores import one_process
-from horde.engine.drivers import Progress, follow_arrivals, follow_users
 from horde.engine.hooks import HookOutcome, run_hook
 from horde.engine.loop import Interrupt
+from horde.engine.pacing import Progress, follow_arrivals, follow_users
 from horde.engine.segments import WHOLE, RosterShare, Segment
 from horde.engine.user_pool import UserPool
 from horde.errors import ConfigError, UsageError
@@ -47,9 +50,6 @@ from horde.scenario.user import User
 from horde.shapes.custom import sample_plan
 from horde.shapes.plan import Plan
 from horde.sinks.base import Sink
-from horde.together.groups import GroupTracker
-from horde.together.hub import Hub
-from horde.together.roles import Roster
 from horde.transports.local_addresses import use_local_addresses
 
 log = logging.getLogger("horde")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from horde.together.roles import GroupSpec, Roster, Slot
+    from horde.coordination.roles import GroupSpec, Roster, Slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ class RosterShare:
         return len(self.slots)
 
     def groups(self) -> tuple[GroupSpec, ...]:
-        from horde.together.roles import GroupSpec
+        from horde.coordination.roles import GroupSpec
 
         return tuple(c for c in self.cast if isinstance(c, GroupSpec))
 

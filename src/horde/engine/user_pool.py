@@ -17,12 +17,12 @@ import contextvars
 from collections.abc import Callable
 from time import perf_counter_ns
 
+from horde.coordination.roles import Roster
 from horde.engine.virtual_user import run_user, stop_user
 from horde.errors import UsageError
 from horde.metrics import names
 from horde.scenario.model import Scenario
 from horde.scenario.user import User
-from horde.together.roles import Roster
 
 STOP_CONCURRENCY = 500
 # The pool's own done callbacks read no context variable: they share this one context

@@ -17,8 +17,8 @@ from horde.metrics.histogram import new_histogram, percentiles_ms
 from horde.metrics.operations import EXCHANGE_METRICS, OPERATION_METRICS, Outcomes
 from horde.metrics.recorder import Key, Recorder, Window, merge_samples
 from horde.metrics.values import second_of
-from horde.secrets import known as secrets_known
-from horde.secrets import redact
+from horde.redaction import known as secrets_known
+from horde.redaction import redact
 
 
 def _by_label(item: tuple[Key, Any]) -> str:

@@ -35,7 +35,7 @@ from horde.metrics import names
 from horde.metrics.histogram import HIGHEST_US, new_histogram
 from horde.metrics.operations import FAILED, OK, UNFINISHED, Operation, Outcomes, failure_of
 from horde.metrics.values import ValueSpec, new_value_histogram, scaled
-from horde.secrets import redact
+from horde.redaction import redact
 
 Key = tuple[str, str | None]
 _COUNTED = "_horde_counted"  # set on an exception (not a TargetError) once it is counted

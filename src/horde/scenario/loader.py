@@ -19,11 +19,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from horde.config.load import options_values
+from horde.coordination.roles import Cast, check_cast
 from horde.errors import ConfigError, ScenarioError
 from horde.metrics.thresholds import parse_threshold
 from horde.scenario.markers import MARK, PARAMETERS, Mark
 from horde.scenario.model import Behaviour, Scenario
-from horde.together.roles import Cast, check_cast
 
 
 def load_scenario(path: str | Path) -> Scenario:

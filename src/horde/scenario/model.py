@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from horde.together.roles import Cast
+from horde.coordination.roles import Cast
 
 UserFn = Callable[[Any], Awaitable[Any]]
 

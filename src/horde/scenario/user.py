@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from horde.coordination.hub import Hub
 from horde.errors import AppError, CheckFailedError, UsageError
 from horde.metrics import names
 from horde.metrics.values import TIME_UNITS, Better, spec_for
@@ -31,19 +32,18 @@ from horde.protocols.http import Headers
 from horde.protocols.http_defaults import Auth, authorization
 from horde.scenario import sleeper
 from horde.scenario.think import ThinkTime, sample_seconds
-from horde.together.hub import Hub
 from horde.transports.http import HttpClient
 from horde.transports.socketio import SocketIOConnection
 from horde.transports.sse import SseConnection
 from horde.transports.websocket import WebSocketConnection
 
 if TYPE_CHECKING:
-    from horde.checks.isolation import UserIsolation
-    from horde.checks.ordering import UserOrdering
+    from horde.coordination.broadcasts import UserBroadcasts
+    from horde.coordination.events import Events
+    from horde.coordination.groups import Group
+    from horde.delivery.isolation import UserIsolation
+    from horde.delivery.ordering import UserOrdering
     from horde.metrics.recorder import Recorder
-    from horde.together.broadcasts import UserBroadcasts
-    from horde.together.events import Events
-    from horde.together.groups import Group
 
 
 _SHARED_RNG = random.Random()

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 from horde.metrics.operations import EXCHANGE_METRICS
 from horde.metrics.significance import mann_whitney_greater, median, two_proportion_greater
 from horde.store import seconds
-from horde.store.summary import summarize
+from horde.store.listing import summarize
 
 LATENCY_STATS = ("p50_ms", "p95_ms", "p99_ms")
 # the request→reply metrics whose own rate is a figure, as before the operations rename

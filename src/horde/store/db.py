@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS runs (
     status        TEXT NOT NULL,             -- 'running' until finish_run: then results.status
     passed        INTEGER,                   -- 0/1 once finished
     duration_s    REAL,
-    summary       TEXT,                      -- JSON: horde.store.summary.summarize()
+    summary       TEXT,                      -- JSON: horde.store.listing.summarize()
     results       TEXT,                      -- JSON: the whole results dict
     pid           INTEGER NOT NULL,          -- to tell a live run from a killed one
     host          TEXT NOT NULL,

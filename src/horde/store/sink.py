@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from horde.secrets import redact
+from horde.redaction import redact
 from horde.store.db import RunStore, open_store
-from horde.store.summary import summarize
+from horde.store.listing import summarize
 from horde.version import __version__
 
 log = logging.getLogger("horde")

@@ -28,8 +28,8 @@ from horde.demo.chatbot.protocol import (
     error_message,
     parse_question,
 )
+from horde.demo.handlers import health, send_json
 from horde.demo.options import DemoOptions
-from horde.demo.shared import health, send_json
 from horde.errors import UsageError
 
 TOKEN_TTL_S = 3600

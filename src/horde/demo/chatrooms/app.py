@@ -22,8 +22,8 @@ from horde.demo.chatrooms.state import (
     Stats,
     retry_after_header,
 )
+from horde.demo.handlers import health
 from horde.demo.options import DemoOptions
-from horde.demo.shared import health
 from horde.errors import UsageError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -24,8 +24,8 @@ from aiohttp import web
 from horde.demo.chsh.game import ChshGame, Config
 from horde.demo.chsh.handlers import ChshDriver
 from horde.demo.chsh.store import AnswerStore
+from horde.demo.handlers import health
 from horde.demo.options import DemoOptions
-from horde.demo.shared import health
 
 __all__ = ["FAULTS", "SETTINGS", "build_app"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
+from horde.demo.handlers import health, send_json
 from horde.demo.options import DemoOptions
-from horde.demo.shared import health, send_json
 from horde.demo.tasks.protocol import (
     Router,
     TaskRequest,

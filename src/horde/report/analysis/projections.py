@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from horde.report.analysis.basis import duration_s, number, per_user_basis
-from horde.report.analysis.items import estimate, human_bytes, human_rate
+from horde.report.analysis.denominators import duration_s, number, per_user_basis
+from horde.report.analysis.estimates_and_findings import estimate, human_bytes, human_rate
 
 HOUR_S = 3600
 DAY_S = 86400

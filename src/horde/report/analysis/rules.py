@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from horde.report.analysis import rules_checks, rules_latency, rules_load
-from horde.report.analysis.items import SEVERITIES, finding
+from horde.report.analysis.estimates_and_findings import SEVERITIES, finding
 
 Rule = Callable[[dict[str, Any]], list[dict[str, Any]]]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from horde.report.analysis.basis import number
-from horde.report.analysis.items import finding
+from horde.report.analysis.denominators import number
+from horde.report.analysis.estimates_and_findings import finding
 
 Findings = list[dict[str, Any]]
 

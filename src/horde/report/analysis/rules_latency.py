@@ -25,8 +25,8 @@ from horde.errors import ConfigError
 from horde.metrics.operations import EXCHANGE_METRICS, OPERATION_METRICS
 from horde.metrics.significance import binomial_tail, mann_whitney_greater
 from horde.metrics.thresholds import parse_threshold
-from horde.report.analysis.basis import number
-from horde.report.analysis.items import finding
+from horde.report.analysis.denominators import number
+from horde.report.analysis.estimates_and_findings import finding
 
 Findings = list[dict[str, Any]]
 

@@ -12,8 +12,8 @@ from typing import Any
 from horde.errors import ConfigError
 from horde.metrics.thresholds import parse_threshold
 from horde.report.analysis.advice import advice_for
-from horde.report.analysis.basis import number
-from horde.report.analysis.items import finding
+from horde.report.analysis.denominators import number
+from horde.report.analysis.estimates_and_findings import finding
 
 Findings = list[dict[str, Any]]
 

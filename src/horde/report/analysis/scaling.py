@@ -13,14 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from horde.monitor.generator import CPU_BUSY_PERCENT
-from horde.report.analysis.basis import (
+from horde.report.analysis.denominators import (
     duration_s,
     loaded_rows,
     number,
     peak_users,
     per_user_basis,
 )
-from horde.report.analysis.items import estimate, human_rate
+from horde.report.analysis.estimates_and_findings import estimate, human_rate
 
 MIN_LOADED_SECONDS = 3  # fewer CPU samples under load are too noisy to extrapolate from
 MIN_CPU_PERCENT = 5.0  # below this, idle overhead (ticks, lag probe) dominates the figure

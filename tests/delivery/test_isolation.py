@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
+from horde.coordination.hub import Hub
 from horde.errors import ScenarioError
 from horde.metrics.recorder import Recorder
-from horde.together.hub import Hub
 
 
 @pytest.fixture

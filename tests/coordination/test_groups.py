@@ -5,8 +5,8 @@ import asyncio
 import pytest
 
 import horde
+from horde.coordination.groups import GroupTracker
 from horde.errors import GroupBrokenError, OperationTimeoutError
-from horde.together.groups import GroupTracker
 
 TEAM = horde.group("team", 2, roles=("creator", "joiner"))
 

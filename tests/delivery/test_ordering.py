@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from horde.checks.ordering import OrderingTracker
+from horde.coordination.hub import Hub
+from horde.delivery.ordering import OrderingTracker
 from horde.metrics.recorder import Recorder
-from horde.together.hub import Hub
 
 
 @pytest.fixture

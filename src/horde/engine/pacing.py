@@ -1,4 +1,4 @@
-"""Drivers: make the user pool follow a plan.
+"""Pacing: make the user pool follow a plan.
 
 ``follow_users`` (closed model) starts users while fewer are alive than the plan's
 target and retires the newest while more are running; ``follow_arrivals`` (open model)

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from horde.report import text
 from horde.report.exceptions import gist
-from horde.sinks.summary_sections import finding_lines, section_lines
+from horde.sinks.console_sections import finding_lines, section_lines
 
 LOG_WIDTH = 120  # a log or a pipe is not 80 columns wide: never cut metric names there
 LATENCY_COLUMNS = ("count", "rate/s", "min", "p50", "p95", "p99", "max")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from horde.checks.isolation import IsolationTracker
-from horde.checks.ordering import OrderingTracker
-from horde.together.broadcasts import BroadcastTracker
-from horde.together.events import Events
+from horde.coordination.broadcasts import BroadcastTracker
+from horde.coordination.events import Events
+from horde.delivery.isolation import IsolationTracker
+from horde.delivery.ordering import OrderingTracker
 
 if TYPE_CHECKING:
     from horde.metrics.recorder import Recorder

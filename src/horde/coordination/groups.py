@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from horde.coordination.roles import GroupSpec
 from horde.errors import GroupBrokenError, OperationTimeoutError
-from horde.together.roles import GroupSpec
 
 STARTED, FORMED, COMPLETED, FAILED = "started", "formed", "completed", "failed"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from horde.coordination.broadcasts import BroadcastTracker
+from horde.coordination.hub import Hub
 from horde.metrics import names
 from horde.metrics.recorder import Recorder
 from horde.metrics.thresholds import evaluate, parse_threshold
-from horde.together.broadcasts import BroadcastTracker
-from horde.together.hub import Hub
 
 
 class Clock:

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 import horde
+from horde.coordination.roles import Roster, check_cast
 from horde.errors import ScenarioError
-from horde.together.roles import Roster, check_cast
 
 PARAMS = SimpleNamespace(teams=3)
 

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
+from horde.coordination.events import Events
 from horde.errors import OperationTimeoutError
-from horde.together.events import Events
 
 
 async def test_a_wait_returns_once_the_event_reaches_its_count():

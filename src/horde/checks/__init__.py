@@ -1,1 +1,0 @@
-"""Correctness checks on what users receive: isolation between sessions, ordering."""

@@ -1,1 +1,0 @@
-"""Users that act together: run-wide events, groups with barriers, broadcasts."""
