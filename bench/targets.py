@@ -43,6 +43,15 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"target did not open port {port}")
 
 
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 class Target:
     scheme = "http"
     script: Path  # the server program or config, inside bench/servers
@@ -57,48 +66,71 @@ class Target:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc)
 
     def stats(self) -> dict[str, Any]:
         raise NotImplementedError
 
 
 class PicowsEcho(Target):
-    """The picows echo server; SIGUSR1 makes it write its counters."""
+    """The picows echo server; SIGUSR1 makes it write its counters.
+
+    ``processes`` > 1 starts that many servers on one port (SO_REUSEPORT, the kernel
+    spreading the connections), each under its own open-files limit: 100,000 connections
+    where one process may hold only 20,000. All are pinned to CPU 0; ``stats()`` sums them.
+    """
 
     scheme = "ws"
     script = SERVERS / "picows_echo.py"
 
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = processes
+
     def __enter__(self) -> PicowsEcho:
         self.port = free_port()
-        self.stats_file = Path(tempfile.mkstemp(suffix=".jsonl")[1])
-        self.proc = subprocess.Popen(
-            ["taskset", "-c", "0", PYTHON, str(self.script),
-             str(self.port), str(self.stats_file)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-        )
-        wait_port(self.port)
+        reuse = ["--reuse-port"] if self.processes > 1 else []
+        self.stats_files = [Path(tempfile.mkstemp(suffix=".jsonl")[1])
+                            for _ in range(self.processes)]
+        self.procs = [subprocess.Popen(
+            ["taskset", "-c", "0", PYTHON, str(self.script), str(self.port), str(f), *reuse],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        ) for f in self.stats_files]
+        self.proc = self.procs[0]
+        for proc in self.procs:  # each says "listening" once its socket is bound: no probe
+            if not (proc.stdout and proc.stdout.readline().startswith("listening")):
+                self.__exit__()
+                raise RuntimeError(f"target did not open port {self.port}")
         return self
 
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            stop(proc)
+        for f in self.stats_files:
+            f.unlink(missing_ok=True)
+
     def stats(self) -> dict[str, Any]:
-        self.proc.send_signal(signal.SIGUSR1)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not self.stats_file.read_text().strip():
-            time.sleep(0.05)
-        raw = json.loads(self.stats_file.read_text().strip().splitlines()[-1])
-        self.stats_file.unlink()
-        accepted = raw.get("accepted", 0)
-        span = (raw.get("last_accept") or 0) - (raw.get("first_accept") or 0)
+        pairs = zip(self.procs, self.stats_files, strict=True)
+        raws = [self._counters(proc, f) for proc, f in pairs]
+        accepted = sum(r.get("accepted", 0) for r in raws)
+        firsts = [r["first_accept"] for r in raws if r.get("first_accept")]
+        lasts = [r["last_accept"] for r in raws if r.get("last_accept")]
+        span = max(lasts) - min(firsts) if firsts else 0  # CLOCK_MONOTONIC: one per machine
         return {
-            "ops": raw.get("msgs", 0),
-            "connected": max(accepted - 1, 0),  # minus the port probe
+            "ops": sum(r.get("msgs", 0) for r in raws),
+            "connected": accepted,
+            # each process's peak, summed: the held count when they all held at once (idle)
+            "held": sum(r.get("max_open", 0) for r in raws),
             "opens_per_s": round(accepted / span, 1) if span > 0 else None,
+            **({"per_process": [r.get("accepted", 0) for r in raws]} if len(raws) > 1 else {}),
         }
+
+    @staticmethod
+    def _counters(proc: subprocess.Popen[str], stats_file: Path) -> dict[str, Any]:
+        proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not stats_file.read_text().strip():
+            time.sleep(0.05)
+        return json.loads(stats_file.read_text().strip().splitlines()[-1])
 
 
 class NginxTarget(Target):

@@ -1,13 +1,17 @@
 """How each tool is asked to do each workload: a command line, an environment, a parser.
 
-A builder returns ``None`` when its tool is not installed, and the harness skips it.
+A builder returns ``None`` when its tool is not installed, and the harness skips it; it
+skips, before that, a tool that would need more open files than one process may have
+(:func:`skip_reason`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import resource
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -32,6 +36,23 @@ class Command:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     parse: Callable[[str], dict[str, Any]] | None = None
+    tree: bool = False  # its memory is a process tree's (horde on workers): tree_rss.py
+
+
+FILES_SPARE = 500  # a process's descriptors besides its connections (libraries, logs, Ray)
+
+
+def skip_reason(workload: Any, tool: str) -> str | None:
+    """Why ``tool`` cannot do ``workload`` here: one process (or one of horde's workers)
+    would hold more sockets than the open-files hard limit lets it open. None: it can."""
+    processes = workload.workers if tool.startswith("horde") else 1
+    per_process = math.ceil(workload.conns / processes) + FILES_SPARE
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY or per_process <= hard:
+        return None
+    one = "each of its processes" if processes > 1 else f"{tool} is one process and"
+    return (f"{one} would hold {per_process - FILES_SPARE:,} sockets, past the open-files "
+            f"hard limit of {hard:,} here; raise it (bench/README.md) to run it")
 
 
 def _result_line(output: str) -> dict[str, Any]:
@@ -46,7 +67,8 @@ def _result_line(output: str) -> dict[str, Any]:
 def horde(workload: Any, target: Target, conns: int, duration: float) -> Command:
     scenario = {"w1": "ws_pingpong", "w2": "ws_idle", "w3": "http_get",
                 "sio_ack": "sio_ack", "sio_idle": "sio_idle"}[_family(workload.name)]
-    return _horde(scenario, target, conns, duration, workload.local_ips)
+    return _horde(scenario, target, conns, duration, workload.local_ips, workload.workers,
+                  workload.spawn_rate)
 
 
 def horde_json(workload: Any, target: Target, conns: int, duration: float) -> Command:
@@ -54,7 +76,7 @@ def horde_json(workload: Any, target: Target, conns: int, duration: float) -> Co
 
 
 def _horde(scenario: str, target: Target, conns: int, duration: float,
-           local_ips: str = "") -> Command:
+           local_ips: str = "", workers: int = 1, spawn_rate: int | None = None) -> Command:
     out = tempfile.mkdtemp(prefix="horde-bench-")
 
     def parse(_output: str) -> dict[str, Any]:
@@ -62,11 +84,17 @@ def _horde(scenario: str, target: Target, conns: int, duration: float,
         shutil.rmtree(out, ignore_errors=True)
         rows = results["timeseries"]
         full = next((r["t"] for r in rows if r["connections_open"] >= conns), None)
+        # on workers the seconds start before Ray and the workers are up: count from the
+        # last second with nothing open, not from 0
+        start = max((r["t"] for r in rows if r["connections_open"] == 0
+                     and (full is None or r["t"] < full)), default=0.0)
         return {
             "connected": results["connections"]["succeeded"],
             "errors": results["errors_total"],
             "saturated": results["generator"]["saturated"],
-            "horde_opens_per_s": round(conns / full, 1) if full else None,
+            "horde_opens_per_s": round(conns / (full - start), 1) if full else None,
+            "peak_open": results["connections"]["peak_open"],
+            **({"workers_lost": results["workers"]["lost"]} if "workers" in results else {}),
         }
 
     # HORDE_BENCH_SRC=/path/to/other/checkout/src measures that build instead (same venv):
@@ -75,10 +103,13 @@ def _horde(scenario: str, target: Target, conns: int, duration: float,
     program = [PYTHON, "-m", "horde"] if src else [HORDE]
     return Command(
         [*program, "run", str(SCENARIOS / f"{scenario}.py"), "--target", target.url,
-         "--users", str(conns), "--spawn-rate", str(conns), "--duration", f"{duration}s",
-         "--quiet", "--out", out, *(["--local-ips", local_ips] if local_ips else [])],
+         "--users", str(conns), "--spawn-rate", str(spawn_rate or conns),
+         "--duration", f"{duration}s",
+         "--quiet", "--out", out, *(["--local-ips", local_ips] if local_ips else []),
+         *(["--workers", str(workers)] if workers > 1 else [])],
         env={"PYTHONPATH": src} if src else {},
         parse=parse,
+        tree=workers > 1,
     )
 
 
