@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from horde import exitcodes
 from horde.durations import parse_duration
-from horde.errors import ConfigError, UsageError
+from horde.errors import ConfigError, ScenarioError, UsageError
 
 if TYPE_CHECKING:  # the engine, pydantic and the rest load when a command needs them
     import asyncio
@@ -182,15 +182,39 @@ def _add_demo_options(p: argparse.ArgumentParser) -> None:
                         "(default: the demo's own, NAME.py; 'horde examples' lists them)")
 
 
+def _at_least_one(text: str) -> int:
+    """A count flag, refused while the flags are read: before the scenario and the
+    typed config are loaded, so a mistyped count answers at once."""
+    value = int(text)  # argparse words a ValueError as "invalid _at_least_one value"
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _above_zero(text: str) -> float:
+    """A rate flag, refused while the flags are read (see :func:`_at_least_one`)."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+_at_least_one.__name__ = "int"  # "invalid int value: 'many'", as before
+_above_zero.__name__ = "float"
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", default=None, metavar="FILE",
                    help="YAML or TOML file holding any of these options; flags override it")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a scenario parameter (repeatable)")
-    p.add_argument("--users", "-u", type=int, default=None, help="virtual users (default 10)")
-    p.add_argument("--spawn-rate", "-r", type=float, default=None, help="users started per second")
+    p.add_argument("--users", "-u", type=_at_least_one, default=None,
+                   help="virtual users (default 10)")
+    p.add_argument("--spawn-rate", "-r", type=_above_zero, default=None,
+                   help="users started per second")
     p.add_argument("--duration", "-d", default=None, help="e.g. 30s, 5m (default 30s)")
-    p.add_argument("--iterations", "-i", type=int, default=None, help="behaviour runs per user")
+    p.add_argument("--iterations", "-i", type=_at_least_one, default=None,
+                   help="behaviour runs per user")
     p.add_argument("--out", "-o", default=None,
                    help="directory for results.json and the --format files")
     p.add_argument("--timeout", default=None, help="default per-operation timeout (30s)")
@@ -305,6 +329,8 @@ def _run_config(
 ) -> tuple[Any, Any]:
     """The scenario's ``OPTIONS``, overridden by the config file, overridden by every flag
     given, as a typed RunConfig — and the loaded scenario."""
+    if scenario is not None and not scenario.is_file():  # before pydantic and the config
+        raise ScenarioError(f"{scenario}: scenario file not found")
     from pydantic import ValidationError
 
     from horde.config.load import layer_values, read_config_file

@@ -24,7 +24,7 @@ async def tick(user):
     [
         (["run", "missing.py", "--target", "http://127.0.0.1:1"], "missing.py: scenario file not found"),
         (["run", "{scenario}", "--target", "ftp://example"], "bad target URL 'ftp://example'"),
-        (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--users", "0"], "users:"),
+        (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--users", "0"], "argument --users/-u: must be at least 1, not 0"),
         (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--duration", "soon"], "bad duration"),
         (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--users", "many"], "invalid int"),
         (["run", "{scenario}"], "missing target: give --target URL"),
