@@ -41,3 +41,21 @@ def horde_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[s
 
 def read_results(out_dir: Path) -> dict[str, Any]:
     return json.loads((out_dir / "results.json").read_text())
+
+
+def wait_for_connections(pid: int, port: int, count: int, timeout: float = 60.0) -> None:
+    """Until process ``pid`` holds ``count`` established TCP connections to ``port`` on
+    127.0.0.1: however long it took to start on a busy machine, its users are connected."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = sum(1 for c in psutil.Process(pid).net_connections(kind="tcp")
+                   if c.raddr and c.raddr.port == port and c.status == "ESTABLISHED")
+        if held >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid}: fewer than {count} connections to :{port} "
+                         f"after {timeout:g} s")

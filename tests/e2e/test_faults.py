@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support import ROOT, free_port, read_results
+from tests.support import ROOT, free_port, read_results, wait_for_connections
 from tests.transports.fault_servers import EchoProcess, FaultProcess
 
 pytestmark = pytest.mark.timeout(90)
@@ -63,7 +63,7 @@ def test_server_killed_and_restarted_users_reconnect(write_scenario, tmp_path: P
          "-u", str(users), "-d", "7s", "--out", str(out), "--quiet", "--no-history"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
-        time.sleep(3.0)  # ~2 s into the load (the CLI takes ~1 s to start)
+        wait_for_connections(proc.pid, server.port, users)  # every user is connected
         server.kill()
         time.sleep(1.0)
         server.start()
