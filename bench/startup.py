@@ -7,7 +7,9 @@ uses it (docs/benchmarks.md, "Start-up: horde --help and the pytest plugin").
 Every case is a fresh child process, timed on the wall clock from start to exit. A round
 runs each case once per ``--src`` (each on ``PYTHONPATH``, ahead of the venv's own horde),
 alternating, so a busy second slows every build alike; the medians of ``-n`` rounds are
-printed as a markdown table. The cases:
+printed as a markdown table and appended to bench/results/runs.jsonl (``kind: startup``, one
+line per ``--src``, with its commit), which docs/benchmarks.md's start-up table is made from
+(``bench/tables.py``). The cases:
 
 - ``pytest --co -q`` on a folder holding one test, with horde's plugin (found by its entry
   point, as on any machine horde is installed on) and with ``-p no:horde``: the difference
@@ -29,6 +31,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import runlog
 
 BIN = Path(sys.executable).parent
 SCENARIO = "import horde\n\n\n@horde.behaviour\nasync def work(user):\n    pass\n"
@@ -105,6 +111,17 @@ def main() -> None:
     times = measure(srcs, args.rounds, not args.no_bytecode)
     print(f"medians of {args.rounds} rounds, bytecode {'off' if args.no_bytecode else 'on'}")
     print(table(times, srcs))
+    session = runlog.new_session()
+    runlog.append(
+        runlog.record(session, "startup", "startup", "horde",
+                      {name: round(statistics.median(times[name, src]) * 1000, 1)
+                       for name in CASES},
+                      settings={"rounds": args.rounds, "bytecode": not args.no_bytecode,
+                                "order": i},
+                      src=str(src))
+        for i, src in enumerate(srcs)
+    )
+    print(f"recorded as session {session} in {runlog.RUNS}")
 
 
 if __name__ == "__main__":

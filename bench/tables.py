@@ -405,9 +405,25 @@ def _change(mine: float, other: Line | None) -> str:
     return f"{'+' if change >= 0 else ''}{fixed(change, 1)} %"
 
 
+def startup_table(log: Log, session: str) -> list[str]:
+    """Each build of the session (its commit): what starting up costs, medians in ms."""
+    builds = sorted((x for x in log.lines if x["session"] == session and x["kind"] == "startup"),
+                    key=lambda x: x["settings"].get("order", 0))
+    if not builds:
+        return [f"(no start-up lines in session {session})"]
+    cases = list(builds[0]["figures"])
+    out = header(["case", *[f"`{(b['commit'] or 'unknown')[:7]}`" for b in builds]])
+    for case in cases:
+        out.append(row([case, *[f"{fixed(b['figures'][case], 0)} ms" for b in builds]]))
+    plugin = [b["figures"][cases[0]] - b["figures"][cases[1]] for b in builds]
+    out.append(row(["what the plugin adds to `pytest --co`",
+                    *[f"{'+' if p >= 0 else '−'}{fixed(abs(p), 0)} ms" for p in plugin]]))
+    return out
+
+
 TABLES: dict[str, Callable[..., list[str]]] = {
     "cpu": cpu_table, "idle": idle_table, "chsh": chsh_table, "demos": demos_table,
-    "soak": soak_table, "workers": workers_table,
+    "soak": soak_table, "workers": workers_table, "startup": startup_table,
 }
 
 
