@@ -235,3 +235,32 @@ def _get(url: str, path: str) -> dict:
 
     with urllib.request.urlopen(url + path, timeout=10) as response:
         return json.load(response)
+
+
+BLOCKING = """
+import time
+import horde
+
+@horde.behaviour
+async def hog(user):
+    if user.id == 0 and user.iteration == 0:
+        time.sleep(20)  # blocks this worker's event loop past ray_pool.CALL_TIMEOUT_S (15 s)
+    user.count("ran")
+    await user.think(0.2)
+"""
+
+
+def test_a_worker_whose_loop_is_too_busy_to_answer_is_not_lost(tmp_path):
+    """A saturated worker (its loop behind a burst of connects, or blocked) answers
+    "busy" from its actor's thread; only a worker that answers nothing is lost."""
+    path = tmp_path / "scenario.py"
+    path.write_text(BLOCKING)
+    out = tmp_path / "out"
+    result = horde_cli("run", str(path), "--target", "http://127.0.0.1:1", "--users", "2",
+                       "--duration", "24s", "--workers", "2", "--quiet", "--no-history",
+                       "--out", str(out), timeout=140)
+    results = read_results(out)
+    assert results["workers"]["lost"] == [], result.stderr[-2000:]
+    assert results["status"] == "completed"
+    assert "worker 0 is saturated" in result.stderr or "worker 1 is saturated" in result.stderr
+    assert results["counters"]["custom:ran"] > 2 * 10  # both went on after the block

@@ -64,6 +64,7 @@ class Workers:
         self.lost: dict[int, Lost] = {}
         self.own_events: dict[int, dict[str, int]] = {}
         self.health: dict[int, list[dict[str, Any]]] = {}
+        self.busy_polls: dict[int, int] = {}  # polls a worker's loop was too busy to answer
         self._began: float | None = None
         self._last_tick = CLOCK()
 
@@ -132,6 +133,13 @@ class Workers:
             report = await pool.poll(worker, orders)
         except WorkerLostError as exc:
             self._lose(job, pool, exc)
+            return
+        if report.busy:  # saturated, alive: its windows come with a later answer
+            self.busy_polls[worker] = self.busy_polls.get(worker, 0) + 1
+            if self.busy_polls[worker] == 1:
+                log.warning("horde: worker %d is saturated: its event loop is too busy to "
+                            "answer (its windows come later; fewer users per worker, or "
+                            "more workers, would keep up)", worker)
             return
         self.pending.extend(report.ticks)
         if report.ticks:

@@ -77,8 +77,14 @@ class Finished:
 
 @dataclass(slots=True)
 class Report:
-    """A worker's answer to one poll."""
+    """A worker's answer to one poll. ``busy``: its event loop had not taken the poll
+    within ``BUSY_AFTER_S`` (saturated, not dead) — nothing is in this report, nothing
+    was lost: the windows wait for the next one."""
 
     ticks: list[Tick]
     events: dict[str, int]  # its own signals so far
     finished: Finished | None = None
+    busy: bool = False
+
+
+BUSY = Report([], {}, None, busy=True)

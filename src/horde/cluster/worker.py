@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from horde.cluster.messages import Finished, Job, Orders, Ready, Report, Tick
+from horde.cluster.messages import BUSY, Finished, Job, Orders, Ready, Report, Tick
 from horde.coordination.hub import Hub
 from horde.engine.circuit_breaker import CircuitBreaker
 from horde.engine.pacing import Progress
@@ -40,6 +40,10 @@ from horde.scenario.params import make_params
 from horde.transports.local_addresses import use_local_addresses
 
 ANSWER_TIMEOUT_S = 10.0
+# A poll the loop has not answered by then is answered "busy" from the actor's thread, so
+# the coordinator tells a saturated worker (its loop behind a burst of connects) from a
+# dead one (no answer at all, ray_pool.CALL_TIMEOUT_S).
+BUSY_AFTER_S = 2.0
 
 
 class EngineWorker:
@@ -50,6 +54,7 @@ class EngineWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._engine: _Engine | None = None
+        self._answer: Future[Report] | None = None  # a poll the loop has not answered yet
 
     def prepare(self, job: Job) -> Ready:
         """Load the scenario and start the event loop, idle until :meth:`start`. A
@@ -70,8 +75,19 @@ class EngineWorker:
 
     def poll(self, orders: Orders) -> Report:
         """Obey ``orders``; the windows closed since the last poll, and how the run ended
-        once it has."""
-        return self._call(self._engine_now().answer(orders))
+        once it has. A loop too busy to answer within ``BUSY_AFTER_S`` gets :data:`BUSY`
+        back instead: the poll stays queued on the loop (never cancelled: once it ran,
+        its windows are taken) and the next poll waits for that answer first."""
+        if self._answer is None:
+            assert self._loop is not None
+            self._answer = asyncio.run_coroutine_threadsafe(
+                self._engine_now().answer(orders), self._loop)
+        try:
+            report = self._answer.result(BUSY_AFTER_S)
+        except TimeoutError:
+            return BUSY
+        self._answer = None
+        return report
 
     def _engine_now(self) -> _Engine:
         if self._engine is None:
