@@ -91,6 +91,7 @@ def _horde(scenario: str, target: Target, conns: int, duration: float,
         return {
             "connected": results["connections"]["succeeded"],
             "errors": results["errors_total"],
+            "error_categories": results["errors"],  # what they were, not only how many
             "saturated": results["generator"]["saturated"],
             "horde_opens_per_s": round(conns / (full - start), 1) if full else None,
             "peak_open": results["connections"]["peak_open"],
