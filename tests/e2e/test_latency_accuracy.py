@@ -7,12 +7,11 @@ loop (+4.2 ms at the p50 of 10 ms replies was seen while the suite shared the co
 a benchmark).
 """
 
+from tests.support import P50_MARGIN_MS, P99_MARGIN_MS
+
 from horde.config.model import RunConfig
 from horde.engine.runner import run
 from horde.scenario.loader import load_scenario
-
-P50_MARGIN_MS = 6.0  # above the server's delay, at the median
-P99_MARGIN_MS = 15.0  # ... and at the p99 (a handful of samples: one late wake-up moves it)
 
 
 async def run_scenario(path, url, **kw):
