@@ -163,6 +163,17 @@ async def ask(ws: aiohttp.ClientWebSocketResponse, question: str, message_id: st
             return received
 
 
+async def until_stats(http: aiohttp.ClientSession, url: str, **wanted: int) -> None:
+    """Wait until the server's counts are ``wanted`` (up to 10 s: a busy machine is slow
+    to get there, and a fixed sleep would test its speed)."""
+    for _ in range(1000):
+        counted = await stats(http, url)
+        if all(counted[k] == v for k, v in wanted.items()):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"server counts never reached {wanted}: {counted}")
+
+
 async def stats(http: aiohttp.ClientSession, url: str) -> dict[str, int]:
     async with http.get(f"{url}/stats") as response:
         return await response.json()
@@ -231,7 +242,7 @@ async def test_overload_gives_503_on_setup_502_on_handshake_and_503_errors() -> 
         first, second = await connect(http, url), await connect(http, url)
         await first.send_json({"question": "a"})  # streams
         await second.send_json({"question": "b"})  # waits: the queue is now full
-        await asyncio.sleep(0.05)
+        await until_stats(http, url, active=1, waiting=1)
         async with http.post(f"{url}/api/auth/token") as response:
             token = (await response.json())["token"]
         async with http.post(f"{url}/api/chat/sessions", headers={"Authorization": f"Bearer {token}"}) as response:
@@ -260,7 +271,7 @@ async def test_handshakes_are_slow_while_every_slot_is_busy() -> None:
         first = await http.ws_connect(url + idle["ws_url"])
         fast = time.perf_counter() - start
         await first.send_json({"question": "a"})
-        await asyncio.sleep(0.05)
+        await until_stats(http, url, active=1)
         start = time.perf_counter()
         second = await http.ws_connect(url + busy["ws_url"])
         slow = time.perf_counter() - start

@@ -95,9 +95,11 @@ async def test_duration_stops_endless_users_and_rows_are_per_second(write_scenar
         """
     )
     results = await run(config(path, users=3, spawn_rate=1000, duration_s=2.5), load_scenario(path))
-    assert 2.4 < results["duration_s"] < 2.8
+    # real time is the point here (the engine's own clock ends the run): a busy machine
+    # may stop it late or fit fewer ticks in, never stop it early or fit more in
+    assert 2.5 <= results["duration_s"] < 3.5
     count = results["metrics"]["timer:tick"]["count"]
-    assert 3 * 24 <= count <= 3 * 26 + 3
+    assert 3 * 10 <= count <= 3 * 26 + 3
     rows = results["timeseries"]
     assert [round(r["t"]) for r in rows[:2]] == [1, 2]
     assert rows[0]["users"] == 3
@@ -134,11 +136,14 @@ async def test_spawn_rate_paces_user_starts(write_scenario):
             await user.think(0.05)
         """
     )
-    results = await run(
-        config(path, users=4, spawn_rate=2, duration_s=2.2), load_scenario(path)
-    )
-    users_per_second = [r["users"] for r in results["timeseries"][:2]]
-    assert users_per_second == [2, 4]
+    paced = config(path, users=4, spawn_rate=2, duration_s=2.2)
+    ramp = paced.plan.segments[0]  # each start's exact time: tests/engine/test_pacing.py
+    assert (ramp.duration_s, ramp.value_from, ramp.value_to) == (2, 0, 4)
+    results = await run(paced, load_scenario(path))
+    first, second = (r["users"] for r in results["timeseries"][:2])
+    # user 3 is due at 1.0 s, on the first row's edge; user 4 at 1.5 s: half a second of
+    # margin either side for a busy machine
+    assert 2 <= first < 4 and second == 4
 
 
 async def test_setup_failure_skips_load_but_still_reports(write_scenario):

@@ -77,7 +77,7 @@ def test_a_killed_process_not_yet_reaped_counts_as_gone(tmp_path: Path) -> None:
     zombie.kill()  # not waited for: a zombie, which still answers kill(pid, 0)
     try:
         store.conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (zombie.pid, run_id))
-        for _ in range(50):
+        for _ in range(500):  # up to 10 s, for a busy machine
             if store.get("latest").status == "incomplete":
                 break
             time.sleep(0.02)
