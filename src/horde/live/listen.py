@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Self
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Self
 
 from horde.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 async def listen(
@@ -14,6 +15,8 @@ async def listen(
 ) -> tuple[web.AppRunner, int]:
     """Serve ``app`` on ``host:port`` (0 = a free port); returns the runner and the real
     port. A port that cannot be bound is bad input: a ConfigError naming ``what``."""
+    from aiohttp import web  # here: a run without a live view never loads aiohttp (~0.1 s)
+
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:

@@ -33,7 +33,6 @@ from horde.protocols.http_defaults import Auth, authorization
 from horde.scenario import sleeper
 from horde.scenario.think import ThinkTime, sample_seconds
 from horde.transports.http import HttpClient
-from horde.transports.socketio import SocketIOConnection
 from horde.transports.sse import SseConnection
 from horde.transports.websocket import WebSocketConnection
 
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
     from horde.delivery.isolation import UserIsolation
     from horde.delivery.ordering import UserOrdering
     from horde.metrics.recorder import Recorder
+    from horde.transports.socketio import SocketIOConnection
 
 
 _SHARED_RNG = random.Random()
@@ -212,6 +212,10 @@ class User:
         options.setdefault("ssl_context", self._ssl)
         full = target_urls.http_url(self.target, url or "/")
         self._send_cookies(full, options, f"/{options.get('socketio_path', 'socket.io')}/")
+        # imported here: python-engineio's package loads its servers, aiohttp and requests
+        # (~0.3 s of a run's start-up) and a scenario without Socket.IO needs none of them
+        from horde.transports.socketio import SocketIOConnection
+
         conn = await SocketIOConnection.connect(full, recorder=self.recorder, **options)
         self._keep(conn)
         return conn
