@@ -64,14 +64,17 @@ def test_a_refused_run_imports_no_engine(tmp_path: Path, flags: list[str]) -> No
 def test_a_run_loads_only_the_clients_its_scenario_uses(tmp_path: Path) -> None:
     """Socket.IO's codecs come with python-engineio's whole package (its servers, aiohttp,
     requests) and the live views' web server with aiohttp: a run of a plain HTTP scenario
-    without a live view loads none of them (about a third of a run's start-up)."""
+    without a live view loads none of them (about a third of a run's start-up), nor the
+    CA store when no connection uses TLS."""
     (tmp_path / "x.py").write_text("import horde\n\n@horde.behaviour\nasync def b(user):\n"
                                    "    pass\n")
     loaded = modules_after(
         "from horde.cli import main\n"
         "code = main(['run', 'x.py', '-t', 'http://127.0.0.1:9', '--iterations', '1',"
         " '-q', '--no-history', '--out', 'out'])\n"
-        "assert code != 2, code  # ran (1: no operation was timed, so no verdict passes)",
+        "assert code != 2, code  # ran (1: no operation was timed, so no verdict passes)\n"
+        "from horde.safety.tls import default_ssl_context\n"
+        "assert default_ssl_context.cache_info().currsize == 0, 'the CA store was loaded'",
         cwd=tmp_path,
     )
     assert "horde.engine.runner" in loaded and "horde.transports.http" in loaded

@@ -29,11 +29,16 @@ def default_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def client_tls(ca_bundle: Path | str | None = None, insecure: bool = False) -> ssl.SSLContext:
+def client_tls(
+    ca_bundle: Path | str | None = None, insecure: bool = False
+) -> ssl.SSLContext | None:
     """The context for every TLS connection of a run (one per option set, per process:
-    loading a CA store costs ~10 ms). ConfigError when the bundle cannot be read."""
+    loading a CA store costs ~10 ms, and far more on a busy machine). None for the
+    default: the transports build :func:`default_ssl_context` at their first TLS
+    connection, so a run against ``http://`` or ``ws://`` never loads the CA store.
+    ConfigError when the bundle cannot be read."""
     if not insecure and ca_bundle is None:
-        return default_ssl_context()
+        return None
     return _context(str(ca_bundle) if ca_bundle is not None else None, insecure)
 
 
