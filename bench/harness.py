@@ -41,7 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import runlog
-from targets import NginxTarget, PicowsEcho, SocketIOEcho, Target
+from targets import BENCH, ROOT, NginxTarget, PicowsEcho, SocketIOEcho, Target
 from tools import TOOLS, Command, skip_reason
 from tree_rss import TreeSampler
 
@@ -230,6 +230,17 @@ def _brief(m: Measurement) -> str:
             f"ops {m.ops:,} ({per}) {m.extra}")
 
 
+def precompile() -> None:
+    """Write the bytecode of horde and of the Python scenarios before any run: an installed
+    package has its .pyc files, a checkout run with PYTHONDONTWRITEBYTECODE (this machine
+    sets it) would compile ~100 modules from source in every run and count it as load CPU."""
+    import compileall
+
+    src = os.environ.get("HORDE_BENCH_SRC") or str(ROOT / "src")
+    for folder in (src, str(BENCH / "scenarios"), str(BENCH / "peers")):
+        compileall.compile_dir(folder, quiet=1)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-w", "--workloads", default=",".join(w for w in WORKLOADS if w not in OPT_IN))
@@ -245,6 +256,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="horde workers instead of each workload's own")
     a = p.parse_args()
+    precompile()
     results = []
     print(f"session {a.session} → {runlog.RUNS}", flush=True)
     for name in a.workloads.split(","):
