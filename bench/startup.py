@@ -15,7 +15,9 @@ line per ``--src``, with its commit), which docs/benchmarks.md's start-up table 
   point, as on any machine horde is installed on) and with ``-p no:horde``: the difference
   is what horde adds to every pytest run;
 - ``horde --help``, ``horde run missing.py`` and ``horde run x.py --users -1`` (a scenario
-  that loads, a flag that is refused): commands that must answer at once.
+  that loads, a flag that is refused): commands that must answer at once;
+- ``horde run x.py --iterations 1``: a whole run of a scenario that does nothing, which is
+  what start-up adds to every run (and to the CPU a short benchmark run counts).
 
 Bytecode caches are written and used, as an installed horde has them (pip compiles them);
 ``--no-bytecode`` keeps none, so every import compiles its source.
@@ -46,6 +48,11 @@ CASES: dict[str, tuple[list[str], int]] = {
     "horde run missing.py": (["horde", "run", "missing.py", "-t", "http://127.0.0.1:9"], 2),
     "horde run x.py --users -1": (
         ["horde", "run", "x.py", "-t", "http://127.0.0.1:9", "--users", "-1"], 2),
+    # a whole run that does nothing: start-up, one empty iteration, results written (exit
+    # 1: no operation was timed, so no verdict can pass); what every short run pays
+    "horde run x.py --iterations 1": (
+        ["horde", "run", "x.py", "-t", "http://127.0.0.1:9", "--iterations", "1", "-q",
+         "--no-history", "--out", "out"], 1),
 }
 
 
