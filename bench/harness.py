@@ -255,15 +255,18 @@ def main() -> None:
                    help="connections instead of each workload's own (a small trial of w2_100k)")
     p.add_argument("--workers", type=int, default=None,
                    help="horde workers instead of each workload's own")
+    p.add_argument("--spawn-rate", type=int, default=None,
+                   help="horde's users started per second instead of each workload's own")
     a = p.parse_args()
     precompile()
     results = []
     print(f"session {a.session} → {runlog.RUNS}", flush=True)
     for name in a.workloads.split(","):
         workload = WORKLOADS[name]
-        if a.conns or a.workers:
+        if a.conns or a.workers or a.spawn_rate:
             workload = dataclasses.replace(workload, conns=a.conns or workload.conns,
-                                           workers=a.workers or workload.workers)
+                                           workers=a.workers or workload.workers,
+                                           spawn_rate=a.spawn_rate or workload.spawn_rate)
         tools = a.tools.split(",") if a.tools else list(workload.tools)
         print(f"== {name}", flush=True)
         results.extend(run_workload(workload, tools, a.duration, a.repeat, a.session))
