@@ -16,7 +16,6 @@ import psutil
 import pytest
 from tests.support import (
     P50_MARGIN_MS,
-    P99_MARGIN_MS,
     ROOT,
     horde_cli,
     read_results,
@@ -84,9 +83,12 @@ def test_two_workers_send_what_the_server_counts_and_time_it_as_one_process(tmp_
         stats = metrics[key]
         assert stats["count"] == 40, key
         assert 200.0 <= stats["p50_ms"] <= 200.0 + P50_MARGIN_MS, (key, stats)
-        # the p99 of 40 is the slowest reply: two engines, Ray, the server and the
-        # coordinator share the cores (219 ms was seen with one core taken by a CPU hog)
-        assert 200.0 <= stats["p99_ms"] <= 200.0 + 2 * P99_MARGIN_MS, (key, stats)
+        # The p99 of 40 is the slowest reply, one event: with two engines, Ray, the server
+        # and the coordinator sharing the cores it came at 219 and 237 ms under a one-core
+        # CPU hog, so a bound on it tests the machine. That the merged p99 is the union's is
+        # test_shipping's (exact); here it is never below the delay (nothing under-reported)
+        # and nowhere near two workers' values added (400 ms).
+        assert 200.0 <= stats["p99_ms"] < 300.0, (key, stats)
     assert results["users"]["peak_active"] == 4
 
 
