@@ -95,8 +95,10 @@ def test_overload_errors_land_in_their_categories(tmp_path: Path) -> None:
 
 def test_past_its_capacity_the_analysis_says_latency_rises_with_load(tmp_path: Path) -> None:
     """Issue 11: 14 users against 10 answer slots queue, and the analysis said "all clear".
-    Two stages, 2 then 14 users: answers wait for a slot in the second."""
-    with demo_server("chatbot", ("--set=capacity=10",)) as url:
+    Two stages, 2 then 14 users: answers wait for a slot in the second. Here 6 slots, not
+    10: with 4 users waiting, the rise of a whole answer was within what a busy machine
+    adds to the first stage's (a one-core CPU hog hid it once); with 8 it is not."""
+    with demo_server("chatbot", ("--set=capacity=6",)) as url:
         result = horde_cli(
             "run", SCENARIO, "--target", url, "--shape",
             "steps(start=2, increment=12, interval=6s, max=14)", "--out", str(tmp_path),
