@@ -21,6 +21,7 @@ from horde.errors import (
 from horde.metrics.names import SIO_ACK, SIO_EMIT, SIO_EVENT_IN
 from horde.metrics.recorder import ConnectionCounts, Recorder
 from horde.protocols.codec import JsonCodec
+from horde.safety import tls
 from horde.transports import socketio as sio_transport
 from horde.transports.socketio import SocketIOConnection
 
@@ -185,6 +186,17 @@ async def test_polling_carries_large_batches(pyserver: PySocketIOServer) -> None
     await c.disconnect()
     w = rec.take_window()
     assert samples(w, SIO_ACK, "echo") == 50 and w.errors == {}
+
+
+async def test_plain_http_polling_never_loads_the_ca_store(pyserver: PySocketIOServer) -> None:
+    # building the default TLS context loads the CA store (~10 ms of every run's start-up,
+    # far more on a busy machine): an http:// session has no use for it
+    tls.default_ssl_context.cache_clear()
+    c = await SocketIOConnection.connect(pyserver.url, recorder=Recorder(),
+                                         transports=("polling",))
+    assert await c.call("echo", 1) == 1
+    await c.disconnect()
+    assert tls.default_ssl_context.cache_info().currsize == 0
 
 
 async def test_500_clients_5_calls_each(pyserver: PySocketIOServer) -> None:

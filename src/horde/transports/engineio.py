@@ -234,7 +234,8 @@ class EngineIOConnection:
                                                  primary=True)
         else:
             url = engineio_url(base, path, "polling")
-            self._poll = LongPoll(self, self._recorder, _tls(self._ssl), headers)
+            tls = _tls(self._ssl) if url.startswith("https:") else None
+            self._poll = LongPoll(self, self._recorder, tls, headers)
             await self._poll.handshake(url)
             await self._opened
             self._poll.start(f"{url}&sid={self.session.handshake.sid}")  # type: ignore[union-attr]

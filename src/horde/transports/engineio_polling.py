@@ -65,10 +65,11 @@ class LongPoll:
                  "_url", "pending")
 
     def __init__(self, owner: PollOwner, recorder: Recorder,
-                 ssl_context: ssl.SSLContext, headers: dict[str, str]) -> None:
+                 ssl_context: ssl.SSLContext | None, headers: dict[str, str]) -> None:
         self._owner = owner
         self._recorder = recorder
-        self._ssl = ssl_context
+        # None for http://: aiohttp's True (its default) is then never used
+        self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         source = local_addr()  # --local-ips: one source address for the whole session
         self._http = aiohttp.ClientSession(
             headers=headers, trace_configs=[_REDIRECT_GUARD],
