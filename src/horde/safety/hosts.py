@@ -148,7 +148,10 @@ async def guard_host(host: str, port: int | None = None) -> None:
 
 
 async def guard_url(url: str) -> None:
-    """:func:`guard_host` for the host of ``url``."""
+    """:func:`guard_host` for the host of ``url`` (not even parsed without a rule: this
+    runs before every connect)."""
+    if _CURRENT.get().open:
+        return
     parts = urlsplit(url)
     if parts.hostname:
         await guard_host(parts.hostname, _port(parts))

@@ -200,7 +200,7 @@ class User:
         options.setdefault("timeout", min(CONNECT_TIMEOUT_S, self.timeout))
         options.setdefault("ssl_context", self._ssl)
         full = target_urls.ws_url(self.target, url)
-        self._send_cookies(full, options, urlsplit(full).path or "/")
+        self._send_cookies(full, options)
         conn = await WebSocketConnection.connect(full, recorder=self.recorder, **options)
         self._keep(conn)
         return conn
@@ -252,14 +252,17 @@ class User:
         self._keep(conn)
         return conn
 
-    def _send_cookies(self, url: str, options: dict[str, Any], path: str) -> None:
+    def _send_cookies(self, url: str, options: dict[str, Any], path: str | None = None
+                      ) -> None:
         """A browser sends a page's cookies with its WebSocket upgrade, so a user sends its
         HTTP client's (a session cookie from a login over HTTP) with the handshake: those
-        that match ``url``'s host and ``path``, unless the scenario gives a Cookie itself."""
+        that match ``url``'s host and ``path`` (the URL's own unless given), unless the
+        scenario gives a Cookie itself."""
         if self._http is None:
             return
         parts = urlsplit(url)
         secure = parts.scheme in ("https", "wss")
+        path = path if path is not None else parts.path or "/"
         cookie = self._http.cookies.header_for(parts.hostname or "", path, secure)
         headers = dict(options.get("headers") or {})
         if cookie is None or any(name.lower() == "cookie" for name in headers):

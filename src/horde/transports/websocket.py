@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from time import perf_counter_ns
 from typing import Any
 from urllib.parse import urljoin
@@ -65,6 +66,16 @@ READ_BUFFER_SIZE = 2048  # picows grows it on demand; small keeps idle connectio
 # gain on request→reply traffic (bench, 2 cores: ~12.5 µs/round trip either way).
 USE_AIOFASTNET = False
 
+
+
+@lru_cache(maxsize=1024)
+def _is_secure(url: str) -> bool:
+    """Whether ``url`` is ``wss://``; ConfigError when picows cannot parse it. Cached: a
+    run's users open the same few URLs, and parsing one anew costs 3 % of an open."""
+    try:
+        return parse_url(url).is_secure
+    except WSInvalidURL as exc:
+        raise ConfigError(f"invalid WebSocket URL {url!r}: {exc}") from None
 
 
 class WebSocketConnection:
@@ -182,10 +193,7 @@ class WebSocketConnection:
         and ``stream`` waiting on this connection; then it is delivered as any message
         (to a ``receive``/``wait_for``, the handler or the inbox).
         """
-        try:
-            secure = parse_url(url).is_secure
-        except WSInvalidURL as exc:
-            raise ConfigError(f"invalid WebSocket URL {url!r}: {exc}") from None
+        secure = _is_secure(url)
         conn = cls(
             recorder,
             codec=codec,
