@@ -422,10 +422,13 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     from horde.engine.limits import raise_open_files
     from horde.engine.loop import run_with_signals
     from horde.engine.runner import plan_for
+    from horde.engine.source_ports import check_source_ports
     from horde.store import history_path
 
     config, roster = cast(config, scenario)  # bad input fails here, before load
-    raise_open_files(plan_for(config, scenario), config.workers)  # said once, before load
+    plan = plan_for(config, scenario)
+    raise_open_files(plan, config.workers)  # each said once, before load
+    check_source_ports(plan, config.local_ips, on_cluster=config.cluster is not None)
     if roster is not None:
         _warn_users_ignored(args, roster.size)
     formats = _formats(args)

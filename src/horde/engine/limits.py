@@ -52,16 +52,20 @@ class OpenFiles:
         return self.needed is not None and self.soft < self.needed
 
 
-def files_needed(plan: Plan, processes: int = 1) -> int | None:
-    """Descriptors one process may hold at the plan's peak: FILES_PER_USER for each of
-    its share of the peak users, plus RESERVE. An open model without a cap on sessions in
+def peak_users(plan: Plan) -> int | None:
+    """Users alive at once at the plan's peak. An open model without a cap on sessions in
     flight has no known peak: None."""
     if plan.open_model:
-        if plan.max_concurrent is None:
-            return None
-        peak = plan.max_concurrent
-    else:
-        peak = math.ceil(plan.peak())
+        return plan.max_concurrent
+    return math.ceil(plan.peak())
+
+
+def files_needed(plan: Plan, processes: int = 1) -> int | None:
+    """Descriptors one process may hold at the plan's peak: FILES_PER_USER for each of
+    its share of the peak users, plus RESERVE; None when the peak is unknown."""
+    peak = peak_users(plan)
+    if peak is None:
+        return None
     return math.ceil(peak / max(processes, 1)) * FILES_PER_USER + RESERVE
 
 

@@ -1,8 +1,9 @@
 """Source addresses for outgoing connections: ``--local-ips``.
 
 One machine opens at most about 28,000 connections to one target address and port from
-one source address — the ephemeral port range (``net.ipv4.ip_local_port_range``) — so
-past that, connections must come from several source addresses. ``--local-ips`` lists
+one source address — the ephemeral port range (``net.ipv4.ip_local_port_range``), and
+only about half that quickly (:mod:`horde.engine.source_ports`) — so past that,
+connections must come from several source addresses. ``--local-ips`` lists
 them as ranges (``127.0.0.2-127.0.0.40``), CIDRs (``10.1.0.0/24``: its host addresses) or
 single addresses, comma-separated; every new TCP connection of the run — HTTP (so SSE
 and streams too), WebSocket, Socket.IO on either transport — binds the next one, round
