@@ -8,8 +8,9 @@ A server process pinned to CPU 0 accepts and holds every connection; this proces
 to CPU 1, opens ``-n`` TCP connections from one source address — ``bind((address, 0))``
 then ``connect``, as asyncio does with ``local_addr`` (horde's ``--local-ips``) — and
 times each block of 2,000 in CPU time (user + system: the kernel's port search is system
-time). ``--no-port`` sets ``IP_BIND_ADDRESS_NO_PORT`` first, so the port is chosen at
-connect instead. The process may hold 20,000 descriptors here, so ``-n`` stays below
+time). ``--reuse-addr`` sets ``SO_REUSEADDR`` first, as libuv does before every bind, so
+as uvloop's ``create_connection(local_addr=...)`` does; ``--no-port`` sets
+``IP_BIND_ADDRESS_NO_PORT`` first, so the port is chosen at connect instead. The process may hold 20,000 descriptors here, so ``-n`` stays below
 that. The blocks are printed and appended to bench/results/runs.jsonl (``kind: ports``).
 
 A previous run's connections linger in TIME_WAIT for 60 s and keep their ports: wait a
@@ -42,12 +43,15 @@ while True:
 """
 
 
-def open_from(address: str, port: int, n: int, no_port: bool) -> list[float]:
+def open_from(address: str, port: int, n: int, no_port: bool, reuse_addr: bool
+              ) -> list[float]:
     """Connect ``n`` times from ``address``; CPU µs per connect of each block of BLOCK."""
     held, blocks = [], []
     last = time.process_time()
     for i in range(1, n + 1):
         s = socket.socket()
+        if reuse_addr:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if no_port:
             s.setsockopt(socket.IPPROTO_IP, socket.IP_BIND_ADDRESS_NO_PORT, 1)
         s.bind((address, 0))
@@ -67,6 +71,8 @@ def main() -> None:
     p.add_argument("-n", type=int, default=18_000, help="connections (default 18,000)")
     p.add_argument("--address", default="127.0.0.61", help="the source address")
     p.add_argument("--no-port", action="store_true", help="IP_BIND_ADDRESS_NO_PORT first")
+    p.add_argument("--reuse-addr", action="store_true",
+                   help="SO_REUSEADDR first, as libuv (so uvloop) does before every bind")
     p.add_argument("-s", "--session", default=runlog.new_session())
     a = p.parse_args()
     os.sched_setaffinity(0, {1})
@@ -75,7 +81,7 @@ def main() -> None:
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
-        blocks = open_from(a.address, port, a.n, a.no_port)
+        blocks = open_from(a.address, port, a.n, a.no_port, a.reuse_addr)
     finally:
         server.kill()
     for i, us in enumerate(blocks, 1):
@@ -84,7 +90,8 @@ def main() -> None:
                "ports": _range_size()}
     runlog.append([runlog.record(
         a.session, "ports", "connect_from_one_address", "kernel", figures,
-        settings={"n": a.n, "block": BLOCK, "no_port": a.no_port, "address": a.address},
+        settings={"n": a.n, "block": BLOCK, "no_port": a.no_port, "reuse_addr": a.reuse_addr,
+                  "address": a.address},
         runs=[{"us_per_connect": blocks}], source="bench/source_ports.py")])
     print(f"session {a.session} → {runlog.RUNS}")
 

@@ -5,11 +5,13 @@ anything connects."""
 
 from __future__ import annotations
 
+import os
 import socket
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import uvloop
 from aiohttp import web
 
 from horde.cli import main
@@ -18,7 +20,9 @@ from horde.config.model import RunConfig
 from horde.demo.echo import build_app
 from horde.engine.runner import run
 from horde.errors import ConfigError
+from horde.metrics.recorder import Recorder
 from horde.scenario.loader import load_scenario
+from horde.transports.http import HttpClient
 from horde.transports.local_addresses import (
     MAX_ADDRESSES,
     SourceAddresses,
@@ -27,6 +31,8 @@ from horde.transports.local_addresses import (
     parse_local_ips,
     use_local_addresses,
 )
+from horde.transports.socketio import SocketIOConnection
+from horde.transports.websocket import WebSocketConnection
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -238,3 +244,54 @@ def test_a_bad_list_is_one_line_and_exit_2_before_any_connection(
         "horde: error: --local-ips: bad item '127.0.0.9-127.0.0.2' (backwards: 127.0.0.2 "
         "is below 127.0.0.9); expected an address range (127.0.0.2-127.0.0.40), a CIDR "
         "(10.1.0.0/24) or an address"]
+
+
+def _reuse_addr_of_sockets_from(address: str) -> list[int]:
+    """SO_REUSEADDR of each of this process's TCP sockets bound to ``address``."""
+    flags = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            sock = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue  # not a socket, or already gone
+        with sock:
+            if sock.family != socket.AF_INET or sock.type != socket.SOCK_STREAM:
+                continue
+            if sock.getsockname()[0] == address:
+                flags.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR))
+    return flags
+
+
+async def _open(kind: str, url: str) -> object:
+    if kind == "websocket":
+        return await WebSocketConnection.connect(url.replace("http", "ws") + "/ws",
+                                                 recorder=Recorder())
+    if kind == "socketio":
+        return await SocketIOConnection.connect(url, recorder=Recorder())
+    http = HttpClient(recorder=Recorder(), base_url=url)
+    assert (await http.get("/echo")).status == 200  # the keep-alive connection stays open
+    return http
+
+
+@pytest.mark.parametrize("kind", ["websocket", "http", "socketio"])
+def test_source_sockets_are_bound_without_so_reuseaddr(kind: str) -> None:
+    """On uvloop, as a run is: libuv sets SO_REUSEADDR before every bind it makes, and
+    with it the kernel hands out ports from a quarter of the range before searching all
+    of it on every connect (bench/source_ports.py: ~6,000 quick connects per address
+    instead of ~12,000). horde binds the sockets itself."""
+
+    async def scenario() -> tuple[list[int], Counter[str]]:
+        async with PeerLog() as server:
+            with use_local_addresses(("127.0.0.5",)):
+                conn = await _open(kind, server.url)
+            try:
+                return _reuse_addr_of_sockets_from("127.0.0.5"), server.per_address()
+            finally:
+                if isinstance(conn, SocketIOConnection):
+                    await conn.disconnect()
+                else:
+                    await conn.close()  # type: ignore[attr-defined]
+
+    flags, peers = uvloop.run(scenario())
+    assert flags == [0]
+    assert peers == {"127.0.0.5": 1}

@@ -36,8 +36,7 @@ from horde.protocols.engineio import EngineIOSession, Signal
 from horde.safety.hosts import guard_url
 from horde.safety.tls import default_ssl_context
 from horde.transports.engineio_polling import LongPoll
-from horde.transports.local_addresses import local_addr
-from horde.transports.shared import PICOWS_LOG, forget_handshake, settle
+from horde.transports.shared import PICOWS_LOG, forget_handshake, picows_socket, settle
 from horde.transports.wire import tcp_bytes
 
 # picows's minimum; it grows on demand. Its 16 KiB default is most of an idle client's RSS.
@@ -249,7 +248,7 @@ class EngineIOConnection:
             lambda: _Listener(self, primary), url, ssl_context=tls, logger_name=PICOWS_LOG,
             websocket_handshake_timeout=self._timeout, extra_headers=headers or None,
             enable_auto_ping=False, read_buffer_init_size=WS_READ_BUFFER,
-            use_aiofastnet=False, max_redirects=0, local_addr=local_addr())
+            use_aiofastnet=False, max_redirects=0, socket_factory=picows_socket())
         forget_handshake(transport)
         return transport, listener  # type: ignore[return-value]
 

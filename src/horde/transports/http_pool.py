@@ -13,13 +13,14 @@ import ipaddress
 import socket
 import ssl
 from collections import deque
+from typing import Any
 
 from horde.errors import DnsError, OperationTimeoutError, PeerClosedError, classify
 from horde.metrics.names import HTTP_CONNECT
 from horde.metrics.recorder import Recorder
 from horde.safety.hosts import check_addresses
 from horde.transports.http_connection import HttpConnection
-from horde.transports.local_addresses import local_addr
+from horde.transports.local_addresses import connect_from, local_addr
 
 
 class HostPool:
@@ -189,19 +190,29 @@ class HostPool:
         errors: list[OSError] = []
         for family, address in addresses:
             try:
-                _, conn = await loop.create_connection(
-                    lambda: HttpConnection(self),
-                    address,
-                    port,
-                    family=family,
-                    ssl=self.ssl,
-                    server_hostname=host if self.ssl is not None else None,
-                    local_addr=local_addr(),  # --local-ips: None unless given
-                )
-                return conn  # type: ignore[return-value]
+                return await self._connect_to(family, address)
             except (ssl.SSLError, ssl.CertificateError):
                 raise  # the server answered; another address will not change that
             except OSError as exc:
                 errors.append(exc)
         refused = [e for e in errors if isinstance(e, ConnectionRefusedError)]
         raise (refused or errors)[0]
+
+    async def _connect_to(self, family: int, address: str) -> HttpConnection:
+        """One connection to one resolved address; from the next ``--local-ips`` source
+        address when there is a list (bound by horde: see ``connect_from``)."""
+        tls: dict[str, Any] = {"ssl": self.ssl,
+                               "server_hostname": self.host if self.ssl is not None else None}
+        source = local_addr()
+        if source is None:
+            _, conn = await self.loop.create_connection(
+                lambda: HttpConnection(self), address, self.port, family=family, **tls)
+        else:
+            sock = await connect_from(source, address, self.port)
+            try:
+                _, conn = await self.loop.create_connection(
+                    lambda: HttpConnection(self), sock=sock, **tls)
+            except BaseException:
+                sock.close()  # a no-op once the transport owns it
+                raise
+        return conn  # type: ignore[return-value]

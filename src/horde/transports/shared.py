@@ -1,15 +1,30 @@
-"""What the transports share: picows' logger, small future and
+"""What the transports share: picows' logger and source sockets, small future and
 handshake helpers. One copy each, so a fix lands in every transport at once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+from collections.abc import Awaitable, Callable
 
 from picows import WSTransport
+from picows.url import WSParsedURL
+
+from horde.transports.local_addresses import connect_from, local_addr
 
 # A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
 PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("horde.transports.picows"), {})
+
+
+def picows_socket() -> Callable[[WSParsedURL], Awaitable[socket.socket]] | None:
+    """``ws_connect(socket_factory=...)`` for the next ``--local-ips`` source address: a
+    socket horde binds and connects itself (``connect_from``: no ``SO_REUSEADDR``); None
+    without a list, so picows connects as usual."""
+    source = local_addr()
+    if source is None:
+        return None
+    return lambda url: connect_from(source, url.host, url.port)
 
 
 def settle(fut: asyncio.Future[None] | None, exc: BaseException | None = None) -> None:

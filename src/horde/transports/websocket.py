@@ -52,9 +52,8 @@ from horde.streams.meter import (
     reason_for,
 )
 from horde.transports.inbox import EMPTY, Inbox, Predicate, stream_taker
-from horde.transports.local_addresses import local_addr
 from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
-from horde.transports.shared import PICOWS_LOG, forget_handshake
+from horde.transports.shared import PICOWS_LOG, forget_handshake, picows_socket
 from horde.transports.ws_listener import BINARY, TEXT, Listener, classify_connect
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "WebSocketConnection"]
@@ -293,7 +292,7 @@ class WebSocketConnection:
                     max_redirects=0,  # browsers fail a redirected WebSocket; so do we
                     read_buffer_init_size=READ_BUFFER_SIZE,
                     use_aiofastnet=USE_AIOFASTNET,
-                    local_addr=local_addr(),  # --local-ips, via loop.create_connection
+                    socket_factory=picows_socket(),  # --local-ips: None unless given
                 )
         except asyncio.CancelledError:
             abandoned = True
