@@ -6,12 +6,13 @@
 
 A server process pinned to CPU 0 accepts and holds every connection; this process, pinned
 to CPU 1, opens ``-n`` TCP connections from one source address — ``bind((address, 0))``
-then ``connect``, as asyncio does with ``local_addr`` (horde's ``--local-ips``) — and
-times each block of 2,000 in CPU time (user + system: the kernel's port search is system
-time). ``--reuse-addr`` sets ``SO_REUSEADDR`` first, as libuv does before every bind, so
-as uvloop's ``create_connection(local_addr=...)`` does; ``--no-port`` sets
-``IP_BIND_ADDRESS_NO_PORT`` first, so the port is chosen at connect instead. The process may hold 20,000 descriptors here, so ``-n`` stays below
-that. The blocks are printed and appended to bench/results/runs.jsonl (``kind: ports``).
+then ``connect``, as horde does for ``--local-ips`` — and times each block of 2,000 in CPU
+time (user + system: the kernel's port search is system time). ``--reuse-addr`` sets
+``SO_REUSEADDR`` first, as libuv does before every bind, so as uvloop's
+``create_connection(local_addr=...)`` does; ``--no-port`` sets ``IP_BIND_ADDRESS_NO_PORT``
+first, so the port is chosen at connect instead. The process may hold 20,000 descriptors
+here, so ``-n`` stays below that. The blocks are printed and appended to
+bench/results/runs.jsonl (``kind: ports``).
 
 A previous run's connections linger in TIME_WAIT for 60 s and keep their ports: wait a
 minute between runs, or use another address.
