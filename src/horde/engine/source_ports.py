@@ -4,10 +4,12 @@ Every connection to one target address and port takes a port of the machine's ep
 range (``net.ipv4.ip_local_port_range``, 32768–60999 by default: 28,232 ports) on its
 source address. The kernel hands them out from one half of the range first; once that
 half is used, every connect searches the whole range for a free port. Measured here
-(Linux 6.18, 2 cores, ``bind`` then ``connect`` from one address, docs/scaling.md): 27 µs
-of CPU per connect up to 12,000 connections, 2,900 µs past 14,000 — a hundred times more,
-and the opens per second fall with it. Past the whole range, connects fail with
-``Cannot assign requested address``.
+(``bench/source_ports.py``, Linux 6.18, 2 cores, ``bind`` then ``connect`` from one
+address): 28–30 µs of CPU per connect up to 12,000 connections, 3.3–3.6 ms past 14,000 —
+a hundred times more, and the opens per second fall with it. Past the whole range,
+connects fail with ``Cannot assign requested address``. (horde binds those sockets
+itself: with ``SO_REUSEADDR``, which uvloop's own bind sets, the fast part is a quarter
+of the range; see :mod:`horde.transports.local_addresses`.)
 
 So before any load, when the plan's peak puts more than half the range on each source
 address, one warning line says so and how many addresses ``--local-ips`` should give. A

@@ -13,10 +13,10 @@ horde binds and connects those sockets itself (:func:`connect_from`) rather than
 ``local_addr`` to the loop: libuv, under uvloop, sets ``SO_REUSEADDR`` before every bind,
 and with it the kernel hands out ports from only a quarter of the ephemeral range before
 it searches the whole range on every connect. Measured (``bench/source_ports.py``, one
-address): with ``SO_REUSEADDR`` a connect cost 33 µs of CPU up to 6,000 connections and
-0.9–1.8 ms from 6,000 on; without it 28–30 µs up to 12,000. So an address opens about
-twice as many connections quickly, and a run of 100,000 on 8 addresses no longer slows
-to a few hundred a second past ~57,000.
+address): with ``SO_REUSEADDR`` a connect cost 31–38 µs of CPU up to 6,000 connections
+and 0.9–1.8 ms from 6,000 on; without it 28–30 µs up to 12,000. So an address opens
+about twice as many connections quickly: 100,000 on 8 addresses and 7 workers opened at
+1,330 a second, where with uvloop's bind they slowed to ~200 a second past ~57,000.
 
 :func:`parse_local_ips` is pure: it checks the list without expanding it (a ConfigError
 names the bad item). The run's chooser lives in a context variable the runner sets
