@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import runlog
 
+from horde.engine.source_ports import ephemeral_ports
+
 BLOCK = 2000
 SERVER = """
 import socket, sys
@@ -88,22 +90,13 @@ def main() -> None:
     for i, us in enumerate(blocks, 1):
         print(f"connections {(i - 1) * BLOCK + 1:>6,}–{i * BLOCK:>6,}: {us:>8.1f} µs each")
     figures = {"first_block_us": blocks[0], "last_block_us": blocks[-1],
-               "ports": _range_size()}
+               "ports": ephemeral_ports()}
     runlog.append([runlog.record(
         a.session, "ports", "connect_from_one_address", "kernel", figures,
         settings={"n": a.n, "block": BLOCK, "no_port": a.no_port, "reuse_addr": a.reuse_addr,
                   "address": a.address},
         runs=[{"us_per_connect": blocks}], source="bench/source_ports.py")])
     print(f"session {a.session} → {runlog.RUNS}")
-
-
-def _range_size() -> int | None:
-    try:
-        low, high = (int(x) for x in
-                     Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    except (OSError, ValueError):
-        return None
-    return high - low + 1
 
 
 if __name__ == "__main__":
