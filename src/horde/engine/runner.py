@@ -7,7 +7,9 @@ it still tears down, closes connections and hands complete results to the sinks.
 
 Which sinks, live views and probes surround it is decided above, in
 :mod:`horde.assembly` (the composition root the CLI and the pytest plugin share); what
-the process does with its collector (``gc.freeze``) is decided at its edge, the CLI.
+the process does with its collector (``gc.freeze``) is decided at its edge, the CLI; how
+often it walks the users while they are being started is the load's
+(:mod:`horde.engine.collector`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from horde.coordination.groups import GroupTracker
 from horde.coordination.hub import Hub
 from horde.coordination.roles import Roster
 from horde.engine.circuit_breaker import CircuitBreaker
+from horde.engine.collector import pace_full_collections
 from horde.engine.control import RunControl
 from horde.engine.cores import one_process
 from horde.engine.hooks import HookOutcome, run_hook
@@ -358,6 +361,8 @@ async def run_load(job: LoadJob, segment: Segment = WHOLE) -> tuple[str, float]:
     driving = asyncio.create_task(driver)
     interrupted = asyncio.create_task(stop.wait())
     cap = asyncio.create_task(asyncio.sleep(config.max_duration_s))
+    collecting = asyncio.create_task(pace_full_collections(
+        lambda: pool.running + recorder.open_connections))
     done, _ = await asyncio.wait([driving, interrupted, cap, misuse],
                                  return_when=asyncio.FIRST_COMPLETED)
     status = "interrupted" if interrupted in done else "completed"
@@ -368,9 +373,9 @@ async def run_load(job: LoadJob, segment: Segment = WHOLE) -> tuple[str, float]:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(pool.wait_sessions(), config.stop_grace_s)
     stopping.set()
-    for task in (driving, interrupted, cap):
+    for task in (driving, interrupted, cap, collecting):
         task.cancel()
-    await asyncio.gather(driving, interrupted, cap, return_exceptions=True)
+    await asyncio.gather(driving, interrupted, cap, collecting, return_exceptions=True)
     if status == "completed" and config.graceful_stop_s > 0:
         with contextlib.suppress(TimeoutError):  # iterations in flight may finish
             await asyncio.wait_for(pool.wait_running(), config.graceful_stop_s)

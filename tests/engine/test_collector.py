@@ -1,0 +1,150 @@
+"""Full collections held while a run's users grow, on a fake clock.
+
+``pace_full_collections`` reads the size every ``CHECK_S`` of the loop's clock; under
+looptime that clock moves only when every task waits, so each check here sees exactly
+the size the test set before it. Full collections are counted with ``gc.callbacks``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from horde.config.model import RunConfig
+from horde.engine.collector import CHECK_S, FLOOR, GAP_S, HELD, pace_full_collections
+from horde.engine.runner import run
+from horde.scenario.loader import load_scenario
+
+
+@pytest.fixture
+def full_collections() -> Iterator[list[float]]:
+    """The loop times of the full collections run while the test runs."""
+    seen: list[float] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            try:
+                seen.append(asyncio.get_running_loop().time())
+            except RuntimeError:  # a collection outside the test's loop
+                seen.append(float("nan"))
+
+    before = gc.get_threshold()
+    gc.callbacks.append(note)
+    yield seen
+    gc.callbacks.remove(note)
+    assert gc.get_threshold() == before, "the thresholds were not given back"
+
+
+class Size:
+    """What the pacer reads: set by the test between checks."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def __call__(self) -> int:
+        return self.value
+
+
+async def grow(size: Size, steps: list[int]) -> list[int]:
+    """Set ``size`` to each of ``steps``, one per check; the third threshold seen at each."""
+    held = []
+    for value in steps:
+        size.value = value
+        await asyncio.sleep(CHECK_S)
+        held.append(gc.get_threshold()[2])
+    return held
+
+
+@pytest.mark.looptime
+async def test_growth_holds_full_collections_and_its_end_gives_them_back(full_collections):
+    original = gc.get_threshold()
+    size = Size()
+    pacer = asyncio.create_task(pace_full_collections(size))
+    await asyncio.sleep(0)
+    assert gc.get_threshold() == (*original[:2], HELD)  # held from the start
+    gc.collect(1)  # young collections still run as asked
+    held = await grow(size, [500, 5_000, 9_000, 9_000])
+    assert held[:3] == [HELD] * 3
+    await pacer  # no growth in the last half second: done, and given back
+    assert gc.get_threshold() == original
+    assert full_collections == []
+
+
+@pytest.mark.looptime
+async def test_a_long_ramp_collects_once_each_doubling_and_no_more_often_than_the_gap(
+    full_collections,
+):
+    size = Size()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    pacer = asyncio.create_task(pace_full_collections(size))
+    await asyncio.sleep(0)  # it reads 0 now, then each step the check after it is set
+    checks_per_gap = int(GAP_S / CHECK_S)
+    # one user more each check, from 2,001: doubled past FLOOR at once, but the gap is
+    # not over until the 20th check (2,020 users), which collects
+    steps = [2 * FLOOR + n for n in range(1, checks_per_gap + 1)]
+    # then not doubled for 19 checks, doubled (4,040) at the gap's end, then not again
+    steps += [steps[-1] + n for n in range(1, checks_per_gap)]
+    steps += [2 * steps[checks_per_gap - 1], 2 * steps[checks_per_gap - 1] + 1]
+    await grow(size, steps)
+    assert [t - start for t in full_collections] == [GAP_S, 2 * GAP_S]
+    size.value = steps[-1]
+    await pacer
+
+
+@pytest.mark.looptime
+async def test_cancelled_while_growing_the_thresholds_are_given_back(full_collections):
+    original = gc.get_threshold()
+    size = Size()
+    pacer = asyncio.create_task(pace_full_collections(size))
+    await asyncio.sleep(0)
+    await grow(size, [100, 200])
+    assert gc.get_threshold()[2] == HELD
+    pacer.cancel()
+    await asyncio.gather(pacer, return_exceptions=True)
+    assert gc.get_threshold() == original
+
+
+@pytest.mark.looptime
+async def test_overlapping_runs_give_the_thresholds_back_once_the_last_ends(full_collections):
+    original = gc.get_threshold()
+    first, second = Size(), Size()
+    one = asyncio.create_task(pace_full_collections(first))
+    await asyncio.sleep(0)
+    two = asyncio.create_task(pace_full_collections(second))
+    await asyncio.sleep(0)
+    second.value = 1
+    await asyncio.sleep(CHECK_S * 1.5)  # first: no growth, returns; second: grew
+    assert one.done()
+    assert gc.get_threshold()[2] == HELD
+    await two
+    assert gc.get_threshold() == original
+
+
+RECORD_THRESHOLD = """
+import gc
+import horde
+
+SEEN = {seen!r}
+
+@horde.behaviour
+async def note(user):
+    with open(SEEN, "a") as f:
+        f.write(f"{{gc.get_threshold()[2]}}\\n")
+    await user.think(0.2)
+"""
+
+
+async def test_a_run_holds_full_collections_while_its_users_start(write_scenario, tmp_path):
+    seen = tmp_path / "seen.txt"
+    path = write_scenario(RECORD_THRESHOLD.format(seen=str(seen)))
+    original = gc.get_threshold()
+    config = RunConfig(scenario=path, target="http://127.0.0.1:9", progress=False,
+                       users=20, spawn_rate=1_000, iterations=1)
+    results = await run(config, load_scenario(path))
+    assert results["iterations"]["completed"] == 20
+    assert seen.read_text().split() == [str(HELD)] * 20  # every user started while held
+    assert gc.get_threshold() == original
