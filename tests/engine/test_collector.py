@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from horde.config.model import RunConfig
-from horde.engine.collector import CHECK_S, FLOOR, GAP_S, HELD, pace_full_collections
+from horde.engine.collector import CHECK_S, GAP_S, HELD, pace_full_collections
 from horde.engine.runner import run
 from horde.scenario.loader import load_scenario
 
@@ -74,25 +74,32 @@ async def test_growth_holds_full_collections_and_its_end_gives_them_back(full_co
 
 
 @pytest.mark.looptime
-async def test_a_long_ramp_collects_once_each_doubling_and_no_more_often_than_the_gap(
+async def test_a_long_ramp_lets_the_collector_run_one_full_collection_each_gap(
     full_collections,
 ):
+    original = gc.get_threshold()
     size = Size()
     loop = asyncio.get_running_loop()
     start = loop.time()
     pacer = asyncio.create_task(pace_full_collections(size))
-    await asyncio.sleep(0)  # it reads 0 now, then each step the check after it is set
-    checks_per_gap = int(GAP_S / CHECK_S)
-    # one user more each check, from 2,001: doubled past FLOOR at once, but the gap is
-    # not over until the 20th check (2,020 users), which collects
-    steps = [2 * FLOOR + n for n in range(1, checks_per_gap + 1)]
-    # then not doubled for 19 checks, doubled (4,040) at the gap's end, then not again
-    steps += [steps[-1] + n for n in range(1, checks_per_gap)]
-    steps += [2 * steps[checks_per_gap - 1], 2 * steps[checks_per_gap - 1] + 1]
-    await grow(size, steps)
-    assert [t - start for t in full_collections] == [GAP_S, 2 * GAP_S]
-    size.value = steps[-1]
-    await pacer
+    await asyncio.sleep(0)  # it reads 0 now, then each value the check after it is set
+    per_gap = round(GAP_S / CHECK_S)
+    thresholds = []
+    for check in range(1, 2 * per_gap + 6):  # one user more before each check
+        size.value = check
+        await asyncio.sleep(CHECK_S)
+        thresholds.append(gc.get_threshold())
+        if check == per_gap + 4:
+            gc.collect()  # as the collector's rule would, once it may
+    held = (*original[:2], HELD)
+    assert thresholds[:per_gap - 1] == [held] * (per_gap - 1)
+    assert thresholds[per_gap - 1] == original  # GAP_S after the start: it may run one
+    assert thresholds[per_gap: per_gap + 4] == [original] * 4  # it has not wanted to yet
+    # it ran one: held again from the next check, for GAP_S from there
+    assert thresholds[per_gap + 4: 2 * per_gap + 4] == [held] * per_gap
+    assert thresholds[2 * per_gap + 4] == original
+    assert [t - start for t in full_collections] == [CHECK_S * (per_gap + 4)]
+    await pacer  # no growth since the last check: done
 
 
 @pytest.mark.looptime

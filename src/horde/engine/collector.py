@@ -7,13 +7,12 @@ took 10 full collections, 1.1 s of a 4 s ramp, each stopping the event loop for 
 200 ms, and every one found nothing to free — the users were alive.
 
 So from the start of the load, and for as long as the users and their open connections
-grow, full collections wait until that number has doubled since the last one (from
-:data:`FLOOR` on) and :data:`GAP_S` has passed; the young collections run as always,
-and they reclaim the short-lived cycles. Once it has not grown for half a second, the
-collector's own rule is back, and it runs the one full collection the ramp put off
-(when the next young ones ask). Only the load's first ramp is held. Garbage in cycles
-among long-lived objects waits longer during that ramp: the price, bounded by the
-doubling.
+grow, the collector's own rule may run at most one full collection every :data:`GAP_S`;
+the young collections run as always, and they reclaim the short-lived cycles. Once the
+growth has stopped for half a second, the rule is back as it was, and it runs the full
+collection the ramp put off when the next young ones ask. Only the load's first ramp is
+held. Garbage in cycles among long-lived objects (an object kept past two young
+collections, then dropped) waits up to :data:`GAP_S` longer during that ramp: the price.
 
 The thresholds are the process's: they are held for the span of a run and given back
 as they were, also when runs overlap in one process (a test session).
@@ -26,8 +25,7 @@ import gc
 from collections.abc import Callable
 
 CHECK_S = 0.5  # how often the size is read: growth is what it gained since
-FLOOR = 1_000  # below this many users, full collections are cheap: no forced one
-GAP_S = 10.0  # nor more often than this: a quick ramp has none
+GAP_S = 10.0  # at most one full collection this often while held: a quick ramp has none
 HELD = 1 << 30  # a full-collection threshold no run reaches
 
 _holders = 0  # runs in this process pacing full collections now
@@ -36,26 +34,32 @@ _saved: tuple[int, int, int] = (0, 0, 0)  # the thresholds from before the first
 
 async def pace_full_collections(size: Callable[[], int], check_s: float = CHECK_S) -> None:
     """Hold full collections from now while ``size()`` (the users and their open
-    connections) grows, with one each time it has doubled; return, the collector's own
-    rule given back, once it has not grown for ``check_s``. Only the load's first ramp
-    is held: a later one, a stage of a shape, is left to the collector's rule."""
+    connections) grows, letting the collector's own rule run at most one each
+    :data:`GAP_S`; return, its rule given back, once ``size()`` has not grown for
+    ``check_s``. Only the load's first ramp is held: a later one, a stage of a shape, is
+    left to the collector."""
     clock = asyncio.get_running_loop().time
     young = _hold()
     try:
         gc.set_threshold(*young, HELD)  # a run starts by growing
-        at_last_full = seen = size()
-        last_full_t = clock()
+        seen = size()
+        full, full_at = _full_collections(), clock()
         while True:
             await asyncio.sleep(check_s)
-            now = size()
-            if now <= seen:
+            if (now := size()) <= seen:
                 return
-            if now >= 2 * max(at_last_full, FLOOR) and clock() - last_full_t >= GAP_S:
-                gc.collect()
-                at_last_full, last_full_t = now, clock()
             seen = now
+            if _full_collections() != full:  # one ran: hold the next back again
+                full, full_at = _full_collections(), clock()
+                gc.set_threshold(*young, HELD)
+            elif clock() - full_at >= GAP_S:
+                gc.set_threshold(*_saved)  # the collector's rule may run one now
     finally:
         _release()
+
+
+def _full_collections() -> int:
+    return gc.get_stats()[2]["collections"]
 
 
 def _hold() -> tuple[int, int]:
