@@ -1,8 +1,12 @@
 """The engine end to end, with scenarios that need no network: counts must be exact."""
 
 import asyncio
+import gc
+
+import pytest
 
 from horde.config.model import RunConfig
+from horde.engine.collector import HELD
 from horde.engine.runner import run
 from horde.scenario.loader import load_scenario
 
@@ -194,3 +198,29 @@ async def test_graceful_stop_lets_iterations_in_flight_finish(write_scenario):
     assert began == 8 and finished == 4  # the second iteration of each user was cut off
     began, finished, duration = await counts(graceful_stop_s=2.0)
     assert began == finished == 8 and 1.3 < duration < 2.5
+
+
+async def test_a_cancelled_run_stops_its_users_and_gives_the_collector_back(write_scenario):
+    """``horde.run`` under a caller's timeout: cancelled mid-ramp, it leaves no task of
+    its own running, no user alive, and the collector's thresholds as they were."""
+    path = write_scenario(
+        """
+        import horde
+
+        @horde.behaviour
+        async def hold(user):
+            await user.think(30)
+        """
+    )
+    original = gc.get_threshold()
+    before = asyncio.all_tasks()
+    running = asyncio.create_task(run(config(path, users=40, spawn_rate=20),
+                                      load_scenario(path)))
+    async with asyncio.timeout(20):
+        while gc.get_threshold()[2] != HELD:  # the ramp has begun: full collections held
+            await asyncio.sleep(0.01)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert gc.get_threshold() == original
+    assert asyncio.all_tasks() - before - {asyncio.current_task()} == set()

@@ -4,30 +4,36 @@ CPython's collector runs a full collection each time the objects that outlived i
 collections have grown by a quarter, and a full collection walks every tracked object.
 A ramp grows them the whole way: starting 10,000 WebSocket users in one process here
 took 10 full collections, 1.1 s of a 4 s ramp, each stopping the event loop for up to
-200 ms, and every one found nothing to free — the users were alive.
+220 ms, and every one found nothing to free — the users were alive.
 
-So from the start of the load, and for as long as the users and their open connections
-grow, the collector's own rule may run at most one full collection every :data:`GAP_S`;
-the young collections run as always, and they reclaim the short-lived cycles. Once the
-growth has stopped for half a second, the rule is back as it was, and it runs the full
-collection the ramp put off when the next young ones ask. Only the load's first ramp is
-held. Garbage in cycles among long-lived objects (an object kept past two young
-collections, then dropped) waits up to :data:`GAP_S` longer during that ramp: the price.
+So from the start of the load, and until a reading (every half second) finds the users
+and their open connections no more numerous than at the one before, the collector's own
+rule may run at most one full collection every :data:`GAP_S`; the young collections run
+as always, and they reclaim the short-lived cycles. Then the rule is back as it was, and
+it runs the full collection the ramp put off when the next young ones ask. Only the
+load's first ramp is held: a plan that starts flat, or a ramp slower than about two
+users a second, is left to the collector from its first reading. Garbage in cycles among
+long-lived objects (an object kept past two young collections, then dropped) waits up to
+:data:`GAP_S` longer during that ramp: the price. This is CPython's generational
+collector and its third threshold; a build whose collector has none holds nothing.
 
 The thresholds are the process's: they are held for the span of a run and given back
-as they were, also when runs overlap in one process (a test session).
+as they were, also when runs overlap in one process (a test session, or a run on another
+thread); the gap is then per run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import Callable
 
 CHECK_S = 0.5  # how often the size is read: growth is what it gained since
 GAP_S = 10.0  # at most one full collection this often while held: a quick ramp has none
 HELD = 1 << 30  # a full-collection threshold no run reaches
 
+_lock = threading.Lock()  # runs on other threads' loops share the process's thresholds
 _holders = 0  # runs in this process pacing full collections now
 _saved: tuple[int, int, int] = (0, 0, 0)  # the thresholds from before the first of them
 
@@ -65,14 +71,16 @@ def _full_collections() -> int:
 def _hold() -> tuple[int, int]:
     """Count this run in; the young generations' thresholds, which it keeps."""
     global _holders, _saved
-    if _holders == 0:
-        _saved = gc.get_threshold()
-    _holders += 1
-    return _saved[0], _saved[1]
+    with _lock:
+        if _holders == 0:
+            _saved = gc.get_threshold()
+        _holders += 1
+        return _saved[0], _saved[1]
 
 
 def _release() -> None:
     global _holders
-    _holders -= 1
-    if _holders == 0:
-        gc.set_threshold(*_saved)
+    with _lock:
+        _holders -= 1
+        if _holders == 0:
+            gc.set_threshold(*_saved)

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -336,19 +336,18 @@ async def run_load(job: LoadJob, segment: Segment = WHOLE) -> tuple[str, float]:
     """The load phase: follow the plan until it ends, the users finish, ``stop``, or a
     user raises a UsageError (``misuse`` gets it: the run is aborted). On a worker, only
     its ``segment`` of the plan."""
-    config, scenario, recorder, stopping, stop, context, progress, misuse = (
-        job.config, job.scenario, job.recorder, job.stopping, job.stop, job.context,
-        job.progress, job.misuse)
+    config, recorder, context, progress, misuse = (
+        job.config, job.recorder, job.context, job.progress, job.misuse)
     plan = progress.plan
     roster = context[3]
     share: Segment | RosterShare = segment if roster is None else segment.of(roster)
-    make_user = _user_maker(config, recorder, stopping, context, share)
+    make_user = _user_maker(config, recorder, job.stopping, context, share)
 
     def misused(exc: UsageError) -> None:
         if not misuse.done():
             misuse.set_result(exc)
 
-    pool = UserPool(make_user, scenario, config.iterations, config.stop_timeout_s,
+    pool = UserPool(make_user, job.scenario, config.iterations, config.stop_timeout_s,
                     share if isinstance(share, RosterShare) else None,
                     on_usage_error=misused)
     if plan.open_model:
@@ -358,30 +357,45 @@ async def run_load(job: LoadJob, segment: Segment = WHOLE) -> tuple[str, float]:
             plan, pool, CLOCK, progress, until_done=config.iterations is not None, share=share
         )
     began = CLOCK()
-    driving = asyncio.create_task(driver)
-    interrupted = asyncio.create_task(stop.wait())
-    cap = asyncio.create_task(asyncio.sleep(config.max_duration_s))
-    collecting = asyncio.create_task(pace_full_collections(
-        lambda: pool.running + recorder.open_connections))
-    done, _ = await asyncio.wait([driving, interrupted, cap, misuse],
-                                 return_when=asyncio.FIRST_COMPLETED)
-    status = "interrupted" if interrupted in done else "completed"
-    if misuse.done():
-        status = "aborted"
-        progress.abort_reason = f"usage error: {misuse.result()}"
-    if driving in done and plan.open_model:  # let sessions in flight finish, within grace
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(pool.wait_sessions(), config.stop_grace_s)
-    stopping.set()
-    for task in (driving, interrupted, cap, collecting):
-        task.cancel()
-    await asyncio.gather(driving, interrupted, cap, collecting, return_exceptions=True)
-    if status == "completed" and config.graceful_stop_s > 0:
-        with contextlib.suppress(TimeoutError):  # iterations in flight may finish
-            await asyncio.wait_for(pool.wait_running(), config.graceful_stop_s)
-    load_s = CLOCK() - began
-    await pool.close()
+    try:
+        status = await _drive(job, pool, driver)
+        if status == "completed" and config.graceful_stop_s > 0:
+            with contextlib.suppress(TimeoutError):  # iterations in flight may finish
+                await asyncio.wait_for(pool.wait_running(), config.graceful_stop_s)
+        load_s = CLOCK() - began
+    finally:  # a cancelled run (``horde.run`` under a timeout) stops its users too
+        await pool.close()
     return status, load_s
+
+
+async def _drive(job: LoadJob, pool: UserPool, driver: Coroutine[Any, Any, None]) -> str:
+    """Follow the plan until it ends, ``stop``, the time cap or a misuse; the status. Its
+    tasks, the collector's pacing among them, end on every way out, a cancellation too."""
+    progress, recorder = job.progress, job.recorder
+    tasks = [
+        asyncio.create_task(driver),
+        asyncio.create_task(job.stop.wait()),
+        asyncio.create_task(asyncio.sleep(job.config.max_duration_s)),
+        asyncio.create_task(pace_full_collections(
+            lambda: pool.running + recorder.open_connections)),
+    ]
+    driving, interrupted = tasks[0], tasks[1]
+    try:
+        done, _ = await asyncio.wait([*tasks[:3], job.misuse],
+                                     return_when=asyncio.FIRST_COMPLETED)
+        status = "interrupted" if interrupted in done else "completed"
+        if job.misuse.done():
+            status = "aborted"
+            progress.abort_reason = f"usage error: {job.misuse.result()}"
+        if driving in done and progress.plan.open_model:  # sessions in flight may finish
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pool.wait_sessions(), job.config.stop_grace_s)
+        return status
+    finally:
+        job.stopping.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def cast_config(
