@@ -48,6 +48,14 @@ class Size:
         return self.value
 
 
+async def started() -> tuple[Size, asyncio.Task[None]]:
+    """A pacer that has read its first size (0); the size it reads."""
+    size = Size()
+    pacer = asyncio.create_task(pace_full_collections(size))
+    await asyncio.sleep(0)
+    return size, pacer
+
+
 async def grow(size: Size, steps: list[int]) -> list[int]:
     """Set ``size`` to each of ``steps``, one per check; the third threshold seen at each."""
     held = []
@@ -61,9 +69,7 @@ async def grow(size: Size, steps: list[int]) -> list[int]:
 @pytest.mark.looptime
 async def test_growth_holds_full_collections_and_its_end_gives_them_back(full_collections):
     original = gc.get_threshold()
-    size = Size()
-    pacer = asyncio.create_task(pace_full_collections(size))
-    await asyncio.sleep(0)
+    size, pacer = await started()
     assert gc.get_threshold() == (*original[:2], HELD)  # held from the start
     # more long-lived objects than the collector's rule lets grow without a full one
     kept = [[] for _ in range(len(gc.get_objects(generation=2)) // 2 + 100_000)]
@@ -82,11 +88,8 @@ async def test_a_long_ramp_lets_the_collector_run_one_full_collection_each_gap(
     full_collections,
 ):
     original = gc.get_threshold()
-    size = Size()
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    pacer = asyncio.create_task(pace_full_collections(size))
-    await asyncio.sleep(0)  # it reads 0 now, then each value the check after it is set
+    start = asyncio.get_running_loop().time()
+    size, pacer = await started()  # it reads each value at the check after it is set
     per_gap = round(GAP_S / CHECK_S)
     thresholds = []
     for check in range(1, 2 * per_gap + 6):  # one user more before each check
@@ -109,9 +112,7 @@ async def test_a_long_ramp_lets_the_collector_run_one_full_collection_each_gap(
 @pytest.mark.looptime
 async def test_cancelled_while_growing_the_thresholds_are_given_back(full_collections):
     original = gc.get_threshold()
-    size = Size()
-    pacer = asyncio.create_task(pace_full_collections(size))
-    await asyncio.sleep(0)
+    size, pacer = await started()
     await grow(size, [100, 200])
     assert gc.get_threshold()[2] == HELD
     pacer.cancel()
