@@ -82,3 +82,36 @@ async def test_close_stops_every_user_a_bounded_number_at_a_time(
     stopped = [line.split() for line in log.read_text().splitlines()]
     assert sorted(int(user) for user, _ in stopped) == list(range(20))
     assert max(int(most) for _, most in stopped) == 4  # four at a time, never more
+
+
+HELD_TASKS = """
+import asyncio
+import weakref
+import horde
+SEEN = {seen!r}
+
+@horde.behaviour
+async def hold(user):
+    user.state.task = weakref.ref(asyncio.current_task())
+    await user.think(3600)
+
+@horde.on_stop
+async def bye(user):
+    with open(SEEN, "a") as f:
+        f.write(f"{{user.state.task() is None}}\\n")
+"""
+
+
+async def test_cancelled_users_tasks_are_let_go_before_they_are_stopped(
+    write_scenario, tmp_path
+):
+    """Each cancelled task keeps its CancelledError and the frames it unwound: held
+    while 10,000 users closed their connections, they raised the run's peak memory."""
+    seen = tmp_path / "seen"
+    pool = pool_for(write_scenario(HELD_TASKS.format(seen=str(seen))), asyncio.Event())
+    for _ in range(5):
+        pool.start()
+    while pool.running < 5 or not all(hasattr(u.state, "task") for u in pool._tasks):
+        await asyncio.sleep(0.005)
+    await pool.close()
+    assert seen.read_text().split() == ["True"] * 5  # gone when its on_stop ran
