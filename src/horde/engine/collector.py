@@ -55,8 +55,8 @@ async def pace_full_collections(size: Callable[[], int], check_s: float = CHECK_
             if (now := size()) <= seen:
                 return
             seen = now
-            if _full_collections() != full:  # one ran: hold the next back again
-                full, full_at = _full_collections(), clock()
+            if (count := _full_collections()) != full:  # one ran: hold the next back
+                full, full_at = count, clock()
                 gc.set_threshold(*young, HELD)
             elif clock() - full_at >= GAP_S:
                 gc.set_threshold(*_saved)  # the collector's rule may run one now
