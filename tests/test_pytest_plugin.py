@@ -190,14 +190,25 @@ def test_the_example_suite_runs_as_a_user_runs_it(pytester: pytest.Pytester) -> 
 
 
 def test_horde_run_takes_workers_like_the_command_line(inner: pytest.Pytester) -> None:
-    """``workers=2`` in a pytest load test: the same counts, from two engine processes."""
+    """``workers=2`` in pytest load tests: the same counts, from two engine processes,
+    in every test of the session. Each async test has its own event loop; the Ray
+    instance the first one started must outlive that loop (and its executor's threads)."""
     inner.makepyfile(test_workers="""
-        async def test_on_two_workers(horde_run):
+        import pytest
+
+        @pytest.mark.parametrize("iterations", [5, 3])
+        async def test_on_two_workers(horde_run, iterations):
             results = await horde_run("offline.py", target="http://127.0.0.1:9", workers=2,
-                                      users=4, iterations=5)
+                                      users=4, iterations=iterations)
             assert results.passed
-            assert results.counter("custom:done") == 20
+            assert results.counter("custom:done") == 4 * iterations
             assert results["workers"]["count"] == 2
             assert len({w["pid"] for w in results["generator"]["workers"]}) == 2
+
+        def test_then_a_sync_one(horde_run):
+            results = horde_run.sync("offline.py", target="http://127.0.0.1:9", workers=2,
+                                     users=2, iterations=1)
+            assert results.counter("custom:done") == 2
     """)
-    inner.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    result = inner.runpytest_subprocess("-p", "no:cacheprovider", timeout=240)
+    result.assert_outcomes(passed=3)

@@ -3,7 +3,10 @@
 One code path for both: ``ray.init()`` starts a local instance sized to the workers, or
 joins ``--cluster ADDRESS``; each worker is an actor of one CPU, spread over the nodes.
 The local instance lives as long as the horde process (Ray shuts it down at exit), so the
-steps of ``horde capacity`` or the tests of a pytest session start it once.
+steps of ``horde capacity`` or the tests of a pytest session start it once. Ray ties its
+daemons to the thread that starts them (they die with it), so that thread is one of
+this module's own, kept for the process: never an event loop's executor thread, which
+ends with its loop (each pytest-asyncio test has one).
 Every call is awaited with a deadline, so a worker that died (killed, its node gone)
 shows up as :class:`WorkerLostError` and never as a hang.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +28,8 @@ from horde.errors import ConfigError, WorkerLostError
 CONNECT_TIMEOUT_S = 5.0
 CALL_TIMEOUT_S = 15.0  # longer than any poll takes on a live worker, even a saturated one
 log = logging.getLogger("horde")
+# starts and stops the local Ray instance; its one thread lives as long as the process
+_RAY_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="horde-ray")
 
 
 def import_ray() -> Any:
@@ -45,10 +51,12 @@ class RayPool:
     async def start(cls, workers: int | str, address: str | None) -> RayPool:
         ray = import_ray()
         wanted = available_cores() if workers == "auto" else int(workers)
+        loop = asyncio.get_running_loop()
         if ray.is_initialized() and address is None and _cpus(ray) < wanted:
-            await asyncio.to_thread(ray.shutdown)  # a smaller instance of an earlier run
+            # a smaller instance of an earlier run
+            await loop.run_in_executor(_RAY_THREAD, ray.shutdown)
         if not ray.is_initialized():
-            await asyncio.to_thread(_init, ray, address, wanted)
+            await loop.run_in_executor(_RAY_THREAD, _init, ray, address, wanted)
         count = _worker_count(ray, workers, address)
         if address is not None and count > _cpus(ray):
             raise ConfigError(f"--workers {count}: the cluster at {address} has "
