@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,14 +44,24 @@ def cast(config: RunConfig, scenario: Scenario) -> tuple[RunConfig, Roster | Non
     return cast_config(config, scenario, params)
 
 
-def load_phase(config: RunConfig) -> LoadPhase:
-    """Where the load runs: on this event loop, or on workers (``--workers``,
-    ``--cluster``) — Ray is imported only then."""
+@contextlib.asynccontextmanager
+async def opened_load_phase(config: RunConfig, stop: asyncio.Event) -> AsyncIterator[LoadPhase]:
+    """Where the load runs, ready before anything of the run starts: this event loop, or
+    workers (``--workers``, ``--cluster``; Ray is imported only then) placed on the
+    cluster, so that a cluster that cannot be joined is one line and exit 2 — no
+    ``@setup``, no results, no history row — and Ray's start-up is not in the run's
+    time series. The workers are ended on the way out."""
     if one_process(config.workers, config.cluster):
-        return LocalLoad()
+        yield LocalLoad()
+        return
     from horde.cluster.coordinator import Workers
 
-    return Workers(config)
+    workers = Workers(config)
+    await workers.open(stop)
+    try:
+        yield workers
+    finally:
+        await workers.close()
 
 
 async def run(
@@ -69,7 +79,9 @@ async def run(
     process's garbage collector is left as it is: ``horde run`` calls ``gc.freeze()``
     first, so what was loaded stays out of the collections that would pause the load.
     """
-    return await run_load_here(config, scenario, sinks, stop, probes, load_phase(config))
+    stop = stop or asyncio.Event()
+    async with opened_load_phase(config, stop) as phase:
+        return await run_load_here(config, scenario, sinks, stop, probes, phase)
 
 
 def report_sinks(
@@ -101,9 +113,12 @@ class Assembly:
     history: Path | None = None  # the run history to record the run in; None: not kept
 
     async def run(self, stop: asyncio.Event | None = None) -> dict[str, Any]:
-        """Start the live views, the target watch, then the history record (once all
-        around the run is up), run, and stop them all again; the results."""
+        """Place the workers (if any), start the live views, the target watch, then the
+        history record (once all around the run is up), run, and stop them all again;
+        the results."""
+        stop = stop or asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
+            phase = await stack.enter_async_context(opened_load_phase(self.config, stop))
             live: list[Any] = [await stack.enter_async_context(s) for s in self.served]
             probes = []
             if self.watched is not None:
@@ -114,7 +129,8 @@ class Assembly:
                     probes.append(probe)
             if self.history is not None:
                 live.append(start_history(self.history, self.config, self.scenario))
-            return await run(self.config, self.scenario, [*self.sinks, *live], stop, probes)
+            sinks = [*self.sinks, *live]
+            return await run_load_here(self.config, self.scenario, sinks, stop, probes, phase)
 
 
 def assemble(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.support import free_port, read_results
+from tests.support import free_port, read_results, reset_stats, server_stats
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -84,3 +85,40 @@ def test_abort_on_fail_stops_every_worker(tmp_path, echo_server):
     assert results["status"] == "aborted" and "threshold failed" in results["abort_reason"]
     assert results["duration_s"] < 50  # not the plan's 60 s
     assert results["workers"]["lost"] == []
+
+
+# Loads slowly on a worker (a Ray actor process), at once in horde's own process: a
+# Ctrl-C two seconds in lands while Ray starts or while the workers load it.
+SLOW_TO_LOAD = """
+import sys, time
+import horde
+
+if any("default_worker" in arg for arg in sys.argv):
+    time.sleep(8)
+
+@horde.behaviour
+async def echo(user):
+    await user.http.get("/echo", name="echo")
+"""
+
+
+def test_ctrl_c_while_the_workers_start_sends_no_load(tmp_path, echo_server):
+    reset_stats(echo_server)
+    path = tmp_path / "slow.py"
+    path.write_text(textwrap.dedent(SLOW_TO_LOAD))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "horde", "run", str(path), "--target", echo_server,
+         "--workers", "2", "--users", "2", "--duration", "30s", "--quiet", "--no-history",
+         "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=90)
+    finally:
+        child.kill()
+    results = read_results(tmp_path / "out")
+    assert child.returncode == 4, err[-2000:]
+    assert results["status"] == "interrupted"
+    assert results["users"]["peak_active"] == 0
+    assert server_stats(echo_server).get("http_requests", 0) == 0  # counted from the first

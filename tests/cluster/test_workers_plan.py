@@ -99,13 +99,17 @@ def test_workers_without_ray_installed_is_one_line_and_exit_2_before_any_load(wr
         "horde: error: more than one worker needs Ray: pip install 'horde[cluster]'")
 
 
-def test_a_cluster_that_cannot_be_joined_ends_the_run_with_exit_2(tmp_path, echo_server):
+def test_a_cluster_that_cannot_be_joined_is_one_line_and_exit_2_before_anything_starts(
+        tmp_path, echo_server):
     path = tmp_path / "scenario.py"
     path.write_text(textwrap.dedent(DRAWS))
+    history = tmp_path / "runs.sqlite"
     out = horde_cli("run", str(path), "--target", echo_server, "--users", "2", "--quiet",
-                    "--no-history", "--cluster", "127.0.0.1:9", "--out", str(tmp_path / "o"),
-                    timeout=120)
+                    "--history", str(history), "--cluster", "127.0.0.1:9",
+                    "--out", str(tmp_path / "o"), timeout=120)
     assert out.returncode == 2, out.stderr[-2000:]
-    assert "cannot join the Ray cluster" in out.stderr.strip().splitlines()[-1]
-    results = read_results(tmp_path / "o")
-    assert results["counters"]["custom:teardown:7"] == 1  # @setup ran, so @teardown did
+    assert out.stdout == ""
+    assert out.stderr.strip().splitlines() == [
+        "horde: error: --cluster 127.0.0.1:9: cannot join the Ray cluster: Connection refused"]
+    assert not (tmp_path / "o" / "results.json").exists()  # nothing ran: no @setup, no run
+    assert not history.exists()

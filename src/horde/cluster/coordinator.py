@@ -27,7 +27,7 @@ from horde.config.model import RunConfig
 from horde.engine.pacing import Progress
 from horde.engine.runner import CLOCK, LoadJob
 from horde.engine.segments import Segment
-from horde.errors import ConfigError, UsageError, WorkerLostError
+from horde.errors import UsageError, WorkerLostError
 from horde.metrics.recorder import Recorder
 from horde.metrics.shipping import Gauges, absorb, absorb_tallies
 from horde.monitor.generator import GeneratorMonitor
@@ -70,15 +70,33 @@ class Workers:
 
     # -- the load phase ----------------------------------------------------------------------
 
-    async def run(self, job: LoadJob) -> tuple[str, float]:
+    async def open(self, stop: asyncio.Event) -> None:
+        """Join the cluster (or start the local Ray instance) and place the workers,
+        before anything of the run starts: a cluster that cannot be joined, or is too
+        small, is a :class:`ConfigError` here. ``stop`` set meanwhile (a Ctrl-C during
+        Ray's seconds of start-up) ends the wait: then no worker is placed and the run,
+        stopped before it began, sends nothing."""
+        starting = asyncio.ensure_future(RayPool.start(self.config.workers,
+                                                       self.config.cluster))
+        stopped = asyncio.ensure_future(stop.wait())
         try:
-            self.pool = pool = await RayPool.start(self.config.workers, self.config.cluster)
-        except ConfigError as exc:  # the cluster cannot be joined, or is too small
-            return _refuse(job, str(exc))
-        try:
-            return await self._drive(job, pool)
+            await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await pool.close()
+            stopped.cancel()
+        if starting.done():
+            self.pool = starting.result()
+        else:
+            starting.cancel()  # Ray's own start goes on in its thread; no actor is made
+
+    async def close(self) -> None:
+        """End the workers (the Ray instance stays for the process's next run)."""
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def run(self, job: LoadJob) -> tuple[str, float]:
+        if self.pool is None or job.stop.is_set():
+            return "interrupted", 0.0
+        return await self._drive(job, self.pool)
 
     async def _drive(self, job: LoadJob, pool: RayPool) -> tuple[str, float]:
         scenario = job.scenario
@@ -99,6 +117,8 @@ class Workers:
                                 "see docs/scaling.md)")
         except Exception as exc:  # the scenario does not load there (a missing module)
             return _refuse(job, f"a worker could not load the scenario: {exc}")
+        if job.stop.is_set():  # stopped while they loaded it: no load at all
+            return "interrupted", 0.0
         at = self._start_time()
         await pool.start_all(at)
         self._began = CLOCK() + (at - time.time())
