@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -96,8 +97,11 @@ def test_a_local_ray_cluster_runs_the_same_scenario_with_the_same_totals(tmp_pat
                                                                          monkeypatch):
     ray = str(Path(sys.executable).parent / "ray")
     port = str(_free_port())
-    # a private test cluster: no token (docs/scaling.md says how nodes share one)
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    # a token, as `ray start` finds one in ~/.ray/auth_token, and RAY_AUTH_MODE unset:
+    # the head uses it, and horde must too, with nothing set (docs/scaling.md)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(16))
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     started = subprocess.run(
         [ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port,

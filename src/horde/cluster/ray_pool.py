@@ -114,10 +114,26 @@ def _init(ray: Any, address: str | None, workers: int) -> None:
         ray.init(num_cpus=max(workers, available_cores()), **options)
     else:
         _reachable(address)
+        _token_auth_as_ray_start_does()
         try:
             ray.init(address=address, **options)
         except (ConnectionError, RuntimeError) as exc:
             raise ConfigError(f"--cluster {address}: cannot join the Ray cluster: {exc}") from None
+
+
+def _token_auth_as_ray_start_does() -> None:
+    """Use token authentication when ``RAY_AUTH_MODE`` is unset and a token is found
+    (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH``, ``~/.ray/auth_token``): the rule
+    ``ray start`` follows, so that a head started with the token this machine has is
+    joined without setting anything. Ray's driver does this only for ``address="auto"``;
+    joining a given address without it fails on an invalid token after retrying."""
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def _reachable(address: str) -> None:
