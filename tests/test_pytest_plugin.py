@@ -189,10 +189,14 @@ def test_the_example_suite_runs_as_a_user_runs_it(pytester: pytest.Pytester) -> 
     result.assert_outcomes(passed=2, deselected=5)
 
 
-def test_horde_run_takes_workers_like_the_command_line(inner: pytest.Pytester) -> None:
+def test_horde_run_takes_workers_like_the_command_line(
+        inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """``workers=2`` in pytest load tests: the same counts, from two engine processes,
     in every test of the session. Each async test has its own event loop; the Ray
-    instance the first one started must outlive that loop (and its executor's threads)."""
+    instance the first one started must outlive that loop (and its executor's threads).
+    Only ``--cluster`` joins a cluster: a RAY_ADDRESS left in the environment (or a
+    ``ray start`` head on the machine) must not capture the private instance."""
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")
     inner.makepyfile(test_workers="""
         import pytest
 

@@ -111,7 +111,8 @@ def _init(ray: Any, address: str | None, workers: int) -> None:
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.ERROR,
                                "log_to_driver": True, "namespace": "horde"}
     if address is None:
-        ray.init(num_cpus=max(workers, available_cores()), **options)
+        # "local": a new instance even beside a `ray start` head or a RAY_ADDRESS
+        ray.init(address="local", num_cpus=max(workers, available_cores()), **options)
     else:
         _reachable(address)
         _token_auth_as_ray_start_does()
