@@ -3,7 +3,7 @@
 import pytest
 
 from horde.coordination.roles import Roster, group, role
-from horde.engine.segments import WHOLE, Segment
+from horde.engine.segments import WHOLE, Segment, first_user_ids
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 7])
@@ -53,3 +53,12 @@ def test_roster_shares_count_whole_groups_as_the_plan_reaches_them():
 def test_a_segment_outside_its_run_is_refused():
     with pytest.raises(ValueError):
         Segment(2, 2)
+
+
+def test_a_lost_workers_users_are_its_whole_groups_not_every_other_id():
+    roster = Roster((role("dashboard", 1), group("team", 5, ("creator", "joiner"))), None)
+    second = Segment(1, 2)
+    # units: dashboard 0, teams at 1, 3, 5, 7, 9; the second worker has the 2nd and 4th
+    assert first_user_ids(second, roster, 6, 1000) == [1, 2, 5, 6, 9, 10]
+    assert first_user_ids(second, roster, 6, 3) == [1, 2, 5]
+    assert first_user_ids(second, None, 3, 1000) == [1, 3, 5]  # no roster: every 2nd

@@ -26,7 +26,7 @@ from horde.cluster.sections import merge_sections
 from horde.config.model import RunConfig
 from horde.engine.pacing import Progress
 from horde.engine.runner import CLOCK, LoadJob
-from horde.engine.segments import Segment
+from horde.engine.segments import Segment, first_user_ids
 from horde.errors import UsageError, WorkerLostError
 from horde.metrics.recorder import Recorder
 from horde.metrics.shipping import Gauges, absorb, absorb_tallies
@@ -183,12 +183,11 @@ class Workers:
     def _lose(self, job: LoadJob, pool: RayPool, exc: WorkerLostError) -> None:
         at = None if self._began is None else round(CLOCK() - self._began, 3)
         started = self.latest[exc.worker].gauges.users_started if exc.worker in self.latest else 0
-        segment = Segment(exc.worker, pool.size)
+        ids = first_user_ids(Segment(exc.worker, pool.size), job.context[3], started, MAX_IDS)
         placed = next((r for r in self.ready if r.worker == exc.worker), None)
-        self.lost[exc.worker] = Lost(
-            exc.worker, at, exc.reason, started,
-            [segment.global_index(j) for j in range(min(started, MAX_IDS))],
-            placed.pid if placed else None, placed.node if placed else None)
+        self.lost[exc.worker] = Lost(exc.worker, at, exc.reason, started, ids,
+                                     placed.pid if placed else None,
+                                     placed.node if placed else None)
         self.latest.pop(exc.worker, None)
         pool.kill(exc.worker)
         log.warning("horde: worker %d lost at %ss: %s", exc.worker, at, exc.reason)

@@ -60,6 +60,15 @@ class Segment:
         return RosterShare(roster, self)
 
 
+def first_user_ids(segment: Segment, roster: Roster | None, started: int,
+                   limit: int) -> list[int]:
+    """The run-wide ids of the first ``started`` users ``segment``'s worker started (at
+    most ``limit``): the users a lost worker took with it. With ``ROLES`` a worker's
+    users are whole groups, not every ``count``-th id."""
+    share: Segment | RosterShare = segment if roster is None else segment.of(roster)
+    return [share.global_index(j) for j in range(min(started, limit))]
+
+
 WHOLE = Segment()
 """The single-process run's segment: every unit."""
 
