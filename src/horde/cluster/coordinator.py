@@ -35,6 +35,7 @@ from horde.monitor.generator import GeneratorMonitor
 log = logging.getLogger("horde")
 MAX_IDS = 1000  # a lost worker's user ids listed in results.json
 START_MARGIN_S = 0.5  # time for the start order to reach every worker before load begins
+FINISH_MARGIN_S = 60.0  # past the plan's end and the stop time: a worker not done is lost
 
 
 @dataclass(slots=True)
@@ -136,7 +137,7 @@ class Workers:
     async def _follow(self, job: LoadJob, pool: RayPool) -> None:
         """Poll every worker until each has finished or is lost; a deadline well past the
         plan's end makes sure of it."""
-        deadline = CLOCK() + self.config.max_duration_s + self.config.stop_timeout_s + 60
+        deadline = CLOCK() + finish_within(self.config, job.progress.plan.duration_s)
         while len(self.finished) + len(self.lost) < pool.size:
             await asyncio.gather(*(self._poll(job, pool, i) for i in range(pool.size)
                                    if i not in self.finished and i not in self.lost))
@@ -252,6 +253,13 @@ class Workers:
             "nodes": sorted({r.node for r in self.ready}),
             "lost": [asdict(x) for x in self.lost.values()],
         }
+
+
+def finish_within(config: RunConfig, plan_s: float) -> float:
+    """Seconds from the start by which every worker has finished or is lost: the plan's
+    end (or the time cap, if sooner), the users' stop time, and a minute. A worker whose
+    loop is stuck answers "busy" from its actor's thread, so only this ends the wait."""
+    return min(plan_s, config.max_duration_s) + config.stop_timeout_s + FINISH_MARGIN_S
 
 
 def _refuse(job: LoadJob, message: str) -> tuple[str, float]:
