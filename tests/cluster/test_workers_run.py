@@ -147,6 +147,13 @@ def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_p
     assert lost[0]["users"] == 3 and len(lost[0]["user_ids"]) == 3
     assert lost[0]["at_s"] is not None and lost[0]["reason"]
     assert results["passed"] is False
+    rules = [f["rule"] for f in results["analysis"]["findings"]]
+    assert "worker_lost" in rules and "all_clear" not in rules
+    # what the lost worker counted up to its last answer is still in the run's totals:
+    # its connections as well as its connect times (those come in the windows)
+    timed = sum(results["metrics"][m]["count"] for m in ("ws_connect", "sio_connect"))
+    assert timed == 12  # 6 users, each a WebSocket and a Socket.IO client
+    assert results["connections"]["attempted"] >= timed, results["connections"]
     if policy == "abort":
         assert child.returncode == 3 and results["status"] == "aborted"
         assert f"worker {lost[0]['worker']} lost" in results["abort_reason"]

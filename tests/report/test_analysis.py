@@ -98,6 +98,12 @@ FIRES: list[tuple[str, Callable[[dict[str, Any]], None], str, dict[str, Any]]] =
      {"status": "interrupted", "duration_s": 4.0}),
     ("run_incomplete", lambda r: r.update(status="aborted", abort_reason="p95 failed"),
      "critical", {"status": "aborted", "duration_s": 10.0, "abort_reason": "p95 failed"}),
+    ("worker_lost",  # --on-worker-lost continue: the run completed without it
+     lambda r: r.update(workers={"count": 2, "lost": [
+         {"worker": 1, "at_s": 3.2, "reason": "killed", "users": 5, "user_ids": [1, 3],
+          "pid": 77, "node": "10.0.0.2"}]}),
+     "critical", {"worker": 1, "at_s": 3.2, "reason": "killed", "users": 5, "pid": 77,
+                  "node": "10.0.0.2"}),
     ("threshold_failed",
      lambda r: r.update(thresholds=[{"expression": "p95(latency) < 200ms", "observed": 350.5,
                                      "passed": False}]),

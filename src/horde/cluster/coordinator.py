@@ -29,7 +29,7 @@ from horde.engine.runner import CLOCK, LoadJob
 from horde.engine.segments import Segment, first_user_ids
 from horde.errors import UsageError, WorkerLostError
 from horde.metrics.recorder import Recorder
-from horde.metrics.shipping import Gauges, absorb, absorb_tallies
+from horde.metrics.shipping import Gauges, RunTallies, absorb, absorb_tallies
 from horde.monitor.generator import GeneratorMonitor
 
 log = logging.getLogger("horde")
@@ -64,6 +64,7 @@ class Workers:
         self.finished: dict[int, Finished] = {}
         self.lost: dict[int, Lost] = {}
         self.own_events: dict[int, dict[str, int]] = {}
+        self.tallies: dict[int, RunTallies] = {}  # each worker's run-long counts, as last told
         self.health: dict[int, list[dict[str, Any]]] = {}
         self.busy_polls: dict[int, int] = {}  # polls a worker's loop was too busy to answer
         self._began: float | None = None
@@ -167,6 +168,8 @@ class Workers:
             self.latest[worker] = report.ticks[-1]
             self.health.setdefault(worker, []).extend(t.health for t in report.ticks)
         self.own_events[worker] = report.events
+        if report.tallies is not None:
+            self.tallies[worker] = report.tallies
         if report.finished is not None:
             self.finished[worker] = report.finished
             if report.finished.misuse and not job.misuse.done():
@@ -201,6 +204,9 @@ class Workers:
     def _outcome(self, job: LoadJob) -> tuple[str, float]:
         """The run's status and load time from the workers', and their run-long counts."""
         recorder, progress = job.recorder, job.progress
+        for worker in self.lost:  # what it counted up to its last answer still counts
+            if worker in self.tallies:
+                absorb_tallies(recorder, self.tallies[worker])
         for finished in self.finished.values():
             absorb_tallies(recorder, finished.tallies)
             progress.late_sessions += finished.late_sessions

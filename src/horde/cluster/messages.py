@@ -85,6 +85,8 @@ class Report:
     events: dict[str, int]  # its own signals so far
     finished: Finished | None = None
     busy: bool = False
+    # its run-long counts so far: if it is lost, the run still counts what it did
+    tallies: RunTallies | None = None
 
 
 BUSY = Report([], {}, None, busy=True)

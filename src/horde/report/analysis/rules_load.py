@@ -49,6 +49,20 @@ def run_status(r: dict[str, Any]) -> Findings:
                     evidence)]
 
 
+def workers_lost(r: dict[str, Any]) -> Findings:
+    """A worker that died took its share of the load with it: the run measured less
+    than its plan, even when it went on without it (``--on-worker-lost continue``)."""
+    out = []
+    for lost in (r.get("workers") or {}).get("lost") or []:
+        out.append(finding(
+            "worker_lost", "critical",
+            f"worker {lost['worker']} lost at {lost['at_s']} s: {lost['reason']}",
+            f"its {lost['users']} users stopped with it, so part of the planned load was "
+            "never sent; see why it died (memory, its node) before trusting the figures",
+            {k: lost.get(k) for k in ("worker", "at_s", "reason", "users", "pid", "node")}))
+    return out
+
+
 def no_traffic(r: dict[str, Any]) -> Findings:
     """Nothing measured at all: every other figure would be empty."""
     measured = any((m.get("count") or 0) > 0 for m in (r.get("metrics") or {}).values())
