@@ -37,6 +37,7 @@ from horde.safety.hosts import use_policy
 from horde.scenario.loader import load_scenario
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
+from horde.scenario.transports_needed import import_transports
 from horde.transports.local_addresses import use_local_addresses
 
 ANSWER_TIMEOUT_S = 10.0
@@ -60,6 +61,7 @@ class EngineWorker:
         """Load the scenario and start the event loop, idle until :meth:`start`. A
         scenario that does not load raises here, before any worker sends load."""
         scenario = load_scenario(_scenario_file(job))
+        import_transports(scenario)  # not on the loop in the load's first second
         self._engine = _Engine(job, scenario)
         started = threading.Event()
         self._thread = threading.Thread(

@@ -49,6 +49,7 @@ from horde.safety.hosts import use_policy
 from horde.safety.tls import client_tls
 from horde.scenario.model import Scenario
 from horde.scenario.params import make_params
+from horde.scenario.transports_needed import import_transports
 from horde.scenario.user import User
 from horde.shapes.custom import sample_plan
 from horde.shapes.plan import Plan
@@ -173,6 +174,7 @@ async def run(
             raise UsageError("workers run through horde.run, which starts them "
                              "(horde.engine.runner.run is one process's load)")
         load = LocalLoad()
+    import_transports(scenario)  # before the run's clock and loop-lag probe start
     with use_policy(config.host_policy), use_local_addresses(config.local_ips):
         return await _run(config, scenario, sinks, stop, probes, params, roster, load)
 

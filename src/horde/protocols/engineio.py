@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from engineio import packet as eio_packet
-
 from horde.errors import EngineIOProtocolError
+from horde.protocols.codec_modules import load_codecs
+
+eio_packet, _ = load_codecs()  # the codec alone: see horde.protocols.codec_modules
 
 PROTOCOL = 4
 SEPARATOR = "\x1e"  # between packets of a long-polling payload (v4)

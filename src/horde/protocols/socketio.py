@@ -26,9 +26,10 @@ from json import decoder as _json_decoder
 from json import encoder as _json_encoder
 from typing import Any
 
-from socketio import packet as sio_packet
-
 from horde.errors import SocketIOProtocolError
+from horde.protocols.codec_modules import load_codecs
+
+_, sio_packet = load_codecs()  # the codec alone: see horde.protocols.codec_modules
 
 CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = range(7)
 _DIGITS = frozenset("0123456789")

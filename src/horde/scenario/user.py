@@ -212,8 +212,9 @@ class User:
         options.setdefault("ssl_context", self._ssl)
         full = target_urls.http_url(self.target, url or "/")
         self._send_cookies(full, options, f"/{options.get('socketio_path', 'socket.io')}/")
-        # imported here: python-engineio's package loads its servers, aiohttp and requests
-        # (~0.3 s of a run's start-up) and a scenario without Socket.IO needs none of them
+        # imported here: aiohttp (Engine.IO's polling) is 0.3-0.7 s of start-up that a run
+        # without Socket.IO never needs; a scenario that names socketio has it imported
+        # before its load (horde.scenario.transports_needed)
         from horde.transports.socketio import SocketIOConnection
 
         conn = await SocketIOConnection.connect(full, recorder=self.recorder, **options)
