@@ -26,6 +26,7 @@ from horde.transports.http import HttpClient
 from horde.transports.local_addresses import (
     MAX_ADDRESSES,
     SourceAddresses,
+    check_target_version,
     expand,
     local_addr,
     parse_local_ips,
@@ -295,3 +296,13 @@ def test_source_sockets_are_bound_without_so_reuseaddr(kind: str) -> None:
     flags, peers = uvloop.run(scenario())
     assert flags == [0]
     assert peers == {"127.0.0.5": 1}
+
+
+def test_a_list_of_the_other_ip_version_than_the_targets_address_is_refused_before_load():
+    with pytest.raises(ConfigError, match=r"IPv6 addresses for a target at 127.0.0.1 \(IPv4\)"):
+        RunConfig(scenario=Path("s.py"), target="http://127.0.0.1:8000", local_ips=("::1",))
+    with pytest.raises(ConfigError, match=r"IPv4 addresses for a target at ::1 \(IPv6\)"):
+        check_target_version(("127.0.0.2-127.0.0.9",), "ws://[::1]:9000/ws")
+    check_target_version(("::1",), "http://[::1]:80")  # the same version
+    check_target_version(("::1",), "http://app.internal")  # a name: known when connecting
+    check_target_version((), "http://127.0.0.1")  # no list

@@ -15,7 +15,7 @@ from horde.shapes.connect import parse_connect
 from horde.shapes.constant import Constant
 from horde.shapes.plan import Plan
 from horde.shapes.registry import parse_shape
-from horde.transports.local_addresses import parse_local_ips
+from horde.transports.local_addresses import check_target_version, parse_local_ips
 
 DEFAULT_DURATION_S = 30.0
 HARD_MAX_DURATION_S = 6 * 3600.0  # a run never outlives this unless asked
@@ -140,6 +140,11 @@ class RunConfig(BaseModel):
     def parsed_thresholds(self) -> tuple[Threshold, ...]:
         """``thresholds`` parsed (each was checked when the config was made)."""
         return tuple(parse_threshold(t) for t in self.thresholds)
+
+    @model_validator(mode="after")
+    def _local_ips_reach_target(self) -> RunConfig:
+        check_target_version(self.local_ips, self.target)
+        return self
 
     @model_validator(mode="after")
     def _default_duration(self) -> RunConfig:

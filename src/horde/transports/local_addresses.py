@@ -37,6 +37,7 @@ import socket
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from horde.errors import ConfigError
 
@@ -87,6 +88,24 @@ def parse_ranges(specs: Iterable[str], flag: str = FLAG) -> tuple[AddressRange, 
     if total > MAX_ADDRESSES:
         raise ConfigError(f"{flag}: {total:,} addresses; at most {MAX_ADDRESSES:,}")
     return ranges
+
+
+def check_target_version(specs: Iterable[str], target: str, flag: str = FLAG) -> None:
+    """ConfigError when the target is an IP address of the other version than the
+    list's: no connection could be made (a host name is resolved only when connecting)."""
+    ranges = parse_ranges(specs, flag)
+    if not ranges:
+        return
+    host = urlsplit(target).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if address.version != ranges[0].first.version:
+        raise ConfigError(
+            f"{flag}: IPv{ranges[0].first.version} addresses for a target at {host} "
+            f"(IPv{address.version}): a connection's source must have the target's IP "
+            "version")
 
 
 def expand(specs: Iterable[str], flag: str = FLAG) -> tuple[str, ...]:
