@@ -236,6 +236,10 @@ def test_chsh_at_100_teams_on_two_workers_completes_every_team_and_never_splits_
     groups = results["groups"]
     assert (groups["planned"], groups["completed"], groups["failed"]) == (100, 100, 0)
     assert results["events"]["team_done"] == 100  # signalled on both workers, summed
+    # the dashboard's wait saw all 100 teams form, half of them on the other worker (a
+    # timed-out wait would still start the game, and fail only this one check)
+    assert results["counters"].get("checks_passed:all_team_formed") == 1
+    assert "all_team_formed" not in results["error_details"].get("check_failed", {})
     assert server["rounds_completed"] == 400 and server["answers"] == 800
     assert results["events"]["player_done"] == 200
     workers = {w["pid"] for w in results["generator"]["workers"]}

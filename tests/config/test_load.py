@@ -138,3 +138,15 @@ def test_every_key_of_a_config_file_reaches_the_run_config(tmp_path) -> None:
               "stop_timeout": "stop_timeout_s",
               "out": "out_dir", "quiet": "progress"}
     assert {mapped.get(k, k) for k in file_keys} <= set(values)
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "abc", "5000"])
+def test_a_bad_worker_count_is_named_once_in_one_line(workers, tmp_path, capsys):
+    from horde.cli import main
+
+    scenario = tmp_path / "s.py"
+    scenario.write_text("import horde\n\n@horde.behaviour\nasync def b(user):\n    pass\n")
+    assert main(["run", str(scenario), "--target", "http://127.0.0.1:9",
+                 "--workers", workers]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"horde: error: workers: {workers}: give a number from 1 to 4096, or auto"]

@@ -222,7 +222,7 @@ def parse_workers(value: object) -> int | str:
     if text == "auto":
         return "auto"
     if not text.isdigit():
-        raise ConfigError(f"workers {value!r}: give a number of workers, or auto")
+        raise ConfigError(f"workers: {value}: give a number from 1 to 4096, or auto")
     return int(text)
 
 

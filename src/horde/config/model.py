@@ -74,7 +74,7 @@ class RunConfig(BaseModel):
     @classmethod
     def _workers(cls, value: int | str) -> int | str:
         if value != "auto" and (not isinstance(value, int) or not 1 <= value <= 4096):
-            raise ValueError("workers must be a number from 1 to 4096, or auto")
+            raise ValueError(f"{value}: give a number from 1 to 4096, or auto")
         return value
 
     @field_validator("allow_hosts", "deny_hosts")
