@@ -138,7 +138,7 @@ def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_p
         victim = _loaded_worker(child, echo, deadline=time.monotonic() + 60)
         time.sleep(1)  # a second of load on both
         os.kill(victim, signal.SIGKILL)
-        _, stderr = child.communicate(timeout=90)
+        stdout, stderr = child.communicate(timeout=90)
     finally:
         child.kill()
     results = json.loads((out / "results.json").read_text())
@@ -146,6 +146,7 @@ def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_p
     assert len(lost) == 1 and lost[0]["pid"] == victim, (lost, stderr[-2000:])
     assert lost[0]["users"] == 3 and len(lost[0]["user_ids"]) == 3
     assert lost[0]["at_s"] is not None and lost[0]["reason"]
+    assert "\x1b[" not in stdout + stderr  # Ray's relayed lines too: no terminal, no colours
     assert results["passed"] is False
     rules = [f["rule"] for f in results["analysis"]["findings"]]
     assert "worker_lost" in rules and "all_clear" not in rules

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +110,10 @@ class RayPool:
 
 
 def _init(ray: Any, address: str | None, workers: int) -> None:
+    if not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
+        # the workers' lines Ray relays ("(raylet) A worker died..."): no colour codes
+        # in a log file or a CI's output, as horde's own lines have none there
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.ERROR,
                                "log_to_driver": True, "namespace": "horde"}
     if address is None:

@@ -117,8 +117,8 @@ class EngineWorker:
 
 def _scenario_file(job: Job) -> Path:
     """The scenario where the coordinator has it, or — on another node — its source,
-    written beside nothing (a scenario that imports its neighbours needs them there:
-    ship its folder with Ray's ``working_dir``, see docs/scaling.md)."""
+    written beside nothing: a scenario that imports its neighbours needs them installed
+    (or present) on every node, as docs/scaling.md says."""
     path = Path(job.scenario_path)
     if path.is_file():
         return path
