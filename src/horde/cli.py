@@ -419,15 +419,12 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     config, scenario = _run_config(args, scenario_path, target)
     logging.basicConfig(level=config.log_level, format=LOG_FORMAT)
     from horde.assembly import assemble, cast
-    from horde.engine.limits import raise_open_files
     from horde.engine.loop import run_with_signals
-    from horde.engine.runner import plan_for
     from horde.engine.source_ports import check_source_ports
     from horde.store import history_path
 
     config, roster = cast(config, scenario)  # bad input fails here, before load
-    plan = plan_for(config, scenario)
-    raise_open_files(plan, config.workers)  # each said once, before load
+    plan = _raise_open_files_for(config, scenario)  # each said once, before load
     check_source_ports(plan, config.local_ips, on_cluster=config.cluster is not None)
     if roster is not None:
         _warn_users_ignored(args, roster.size)
@@ -450,6 +447,17 @@ def _run(args: argparse.Namespace, scenario_path: Path, target: str) -> int:
     results = run_with_signals(main, use_uvloop=not args.no_uvloop,
                                on_second_signal=exit_at_once)
     return exitcodes.for_run(results["status"], results["passed"])
+
+
+def _raise_open_files_for(config: Any, scenario: Any) -> Any:
+    """Raise the open-files limit for what ``config``'s plan needs, warning with the fix
+    when the hard limit is too low; the plan."""
+    from horde.engine.limits import raise_open_files
+    from horde.engine.runner import plan_for
+
+    plan = plan_for(config, scenario)
+    raise_open_files(plan, config.workers)
+    return plan
 
 
 def _freeze_gc() -> None:
@@ -534,6 +542,8 @@ def _capacity(args: argparse.Namespace) -> int:
     make_params(scenario.params_type, base.params, str(base.scenario))
     plan = SearchPlan(args.start, args.step, args.max, args.bisect)
     step_s = parse_duration(args.step_duration)
+    _raise_open_files_for(base.model_copy(update={"users": args.max, "duration_s": step_s}),
+                          scenario)  # the largest step's need, said once, before load
 
     async def main(stop: asyncio.Event) -> Any:
         _freeze_gc()

@@ -104,3 +104,17 @@ def test_a_hard_limit_too_low_for_the_plan_is_one_warning_line(tmp_path: Path) -
     assert f"the limit is 512 but this run may need about {needed:,}" in warnings[0]
     for fix in ("ulimit -n", "/etc/security/limits.conf", "LimitNOFILE"):
         assert fix in warnings[0]
+
+
+def test_capacity_says_so_for_its_largest_step(tmp_path: Path) -> None:
+    scenario = tmp_path / "idle.py"
+    scenario.write_text("import horde\n\n@horde.behaviour\nasync def idle(user):\n"
+                        "    await user.think(0.2)\n    user.record('idle', 1)\n")
+    done = _limited(128, 512, "", "-m", "horde", "capacity", str(scenario),
+                    "--target", "http://127.0.0.1:9", "--threshold", "checks.rate >= 0",
+                    "--start", "10", "--step", "290", "--max", "300",
+                    "--step-duration", "1s", "-q")
+    warnings = [line for line in done.stderr.splitlines() if "open files" in line]
+    assert len(warnings) == 1, done.stderr
+    needed = 300 * FILES_PER_USER + RESERVE
+    assert f"the limit is 512 but this run may need about {needed:,}" in warnings[0]
