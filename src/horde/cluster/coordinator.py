@@ -85,10 +85,10 @@ class Workers:
             await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopped.cancel()
+            if not starting.done():  # stopped, or the caller cancelled: no actor is made
+                starting.cancel()  # (Ray's own start goes on in its thread)
         if starting.done():
             self.pool = starting.result()
-        else:
-            starting.cancel()  # Ray's own start goes on in its thread; no actor is made
 
     async def close(self) -> None:
         """End the workers (the Ray instance stays for the process's next run)."""
