@@ -45,7 +45,7 @@ def cast(config: RunConfig, scenario: Scenario) -> tuple[RunConfig, Roster | Non
 
 
 @contextlib.asynccontextmanager
-async def opened_load_phase(config: RunConfig, stop: asyncio.Event) -> AsyncIterator[LoadPhase]:
+async def opened_load_phase(config: RunConfig) -> AsyncIterator[LoadPhase]:
     """Where the load runs, ready before anything of the run starts: this event loop, or
     workers (``--workers``, ``--cluster``; Ray is imported only then) placed on the
     cluster, so that a cluster that cannot be joined is one line and exit 2 — no
@@ -57,7 +57,7 @@ async def opened_load_phase(config: RunConfig, stop: asyncio.Event) -> AsyncIter
     from horde.cluster.coordinator import Workers
 
     workers = Workers(config)
-    await workers.open(stop)
+    await workers.open()
     try:
         yield workers
     finally:
@@ -80,7 +80,7 @@ async def run(
     first, so what was loaded stays out of the collections that would pause the load.
     """
     stop = stop or asyncio.Event()
-    async with opened_load_phase(config, stop) as phase:
+    async with opened_load_phase(config) as phase:
         return await run_load_here(config, scenario, sinks, stop, probes, phase)
 
 
@@ -118,7 +118,7 @@ class Assembly:
         the results."""
         stop = stop or asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
-            phase = await stack.enter_async_context(opened_load_phase(self.config, stop))
+            phase = await stack.enter_async_context(opened_load_phase(self.config))
             live: list[Any] = [await stack.enter_async_context(s) for s in self.served]
             probes = []
             if self.watched is not None:

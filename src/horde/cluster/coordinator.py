@@ -72,23 +72,14 @@ class Workers:
 
     # -- the load phase ----------------------------------------------------------------------
 
-    async def open(self, stop: asyncio.Event) -> None:
+    async def open(self) -> None:
         """Join the cluster (or start the local Ray instance) and place the workers,
         before anything of the run starts: a cluster that cannot be joined, or is too
-        small, is a :class:`ConfigError` here. ``stop`` set meanwhile (a Ctrl-C during
-        Ray's seconds of start-up) ends the wait: then no worker is placed and the run,
-        stopped before it began, sends nothing."""
-        starting = asyncio.ensure_future(RayPool.start(self.config.workers,
-                                                       self.config.cluster))
-        stopped = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            if not starting.done():  # stopped, or the caller cancelled: no actor is made
-                starting.cancel()  # (Ray's own start goes on in its thread)
-        if starting.done():
-            self.pool = starting.result()
+        small, is a :class:`ConfigError` here. A Ctrl-C meanwhile waits for Ray's start
+        to finish (a process that exits while ``ray.init`` runs in its thread can leave
+        Ray's driver waiting 60 s for a GCS its own exit killed); then :meth:`run` sends
+        nothing."""
+        self.pool = await RayPool.start(self.config.workers, self.config.cluster)
 
     async def close(self) -> None:
         """End the workers (the Ray instance stays for the process's next run)."""
