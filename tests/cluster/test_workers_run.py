@@ -164,6 +164,38 @@ def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_p
         assert "worker(s) lost" in results["verdict"]["reason"]
 
 
+SELF_KILLING = """
+import os, signal
+import horde
+
+@horde.on_start
+async def connect(user):
+    await user.websocket("/ws")
+    if user.id == 1:  # on one worker: it dies before its first window closes (1 s)
+        await user.think(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+@horde.behaviour
+async def idle(user):
+    await user.think(1)
+"""
+
+
+def test_a_worker_lost_before_its_first_window_still_names_its_users(tmp_path, echo):
+    """Its users come with every answer to a poll (5 a second), not only with windows:
+    before, a worker killed in its first second was reported with 0 users."""
+    path = tmp_path / "scenario.py"
+    path.write_text(textwrap.dedent(SELF_KILLING))
+    out = tmp_path / "out"
+    result = horde_cli("run", str(path), "--target", echo, "--users", "6", "--spawn-rate",
+                       "100", "--duration", "5s", "--workers", "2", "--quiet", "--no-history",
+                       "--out", str(out), timeout=120)
+    results = read_results(out)
+    lost = results["workers"]["lost"]
+    assert result.returncode == 3 and len(lost) == 1, (lost, result.stderr[-2000:])
+    assert lost[0]["users"] == 3 and 1 in lost[0]["user_ids"], lost
+    assert len(lost[0]["user_ids"]) == 3
+
 def _engine_workers(run: subprocess.Popen) -> list[int]:
     """This run's engine workers: Ray worker processes among its descendants (Ray started
     the node from the run's process), so a Ray run by anything else here is never hit."""

@@ -65,6 +65,7 @@ class Workers:
         self.lost: dict[int, Lost] = {}
         self.own_events: dict[int, dict[str, int]] = {}
         self.tallies: dict[int, RunTallies] = {}  # each worker's run-long counts, as last told
+        self.started: dict[int, int] = {}  # each worker's users started, as last told
         self.health: dict[int, list[dict[str, Any]]] = {}
         self.busy_polls: dict[int, int] = {}  # polls a worker's loop was too busy to answer
         self._began: float | None = None
@@ -161,6 +162,7 @@ class Workers:
         self.own_events[worker] = report.events
         if report.tallies is not None:
             self.tallies[worker] = report.tallies
+        self.started[worker] = report.users_started
         if report.finished is not None:
             self.finished[worker] = report.finished
             if report.finished.misuse and not job.misuse.done():
@@ -177,7 +179,7 @@ class Workers:
 
     def _lose(self, job: LoadJob, pool: RayPool, exc: WorkerLostError) -> None:
         at = None if self._began is None else round(CLOCK() - self._began, 3)
-        started = self.latest[exc.worker].gauges.users_started if exc.worker in self.latest else 0
+        started = self.started.get(exc.worker, 0)  # every answer tells it, not only windows
         ids = first_user_ids(Segment(exc.worker, pool.size), job.context[3], started, MAX_IDS)
         placed = next((r for r in self.ready if r.worker == exc.worker), None)
         self.lost[exc.worker] = Lost(exc.worker, at, exc.reason, started, ids,

@@ -87,6 +87,7 @@ class Report:
     busy: bool = False
     # its run-long counts so far: if it is lost, the run still counts what it did
     tallies: RunTallies | None = None
+    users_started: int = 0  # so far: a worker lost before its first window still names them
 
 
 BUSY = Report([], {}, None, busy=True)

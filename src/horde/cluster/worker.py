@@ -159,7 +159,8 @@ class _Engine:
             self.hub.events.set_others(orders.events)
         ticks, self.ticks = self.ticks, []
         events = self.hub._events.own_counts() if self.hub._events is not None else {}
-        return Report(ticks, events, self.finished, tallies=RunTallies.of(self.recorder))
+        return Report(ticks, events, self.finished, tallies=RunTallies.of(self.recorder),
+                      users_started=self.recorder.users_started)
 
     async def _run(self, at: float) -> None:
         job, recorder, monitor = self.job, self.recorder, self.monitor
