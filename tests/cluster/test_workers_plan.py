@@ -54,6 +54,7 @@ def test_seeded_users_draw_the_same_numbers_on_one_worker_or_two(tmp_path, echo_
     assert len(draws(one)) == 18  # 6 users × 3 draws, each user with its own generator
     assert draws(one) == draws(two)  # user ids and seeds are the run's, not the worker's
     for results in (one, two):  # @setup once, its value on every worker, @teardown once
+        assert results["config"]["seed"] == 42  # to run it again the same way
         assert results["counters"]["custom:setup"] == 1
         assert results["counters"]["custom:teardown:7"] == 1
 

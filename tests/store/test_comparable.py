@@ -31,12 +31,13 @@ def test_the_same_file_in_another_checkout_or_spelling_is_the_same_scenario() ->
 
 def test_target_and_load_differences_are_each_named() -> None:
     b = _run(target="http://127.0.0.1:9000", users=8, duration_s=30.0,
-             shape="ramp(to=10, over=5s)")
+             shape="ramp(to=10, over=5s)", seed=7)
     assert setting_differences(_run(), b) == [
         "target http://127.0.0.1:8000 vs http://127.0.0.1:9000",
         "users 4 vs 8",
         "shape none vs ramp(to=10, over=5s)",
         "duration (s) 7 vs 30",
+        "seed none vs 7",
     ]
 
 

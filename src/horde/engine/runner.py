@@ -274,6 +274,7 @@ def conclude(
             "duration_s": config.duration_s,
             "iterations": config.iterations,
             "shape": config.shape,
+            "seed": config.seed,
         },
         "started_at": outcome.started_at,
         "duration_s": round(outcome.load_s, 3),

@@ -56,6 +56,7 @@ class RunSettings(_Model):
     duration_s: float | None = None
     iterations: int | None = None
     shape: str | None = None
+    seed: int | None = None  # --seed: the users' random numbers, to repeat the run
 
 
 class PlanSegment(_Model):

@@ -16,7 +16,7 @@ from pathlib import PurePath
 from typing import Any
 
 LOAD_SETTINGS = (("users", "users"), ("shape", "shape"), ("duration_s", "duration (s)"),
-                 ("iterations", "iterations"))
+                 ("iterations", "iterations"), ("seed", "seed"))
 
 
 def scenario_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
