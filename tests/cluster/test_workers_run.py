@@ -123,15 +123,14 @@ def test_a_local_ray_cluster_runs_the_same_scenario_with_the_same_totals(tmp_pat
     assert results["passed"] is True
 
 
-@pytest.mark.parametrize("policy", ["abort", "continue"])
-def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_path, echo,
-                                                                        policy):
+def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_path, echo):
+    """With ``--on-worker-lost continue`` (the default, abort, is the next test's)."""
     path = tmp_path / "scenario.py"
     path.write_text(textwrap.dedent(SCENARIO))
     out = tmp_path / "out"
     child = subprocess.Popen(
         [sys.executable, "-m", "horde", "run", str(path), "--target", echo, "--users", "6",
-         "--duration", "12s", "--workers", "2", "--on-worker-lost", policy, "--quiet",
+         "--duration", "12s", "--workers", "2", "--on-worker-lost", "continue", "--quiet",
          "--no-history", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -155,13 +154,10 @@ def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_p
     timed = sum(results["metrics"][m]["count"] for m in ("ws_connect", "sio_connect"))
     assert timed == 12  # 6 users, each a WebSocket and a Socket.IO client
     assert results["connections"]["attempted"] >= timed, results["connections"]
-    if policy == "abort":
-        assert child.returncode == 3 and results["status"] == "aborted"
-        assert f"worker {lost[0]['worker']} lost" in results["abort_reason"]
-    else:  # the other worker carried on to the end of the plan
-        assert child.returncode == 1 and results["status"] == "completed"
-        assert results["duration_s"] >= 11
-        assert "worker(s) lost" in results["verdict"]["reason"]
+    # the other worker carried on to the end of the plan
+    assert child.returncode == 1 and results["status"] == "completed"
+    assert results["duration_s"] >= 11
+    assert "worker(s) lost" in results["verdict"]["reason"]
 
 
 SELF_KILLING = """
@@ -181,9 +177,11 @@ async def idle(user):
 """
 
 
-def test_a_worker_lost_before_its_first_window_still_names_its_users(tmp_path, echo):
-    """Its users come with every answer to a poll (5 a second), not only with windows:
-    before, a worker killed in its first second was reported with 0 users."""
+def test_a_worker_lost_before_its_first_window_aborts_the_run_naming_its_users(tmp_path,
+                                                                              echo):
+    """The default, ``--on-worker-lost abort``. The lost worker's users come with every
+    answer to a poll (5 a second), not only with windows: before, a worker killed in its
+    first second was reported with 0 users."""
     path = tmp_path / "scenario.py"
     path.write_text(textwrap.dedent(SELF_KILLING))
     out = tmp_path / "out"
@@ -195,6 +193,10 @@ def test_a_worker_lost_before_its_first_window_still_names_its_users(tmp_path, e
     assert result.returncode == 3 and len(lost) == 1, (lost, result.stderr[-2000:])
     assert lost[0]["users"] == 3 and 1 in lost[0]["user_ids"], lost
     assert len(lost[0]["user_ids"]) == 3
+    assert results["status"] == "aborted" and results["passed"] is False
+    assert f"worker {lost[0]['worker']} lost" in results["abort_reason"]
+    assert "its 3 users stopped with it" in results["abort_reason"]
+    assert "worker_lost" in [f["rule"] for f in results["analysis"]["findings"]]
 
 def _engine_workers(run: subprocess.Popen) -> list[int]:
     """This run's engine workers: Ray worker processes among its descendants (Ray started
