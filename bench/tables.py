@@ -421,9 +421,28 @@ def startup_table(log: Log, session: str) -> list[str]:
     return out
 
 
+def merge_table(log: Log, session: str) -> list[str]:
+    """bench/window_merge.py: a window's cost to pack (worker) and merge (coordinator)."""
+    sizes = sorted((x for x in log.lines if x["session"] == session
+                    and x["kind"] == "window_merge"), key=lambda x: x["figures"]["metrics"])
+    if not sizes:
+        return [f"(no window_merge lines in session {session})"]
+    out = header(["window", "bytes shipped", "pack (worker)", "unpack and add (coordinator)",
+                  "workers one coordinator core merges a second"])
+    for line in sizes:
+        f = line["figures"]
+        out.append(row([
+            f"{f['metrics']} metrics × {f['samples_per_metric']:,} samples",
+            f"{f['bytes_per_window']:,}", f"{fixed(f['pack_ms'], 1)} ms",
+            f"{fixed(f['unpack_ms'], 1)} ms", f"**{f['workers_per_coordinator_core']:,}**",
+        ]))
+    return out
+
+
 TABLES: dict[str, Callable[..., list[str]]] = {
     "cpu": cpu_table, "idle": idle_table, "chsh": chsh_table, "demos": demos_table,
     "soak": soak_table, "workers": workers_table, "startup": startup_table,
+    "merge": merge_table,
 }
 
 
