@@ -439,10 +439,66 @@ def merge_table(log: Log, session: str) -> list[str]:
     return out
 
 
+# ---- one build against another (before / after, or two settings) ---------------------------
+
+# name → (row label, the figure of one harness line, its decimals)
+VERSUS_ROWS: dict[str, tuple[str, Callable[[Line], float | None], int]] = {
+    "opens": ("opens/s, server-counted", lambda x: x["figures"].get("opens_per_s"), 0),
+    "cpu": ("CPU-s for the whole run", lambda x: _run(x, "cpu_s"), 2),
+    "rss": ("peak RSS, MB", lambda x: _run(x, "max_rss_kb") / 1024, 0),
+    "kb": ("KB per connection", lambda x: x["figures"].get("kb_per_conn"), 1),
+    "kb_tree": ("KB per connection, whole tree", lambda x: x["figures"].get("kb_per_conn"), 1),
+    "kb_workers": ("KB per connection, workers alone",
+                   lambda x: x["figures"].get("kb_per_conn_workers"), 1),
+    "fixed_tree": ("fixed MB, whole tree", lambda x: x["figures"].get("fixed_mb"), 0),
+    "errors": ("errors", lambda x: _extra(x, "errors"), 0),
+    "open": ("open at the end (peak)", lambda x: _extra(x, "peak_open"), 0),
+}
+
+
+def _run(line: Line, key: str) -> float:
+    return statistics.median(r[key] for r in line["runs"])
+
+
+def _extra(line: Line, key: str) -> float | None:
+    values = [r["extra"][key] for r in line["runs"] if r.get("extra", {}).get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def versus_table(log: Log, workload: str, sessions: str, rows: str,
+                 tool: str = "horde") -> list[str]:
+    """``workload`` in each of ``sessions`` (comma-separated), a column each headed by its
+    session and commit: each row's figure for every line of the session, and their
+    median when there are several (e.g. before and after alternated three times)."""
+    columns = [(s, log.all(s, workload, tool)) for s in sessions.split(",")]
+    out = header(["", *[_column_head(s, lines) for s, lines in columns]])
+    for name in rows.split(","):
+        label, figure, places = VERSUS_ROWS[name]
+        out.append(row([label, *[_versus_cell(lines, figure, places) for _, lines in columns]]))
+    return out
+
+
+def _column_head(session: str, lines: list[Line]) -> str:
+    if not lines:
+        return f"`{session}`: not in the log"
+    commits = sorted({(x["commit"] or "unknown")[:7] for x in lines})
+    return f"`{session}` ({', '.join(f'`{c}`' for c in commits)})"
+
+
+def _versus_cell(lines: list[Line], figure: Callable[[Line], float | None], places: int) -> str:
+    values = [v for v in map(figure, lines) if v is not None]
+    if not values:
+        return "—"
+    shown = " / ".join(fixed(v, places) for v in values)
+    if len(values) == 1:
+        return shown
+    return f"{shown} (median {fixed(statistics.median(values), places)})"
+
+
 TABLES: dict[str, Callable[..., list[str]]] = {
     "cpu": cpu_table, "idle": idle_table, "chsh": chsh_table, "demos": demos_table,
     "soak": soak_table, "workers": workers_table, "startup": startup_table,
-    "merge": merge_table,
+    "merge": merge_table, "versus": versus_table,
 }
 
 
