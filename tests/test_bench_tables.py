@@ -104,3 +104,17 @@ def test_no_bench_script_names_a_folder_outside_the_repository() -> None:
                 assert not (isinstance(node.value, ast.Name) and node.value.id == "ROOT"), path
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert "../" not in node.value, (path.name, node.value)
+
+
+def test_a_versus_table_shows_each_run_its_median_and_a_session_not_in_the_log() -> None:
+    def line(session: str, commit: str, opens: float, cpu: float) -> dict:
+        return {"session": session, "workload": "w2_10k", "tool": "horde", "commit": commit,
+                "figures": {"opens_per_s": opens},
+                "runs": [{"cpu_s": cpu, "max_rss_kb": 1024 * 100}]}
+
+    lines = [line("before", "aaaaaaa1", 2000.0, 6.0), line("before", "aaaaaaa1", 2600.0, 6.2),
+             line("before", "aaaaaaa1", 2400.0, 6.1)]
+    out = tables.versus_table(tables.Log(lines), "w2_10k", "before,after", "opens,cpu")
+    assert out[0] == "| | `before` (`aaaaaaa`) | `after`: not in the log |"
+    assert out[2] == "| opens/s, server-counted | 2,000 / 2,600 / 2,400 (median 2,400) | — |"
+    assert out[3] == "| CPU-s for the whole run | 6.00 / 6.20 / 6.10 (median 6.10) | — |"
