@@ -66,8 +66,15 @@ def run_workers(tmp_path: Path, url: str, *extra: str) -> dict:
 
 def test_two_workers_send_what_the_server_counts_and_time_it_as_one_process(tmp_path, echo):
     reset_stats(echo)
+    before = _ray_processes()
     results = run_workers(tmp_path, echo, "--workers", "2")
     server = server_stats(echo)
+    # the run's Ray instance ended with it: before, its agents outlived it by a minute
+    # (their starting thread had ended first; see ray_pool._shut_down_before_threads_end)
+    deadline = time.monotonic() + 20
+    while _ray_processes() - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _ray_processes() - before, _ray_processes() - before
     workers = results["generator"]["workers"]
     assert results["workers"]["count"] == 2 and results["workers"]["lost"] == []
     assert len({w["pid"] for w in workers}) == 2  # two engine processes
@@ -197,6 +204,19 @@ def test_a_worker_lost_before_its_first_window_aborts_the_run_naming_its_users(t
     assert f"worker {lost[0]['worker']} lost" in results["abort_reason"]
     assert "its 3 users stopped with it" in results["abort_reason"]
     assert "worker_lost" in [f["rule"] for f in results["analysis"]["findings"]]
+
+def _ray_processes() -> set[tuple[int, str]]:
+    """Ray's processes on this machine (its daemons, agents and workers)."""
+    found = set()
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        try:
+            text = " ".join([proc.info["name"] or "", *(proc.info["cmdline"] or [])])
+        except psutil.Error:
+            continue
+        if "ray::" in text or "raylet" in text or "gcs_server" in text or "/ray/" in text:
+            found.add((proc.info["pid"], text[:80]))
+    return found
+
 
 def _engine_workers(run: subprocess.Popen) -> list[int]:
     """This run's engine workers: Ray worker processes among its descendants (Ray started

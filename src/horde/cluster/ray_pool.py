@@ -2,7 +2,7 @@
 
 One code path for both: ``ray.init()`` starts a local instance sized to the workers, or
 joins ``--cluster ADDRESS``; each worker is an actor of one CPU, spread over the nodes.
-The local instance lives as long as the horde process (Ray shuts it down at exit), so the
+The local instance lives as long as the horde process (stopped at its exit), so the
 steps of ``horde capacity`` or the tests of a pytest session start it once. Ray ties its
 daemons to the thread that starts them (they die with it), so that thread is one of
 this module's own, kept for the process: never an event loop's executor thread, which
@@ -14,10 +14,13 @@ shows up as :class:`WorkerLostError` and never as a hang.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import logging
 import os
 import socket
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +62,7 @@ class RayPool:
             await loop.run_in_executor(_RAY_THREAD, ray.shutdown)
         if not ray.is_initialized():
             await loop.run_in_executor(_RAY_THREAD, _init, ray, address, wanted)
+            _shut_down_before_threads_end()
         count = _worker_count(ray, workers, address)
         if address is not None and count > _cpus(ray):
             raise ConfigError(f"--workers {count}: the cluster at {address} has "
@@ -107,6 +111,24 @@ class RayPool:
         """End the run's workers; the Ray instance stays for the next run of the process."""
         for i in range(self.size):
             self.kill(i)
+
+
+@functools.cache  # once per process
+def _shut_down_before_threads_end() -> None:
+    """Stop Ray while its starting thread still lives. Ray's own exit hook runs after
+    Python has joined every thread: by then ``_RAY_THREAD`` has ended and taken the
+    local instance's daemons with it, and Ray waited ~5 s for a GCS that was gone while
+    its dashboard and runtime-env agents, orphaned, lived a minute more (~180 MB)."""
+    # the hook concurrent.futures uses to stop its executors before their threads are
+    # joined; registered after it, ours runs first
+    register = getattr(threading, "_register_atexit", atexit.register)
+    register(_shut_down)
+
+
+def _shut_down() -> None:
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
 
 
 def _init(ray: Any, address: str | None, workers: int) -> None:
