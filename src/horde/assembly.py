@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,8 @@ from typing import Any
 from horde.config.model import RunConfig
 from horde.coordination.roles import Roster
 from horde.engine.cores import one_process
-from horde.engine.runner import LoadPhase, LocalLoad, Probe, cast_config
+from horde.engine.limits import open_files_shortfall
+from horde.engine.runner import LoadPhase, LocalLoad, Probe, cast_config, plan_for
 from horde.engine.runner import run as run_load_here
 from horde.live.listen import Served
 from horde.live.terminal.monitor import TerminalMonitor
@@ -36,12 +38,21 @@ from horde.sinks.report_files import ReportFiles
 from horde.sinks.results_json import ResultsJson
 from horde.store.sink import start_history
 
+log = logging.getLogger("horde")
+
 
 def cast(config: RunConfig, scenario: Scenario) -> tuple[RunConfig, Roster | None]:
     """The scenario's parameters checked and its ``ROLES`` roster cast (which fixes
     ``users``): bad input fails here, before anything starts."""
     params = make_params(scenario.params_type, config.params, str(config.scenario))
     return cast_config(config, scenario, params)
+
+
+def files_shortfall(config: RunConfig, scenario: Scenario) -> str | None:
+    """What to say before any load when this process's open-files limit is below what
+    the plan needs: ``horde.run`` and the pytest plugin leave the limits of the process
+    they run in as they are (``horde run`` raises them itself, see engine/limits.py)."""
+    return open_files_shortfall(plan_for(config, scenario), config.workers)
 
 
 @contextlib.asynccontextmanager
@@ -80,6 +91,8 @@ async def run(
     first, so what was loaded stays out of the collections that would pause the load.
     """
     stop = stop or asyncio.Event()
+    if (shortfall := files_shortfall(config, scenario)) is not None:
+        log.warning("%s", shortfall)
     async with opened_load_phase(config) as phase:
         return await run_load_here(config, scenario, sinks, stop, probes, phase)
 

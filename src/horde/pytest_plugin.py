@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,9 +154,12 @@ class HordeRunner:
         ``options`` are config-file keys (``users``, ``duration="5s"``, ``iterations``,
         ``connect``, ``params={...}``, ``thresholds=[...]`` …), checked like a config file.
         """
-        from horde.assembly import assemble
+        from horde.assembly import assemble, files_shortfall
 
         config, loaded = self._prepare(scenario, target, options, progress)
+        if (shortfall := files_shortfall(config, loaded)) is not None:
+            # the session's limits are its own: said in pytest's warnings summary
+            warnings.warn(f"horde: {shortfall}", UserWarning, stacklevel=2)
         # results.json, and the console summary pytest shows for a failing test
         data = await assemble(config, loaded).run()
         results = Results(data, config.out_dir / "results.json" if config.out_dir else None)

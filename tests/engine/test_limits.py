@@ -118,3 +118,51 @@ def test_capacity_says_so_for_its_largest_step(tmp_path: Path) -> None:
     assert len(warnings) == 1, done.stderr
     needed = 300 * FILES_PER_USER + RESERVE
     assert f"the limit is 512 but this run may need about {needed:,}" in warnings[0]
+
+
+API = """
+import asyncio, logging, resource, sys
+from pathlib import Path
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+import horde
+from horde.config.model import RunConfig
+from horde.scenario.loader import load_scenario
+
+config = RunConfig(scenario=Path(sys.argv[1]), target="http://127.0.0.1:9", users=300,
+                   spawn_rate=1000, duration_s=0.5, progress=False)
+results = asyncio.run(horde.run(config, load_scenario(config.scenario)))
+print("SOFT", resource.getrlimit(resource.RLIMIT_NOFILE)[0], results["status"])
+"""
+
+
+def test_horde_run_keeps_its_programs_limit_and_says_when_it_is_too_low(tmp_path: Path) -> None:
+    """A program's own limits are left as they are: one warning line, before any load,
+    says the plan does not fit and how the program raises them."""
+    scenario = tmp_path / "idle.py"
+    scenario.write_text("import horde\n\n@horde.behaviour\nasync def idle(user):\n"
+                        "    await user.think(0.2)\n")
+    done = _limited(512, 4096, "", "-c", API, str(scenario))
+    assert done.returncode == 0, done.stderr
+    assert "SOFT 512 completed" in done.stdout  # not raised
+    warnings = [line for line in done.stderr.splitlines() if "open files" in line]
+    needed = 300 * FILES_PER_USER + RESERVE
+    assert len(warnings) == 1, done.stderr
+    assert warnings[0].startswith(f"WARNING open files: the soft limit is 512 but this run "
+                                  f"may need about {needed:,}")
+    assert "the hard limit is 4,096" in warnings[0] and "resource.setrlimit" in warnings[0]
+
+
+def test_the_pytest_plugin_says_so_too(tmp_path: Path) -> None:
+    (tmp_path / "idle.py").write_text("import horde\n\n@horde.behaviour\nasync def idle(user):\n"
+                                      "    await user.think(0.2)\n")
+    (tmp_path / "test_load.py").write_text(
+        "def test_load(horde_run):\n"
+        "    results = horde_run.sync('idle.py', target='http://127.0.0.1:9', users=300,\n"
+        "                             duration='1s')\n"
+        "    assert results['status'] == 'completed'\n")
+    done = _limited(512, 4096, "", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    "-o", "log_level=WARNING", str(tmp_path / "test_load.py"))
+    assert done.returncode == 0, done.stdout[-2000:]
+    # pytest's warnings summary shows it, for a test that passed too
+    assert "UserWarning: horde: open files: the soft limit is 512 but this run may need " \
+           f"about {300 * FILES_PER_USER + RESERVE:,}" in done.stdout, done.stdout[-2000:]

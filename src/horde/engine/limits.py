@@ -9,7 +9,8 @@ the connects that do not fit are counted as failures. Worker processes on this m
 inherit the raised limit (they are started after it); each needs only its share.
 
 :func:`plan_limit` decides (pure: numbers in, numbers out); :func:`raise_open_files` reads
-and sets ``RLIMIT_NOFILE`` and logs.
+and sets ``RLIMIT_NOFILE`` and logs. A program that calls ``horde.run``, or a pytest
+session, keeps its own limits: :func:`check_open_files` only says when they are too low.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import math
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from horde.shapes.plan import Plan
 
@@ -80,17 +82,11 @@ def raise_open_files(plan: Plan, workers: int | str = 1) -> OpenFiles | None:
     """Raise this process's open-files soft limit to the hard limit; warn in one line,
     with the fix, when that is below what ``plan`` needs on ``workers`` processes (an
     int, or ``auto``). None where there are no such limits (Windows)."""
-    try:
-        import resource
-    except ImportError:
+    found = _current(plan, workers)
+    if found is None:
         return None
-    if workers == "auto":
-        from horde.engine.cores import available_cores
-
-        workers = available_cores()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    soft, hard = (UNLIMITED if n == resource.RLIM_INFINITY else n for n in (soft, hard))
-    limits = plan_limit(soft, hard, files_needed(plan, int(workers)))
+    resource, limits = found
+    soft, hard = limits.before, limits.hard
     if limits.raised:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (
@@ -107,3 +103,38 @@ def raise_open_files(plan: Plan, workers: int | str = 1) -> OpenFiles | None:
                     "with 'Too many open files'; %s",
                     f"{limits.soft:,}", f"{limits.needed:,}", FILES_PER_USER, RESERVE, FIX)
     return limits
+
+
+def open_files_shortfall(plan: Plan, workers: int | str = 1) -> str | None:
+    """For ``horde.run`` and the pytest plugin, whose process's limits are its own: they
+    are left as they are, and this says, in one line, when the soft limit is below what
+    ``plan`` needs and how the program raises it; None when it fits (or on Windows)."""
+    found = _current(plan, workers)
+    if found is None:
+        return None
+    _, limits = found
+    if limits.needed is None or limits.before >= limits.needed:
+        return None
+    hard = "no hard limit" if limits.hard == UNLIMITED else f"the hard limit is {limits.hard:,}"
+    return (f"open files: the soft limit is {limits.before:,} but this run may need about "
+            f"{limits.needed:,} ({FILES_PER_USER} per user, per process, and {RESERVE} for "
+            f"horde); connects past it fail with 'Too many open files'; raise it before the "
+            f"run ({hard}): resource.setrlimit(resource.RLIMIT_NOFILE, (N, hard)) in the "
+            "program or its conftest.py, or 'ulimit -n N' in the shell that starts it "
+            "('horde run' raises it itself)")
+
+
+def _current(plan: Plan, workers: int | str) -> tuple[Any, OpenFiles] | None:
+    """The ``resource`` module and what this process's limits would become for
+    ``plan`` on ``workers`` processes; None where there are no such limits (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    if workers == "auto":
+        from horde.engine.cores import available_cores
+
+        workers = available_cores()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    soft, hard = (UNLIMITED if n == resource.RLIM_INFINITY else n for n in (soft, hard))
+    return resource, plan_limit(soft, hard, files_needed(plan, int(workers)))
