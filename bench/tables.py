@@ -214,6 +214,10 @@ def idle_table(log: Log, session: str, reruns: str = "") -> list[str]:
     def opens(line: Line) -> str:
         return fixed(line["figures"]["opens_per_s"], 0)
 
+    def cpu(line: Line) -> str:
+        values = [r["cpu_s"] for r in line["runs"] if r.get("cpu_s") is not None]
+        return fixed(statistics.median(values), 2) if values else "—"
+
     def peers(workload: str, show: Callable[[Line], str]) -> list[str]:
         return [show(x) if (x := log.get(session, workload, t)) else "—" for t, _ in PEERS]
 
@@ -233,6 +237,9 @@ def idle_table(log: Log, session: str, reruns: str = "") -> list[str]:
         cell = opens(first) + _opens_range(first, [log.all(s, "w2_10k", "horde") for s in later])
         out.append(row(["W2 opens per second (server-counted)", cell, *peers("w2_10k", opens),
                         "—", f"≥ 3,500 {mark(first['figures']['opens_per_s'] >= 3500)}"]))
+    if first is not None:
+        out.append(row(["W2 CPU-s of the whole run (start, open, hold, close)",
+                        cpu(first), *peers("w2_10k", cpu), "—", ""]))
     horde, note = horde_memory("sio_idle_5k")
     others = [(t, OTHER_NAMES[t].replace("socket.io-client", "client"))
               for t in ("node_sio", "python_sio")]
