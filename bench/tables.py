@@ -452,7 +452,7 @@ def merge_table(log: Log, session: str) -> list[str]:
 VERSUS_ROWS: dict[str, tuple[str, Callable[[Line], float | None], int]] = {
     "opens": ("opens/s, server-counted", lambda x: x["figures"].get("opens_per_s"), 0),
     "cpu": ("CPU-s for the whole run", lambda x: _run(x, "cpu_s"), 2),
-    "rss": ("peak RSS, MB", lambda x: _run(x, "max_rss_kb") / 1024, 0),
+    "rss": ("peak RSS, MB", lambda x: _mb_of(_run(x, "max_rss_kb")), 0),
     "kb": ("KB per connection", lambda x: x["figures"].get("kb_per_conn"), 1),
     "kb_tree": ("KB per connection, whole tree", lambda x: x["figures"].get("kb_per_conn"), 1),
     "kb_workers": ("KB per connection, workers alone",
@@ -463,8 +463,13 @@ VERSUS_ROWS: dict[str, tuple[str, Callable[[Line], float | None], int]] = {
 }
 
 
-def _run(line: Line, key: str) -> float:
-    return statistics.median(r[key] for r in line["runs"])
+def _run(line: Line, key: str) -> float | None:
+    values = [r[key] for r in line["runs"] if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def _mb_of(kb: float | None) -> float | None:
+    return None if kb is None else kb / 1024
 
 
 def _extra(line: Line, key: str) -> float | None:

@@ -114,3 +114,35 @@ def test_a_cluster_that_cannot_be_joined_is_one_line_and_exit_2_before_anything_
         "horde: error: --cluster 127.0.0.1:9: cannot join the Ray cluster: Connection refused"]
     assert not (tmp_path / "o" / "results.json").exists()  # nothing ran: no @setup, no run
     assert not history.exists()
+
+
+def test_a_programs_own_ray_is_never_stopped_by_horde(write_scenario, echo_server):
+    """A program that started Ray itself keeps it: too small for the workers is one
+    ConfigError (before, horde shut the program's Ray down and started its own), and
+    horde stops at exit only an instance it started."""
+    path = write_scenario(DRAWS)
+    script = textwrap.dedent(f"""
+        import asyncio, logging
+        from pathlib import Path
+        import ray
+        import horde
+        from horde.config.model import RunConfig
+        from horde.scenario.loader import load_scenario
+
+        ray.init(address="local", num_cpus=1, include_dashboard=False,
+                 logging_level=logging.ERROR)
+        mine = ray.get_runtime_context().get_session_name()
+        config = RunConfig(scenario=Path({str(path)!r}), target={echo_server!r}, users=2,
+                           iterations=1, workers=2, progress=False)
+        try:
+            asyncio.run(horde.run(config, load_scenario(config.scenario)))
+        except horde.ConfigError as exc:
+            print("REFUSED", exc)
+        print("KEPT", ray.is_initialized() and
+              ray.get_runtime_context().get_session_name() == mine)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "REFUSED --workers 2: this program's own Ray has 1 CPUs" in out.stdout, out.stdout
+    assert "KEPT True" in out.stdout

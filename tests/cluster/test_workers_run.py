@@ -66,15 +66,8 @@ def run_workers(tmp_path: Path, url: str, *extra: str) -> dict:
 
 def test_two_workers_send_what_the_server_counts_and_time_it_as_one_process(tmp_path, echo):
     reset_stats(echo)
-    before = _ray_processes()
     results = run_workers(tmp_path, echo, "--workers", "2")
     server = server_stats(echo)
-    # the run's Ray instance ended with it: before, its agents outlived it by a minute
-    # (their starting thread had ended first; see ray_pool._shut_down_before_threads_end)
-    deadline = time.monotonic() + 20
-    while _ray_processes() - before and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not _ray_processes() - before, _ray_processes() - before
     workers = results["generator"]["workers"]
     assert results["workers"]["count"] == 2 and results["workers"]["lost"] == []
     assert len({w["pid"] for w in workers}) == 2  # two engine processes
@@ -142,11 +135,18 @@ def test_a_worker_killed_mid_run_is_named_with_its_users_and_nothing_hangs(tmp_p
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         victim = _loaded_worker(child, echo, deadline=time.monotonic() + 60)
+        family = _family(child)
         time.sleep(1)  # a second of load on both
         os.kill(victim, signal.SIGKILL)
         stdout, stderr = child.communicate(timeout=90)
     finally:
         child.kill()
+    # the run's Ray instance ended with it: before, its agents outlived it by a minute
+    # (their starting thread had ended first; see ray_pool._shut_down_before_threads_end)
+    deadline = time.monotonic() + 20
+    while _still_running(family) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _still_running(family), _still_running(family)
     results = json.loads((out / "results.json").read_text())
     lost = results["workers"]["lost"]
     assert len(lost) == 1 and lost[0]["pid"] == victim, (lost, stderr[-2000:])
@@ -174,8 +174,8 @@ import horde
 @horde.on_start
 async def connect(user):
     await user.websocket("/ws")
-    if user.id == 1:  # on one worker: it dies before its first window closes (1 s)
-        await user.think(0.5)
+    if user.id == 1:  # on one worker: it dies before its first window closes (1 s),
+        await user.think(0.7)  # after a few polls (5 a second) have told its users
         os.kill(os.getpid(), signal.SIGKILL)
 
 @horde.behaviour
@@ -200,22 +200,29 @@ def test_a_worker_lost_before_its_first_window_aborts_the_run_naming_its_users(t
     assert result.returncode == 3 and len(lost) == 1, (lost, result.stderr[-2000:])
     assert lost[0]["users"] == 3 and 1 in lost[0]["user_ids"], lost
     assert len(lost[0]["user_ids"]) == 3
+    assert sum(row["users_started"] for row in results["timeseries"]) == 6  # both workers'
     assert results["status"] == "aborted" and results["passed"] is False
     assert f"worker {lost[0]['worker']} lost" in results["abort_reason"]
     assert "its 3 users stopped with it" in results["abort_reason"]
     assert "worker_lost" in [f["rule"] for f in results["analysis"]["findings"]]
 
-def _ray_processes() -> set[tuple[int, str]]:
-    """Ray's processes on this machine (its daemons, agents and workers)."""
-    found = set()
-    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+def _family(run: subprocess.Popen) -> list[psutil.Process]:
+    """The run's descendants now: its Ray instance's daemons, agents and workers."""
+    try:
+        return psutil.Process(run.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _still_running(processes: list[psutil.Process]) -> list[str]:
+    alive = []
+    for proc in processes:
         try:
-            text = " ".join([proc.info["name"] or "", *(proc.info["cmdline"] or [])])
-        except psutil.Error:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc.name())
+        except psutil.NoSuchProcess:
             continue
-        if "ray::" in text or "raylet" in text or "gcs_server" in text or "/ray/" in text:
-            found.add((proc.info["pid"], text[:80]))
-    return found
+    return alive
 
 
 def _engine_workers(run: subprocess.Popen) -> list[int]:

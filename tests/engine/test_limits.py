@@ -135,13 +135,20 @@ print("SOFT", resource.getrlimit(resource.RLIMIT_NOFILE)[0], results["status"])
 """
 
 
-def test_horde_run_keeps_its_programs_limit_and_says_when_it_is_too_low(tmp_path: Path) -> None:
+@pytest.mark.parametrize("roles", [False, True])
+def test_horde_run_keeps_its_programs_limit_and_says_when_it_is_too_low(tmp_path: Path,
+                                                                        roles: bool) -> None:
     """A program's own limits are left as they are: one warning line, before any load,
-    says the plan does not fit and how the program raises them."""
+    says the plan does not fit and how the program raises them. With ROLES the roster's
+    300 users count, not the config's."""
     scenario = tmp_path / "idle.py"
     scenario.write_text("import horde\n\n@horde.behaviour\nasync def idle(user):\n"
                         "    await user.think(0.2)\n")
-    done = _limited(512, 4096, "", "-c", API, str(scenario))
+    if roles:
+        scenario.write_text(scenario.read_text() +
+                            "\nROLES = (horde.role('player', count=300),)\n")
+    done = _limited(512, 4096, "", "-c", API.replace("users=300", "users=1" if roles else
+                                                     "users=300"), str(scenario))
     assert done.returncode == 0, done.stderr
     assert "SOFT 512 completed" in done.stdout  # not raised
     warnings = [line for line in done.stderr.splitlines() if "open files" in line]

@@ -234,6 +234,8 @@ class Workers:
         self.pending = []
         gauges = [t.gauges for t in self.latest.values()]
         _sum_gauges(recorder, gauges)
+        # every worker's users started as last told, a lost one's too (it left `latest`)
+        recorder.users_started = max(recorder.users_started, sum(self.started.values()))
         if self.latest:
             progress.target = sum(t.target for t in self.latest.values())
 

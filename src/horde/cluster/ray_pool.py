@@ -35,6 +35,7 @@ CALL_TIMEOUT_S = 15.0  # longer than any poll takes on a live worker, even a sat
 log = logging.getLogger("horde")
 # starts and stops the local Ray instance; its one thread lives as long as the process
 _RAY_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="horde-ray")
+_STARTED: list[str] = []  # the sessions of the local instances horde started (not a user's)
 
 
 def import_ray() -> Any:
@@ -58,11 +59,16 @@ class RayPool:
         wanted = available_cores() if workers == "auto" else int(workers)
         loop = asyncio.get_running_loop()
         if ray.is_initialized() and address is None and _cpus(ray) < wanted:
+            if ray.get_runtime_context().get_session_name() not in _STARTED:
+                raise ConfigError(f"--workers {wanted}: this program's own Ray has "
+                                  f"{_cpus(ray)} CPUs, and each worker takes one")
             # a smaller instance of an earlier run
             await loop.run_in_executor(_RAY_THREAD, ray.shutdown)
         if not ray.is_initialized():
             await loop.run_in_executor(_RAY_THREAD, _init, ray, address, wanted)
-            _shut_down_before_threads_end()
+            if address is None:
+                _STARTED.append(ray.get_runtime_context().get_session_name())
+                _shut_down_before_threads_end()
         count = _worker_count(ray, workers, address)
         if address is not None and count > _cpus(ray):
             raise ConfigError(f"--workers {count}: the cluster at {address} has "
@@ -115,10 +121,11 @@ class RayPool:
 
 @functools.cache  # once per process
 def _shut_down_before_threads_end() -> None:
-    """Stop Ray while its starting thread still lives. Ray's own exit hook runs after
-    Python has joined every thread: by then ``_RAY_THREAD`` has ended and taken the
-    local instance's daemons with it, and Ray waited ~5 s for a GCS that was gone while
-    its dashboard and runtime-env agents, orphaned, lived a minute more (~180 MB)."""
+    """Stop the local instance horde started while its starting thread still lives.
+    Ray's own exit hook runs after Python has joined every thread: by then
+    ``_RAY_THREAD`` has ended and taken the instance's daemons with it, and Ray waited
+    ~5 s for a GCS that was gone while its dashboard and runtime-env agents, orphaned,
+    lived a minute more (~180 MB)."""
     # the hook concurrent.futures uses to stop its executors before their threads are
     # joined; registered after it, ours runs first
     register = getattr(threading, "_register_atexit", atexit.register)
@@ -126,9 +133,16 @@ def _shut_down_before_threads_end() -> None:
 
 
 def _shut_down() -> None:
-    ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
-        ray.shutdown()
+    """Ray's shutdown, if the instance running is one horde started (not one the
+    program started for itself since); an error here must not skip the other exit
+    hooks, so it is only logged."""
+    try:
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized() and \
+                ray.get_runtime_context().get_session_name() in _STARTED:
+            ray.shutdown()
+    except BaseException:
+        log.debug("stopping Ray at exit failed", exc_info=True)
 
 
 def _init(ray: Any, address: str | None, workers: int) -> None:
