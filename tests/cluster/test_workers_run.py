@@ -228,12 +228,8 @@ def _still_running(processes: list[psutil.Process]) -> list[str]:
 def _engine_workers(run: subprocess.Popen) -> list[int]:
     """This run's engine workers: Ray worker processes among its descendants (Ray started
     the node from the run's process), so a Ray run by anything else here is never hit."""
-    try:
-        family = psutil.Process(run.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
     found = []
-    for proc in family:
+    for proc in _family(run):
         try:
             cmdline = " ".join(proc.cmdline())
         except psutil.Error:
