@@ -234,7 +234,7 @@ class Workers:
         self.pending = []
         gauges = [t.gauges for t in self.latest.values()]
         _sum_gauges(recorder, gauges)
-        # every worker's users started as last told, a lost one's too (it left `latest`)
+        # from every answer, not only windows: a lost worker's too (it left `latest`)
         recorder.users_started = max(recorder.users_started, sum(self.started.values()))
         if self.latest:
             progress.target = sum(t.target for t in self.latest.values())
@@ -272,9 +272,9 @@ def _refuse(job: LoadJob, message: str) -> tuple[str, float]:
 
 
 def _sum_gauges(recorder: Recorder, gauges: list[Gauges]) -> None:
-    """The run's levels: the sum of the workers' (a lost worker's count no more)."""
+    """The run's levels: the sum of the workers' (a lost worker's count no more; users
+    started are summed from every answer, in ``before_tick``)."""
     recorder.active_users = sum(g.active_users for g in gauges)
-    recorder.users_started = max(recorder.users_started, sum(g.users_started for g in gauges))
     recorder.open_connections = sum(g.open_connections for g in gauges)
     recorder.in_flight = sum(g.in_flight for g in gauges)
     recorder.peak_users = max(recorder.peak_users, sum(g.peak_users for g in gauges))

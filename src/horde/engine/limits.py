@@ -10,7 +10,7 @@ inherit the raised limit (they are started after it); each needs only its share.
 
 :func:`plan_limit` decides (pure: numbers in, numbers out); :func:`raise_open_files` reads
 and sets ``RLIMIT_NOFILE`` and logs. A program that calls ``horde.run``, or a pytest
-session, keeps its own limits: :func:`check_open_files` only says when they are too low.
+session, keeps its own limits: :func:`open_files_shortfall` only says when they are too low.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import logging
 import math
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from horde.shapes.plan import Plan
 
@@ -82,10 +81,11 @@ def raise_open_files(plan: Plan, workers: int | str = 1) -> OpenFiles | None:
     """Raise this process's open-files soft limit to the hard limit; warn in one line,
     with the fix, when that is below what ``plan`` needs on ``workers`` processes (an
     int, or ``auto``). None where there are no such limits (Windows)."""
-    found = _current(plan, workers)
-    if found is None:
+    limits = _current(plan, workers)
+    if limits is None:
         return None
-    resource, limits = found
+    import resource
+
     soft, hard = limits.before, limits.hard
     if limits.raised:
         try:
@@ -109,11 +109,8 @@ def open_files_shortfall(plan: Plan, workers: int | str = 1) -> str | None:
     """For ``horde.run`` and the pytest plugin, whose process's limits are its own: they
     are left as they are, and this says, in one line, when the soft limit is below what
     ``plan`` needs and how the program raises it; None when it fits (or on Windows)."""
-    found = _current(plan, workers)
-    if found is None:
-        return None
-    _, limits = found
-    if limits.needed is None or limits.before >= limits.needed:
+    limits = _current(plan, workers)
+    if limits is None or limits.needed is None or limits.before >= limits.needed:
         return None
     hard = "no hard limit" if limits.hard == UNLIMITED else f"the hard limit is {limits.hard:,}"
     return (f"open files: the soft limit is {limits.before:,} but this run may need about "
@@ -124,9 +121,9 @@ def open_files_shortfall(plan: Plan, workers: int | str = 1) -> str | None:
             "('horde run' raises it itself)")
 
 
-def _current(plan: Plan, workers: int | str) -> tuple[Any, OpenFiles] | None:
-    """The ``resource`` module and what this process's limits would become for
-    ``plan`` on ``workers`` processes; None where there are no such limits (Windows)."""
+def _current(plan: Plan, workers: int | str) -> OpenFiles | None:
+    """What this process's limits are, and would become, for ``plan`` on ``workers``
+    processes; None where there are no such limits (Windows)."""
     try:
         import resource
     except ImportError:
@@ -137,4 +134,4 @@ def _current(plan: Plan, workers: int | str) -> tuple[Any, OpenFiles] | None:
         workers = available_cores()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     soft, hard = (UNLIMITED if n == resource.RLIM_INFINITY else n for n in (soft, hard))
-    return resource, plan_limit(soft, hard, files_needed(plan, int(workers)))
+    return plan_limit(soft, hard, files_needed(plan, int(workers)))
