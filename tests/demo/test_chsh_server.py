@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -407,3 +408,19 @@ async def test_without_acks_answers_are_events_and_arity_is_checked(
     await p1.sio.emit("join_team")  # a data event without its data
     assert (await p1.expect("error"))["code"] == "bad_arguments"
     assert (await stats(chsh_url))["errors"] == {"already_in_team": 1, "bad_arguments": 2}
+
+
+async def test_the_answers_temp_dir_lives_as_long_as_the_server(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a ``db`` option the answers go to a temp dir: made when the server starts,
+    gone when it stops, and never made for an app that is built but not started (a bad
+    setting, a listing) — 300 empty ``horde-chsh-*`` dirs piled up in /tmp before."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    build_app(DemoOptions(frozenset(), {}))
+    assert list(tmp_path.iterdir()) == []
+    runner, url = await start(build_app(DemoOptions(frozenset(), {})))
+    made = [p.name for p in tmp_path.iterdir()]
+    assert [name.startswith("horde-chsh-") for name in made] == [True]
+    assert (await stats(url))["db_path"].startswith(str(tmp_path / made[0]))
+    await runner.cleanup()
+    assert list(tmp_path.iterdir()) == []

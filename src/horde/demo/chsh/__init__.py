@@ -57,9 +57,7 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     )
     seed = options.str("seed", "")
     game = ChshGame(config, rng=random.Random(seed or None))
-    tmp = "" if options.str("db", "") else tempfile.mkdtemp(prefix="horde-chsh-")
-    store = AnswerStore(options.str("db", "") or os.path.join(tmp, "chsh.sqlite"),
-                        flush_ms=options.float("flush_ms", 20.0))
+    store = AnswerStore(options.str("db", ""), flush_ms=options.float("flush_ms", 20.0))
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
     driver = ChshDriver(sio, game, store, options.float("question_delay_ms", 0.0) / 1000.0,
                         acks=bool(options.int("acks", 1)))
@@ -71,22 +69,28 @@ def build_app(options: DemoOptions | None = None) -> web.Application:
     app.router.add_get("/stats", _stats)
     app.router.add_get("/answers", _answers)
     app.router.add_get("/peers", _peers)
-    app.cleanup_ctx.append(_store_lifetime(store, driver, tmp))
+    app.cleanup_ctx.append(_store_lifetime(store, driver))
     return app
 
 
-def _store_lifetime(store: AnswerStore, driver: ChshDriver, tmp: str) -> Any:
+def _store_lifetime(store: AnswerStore, driver: ChshDriver) -> Any:
+    """Without a ``db`` option the answers go to a temp dir made at start-up and removed
+    at clean-up, so an app built but never started leaves nothing behind."""
     async def lifetime(app: web.Application) -> Any:
-        await store.open()
-        flusher = asyncio.ensure_future(store.run())
-        yield
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
-        driver.close()
-        await store.close()
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+        tmp = "" if store.path else tempfile.mkdtemp(prefix="horde-chsh-")
+        store.path = store.path or os.path.join(tmp, "chsh.sqlite")
+        try:
+            await store.open()
+            flusher = asyncio.ensure_future(store.run())
+            yield
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            driver.close()
+            await store.close()
+        finally:
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     return lifetime
 
