@@ -26,7 +26,8 @@ from tests.support import (
 
 from horde.demo.launcher import demo_server
 
-pytestmark = pytest.mark.timeout(150)
+# Ray tests share one xdist worker: two local Ray instances at once would each want both cores.
+pytestmark = [pytest.mark.timeout(150), pytest.mark.xdist_group("ray")]
 
 SCENARIO = """
 import horde
@@ -323,8 +324,12 @@ def _get(url: str, path: str) -> dict:
 
 
 BLOCKING = """
+import sys
 import time
 import horde
+
+if "default_worker" in sys.argv[0]:  # in a Ray worker (not the coordinator), loading
+    time.sleep(17)  # takes longer than a poll may: as on a machine the load keeps busy
 
 @horde.behaviour
 async def hog(user):
@@ -337,7 +342,9 @@ async def hog(user):
 
 def test_a_worker_whose_loop_is_too_busy_to_answer_is_not_lost(tmp_path):
     """A saturated worker (its loop behind a burst of connects, or blocked) answers
-    "busy" from its actor's thread; only a worker that answers nothing is lost."""
+    "busy" from its actor's thread; only a worker that answers nothing is lost. Nor is
+    one slow to start: the first call waits for Ray's, horde's and the scenario's
+    imports, past 15 s on a busy machine (seen: "no answer to prepare within 15s")."""
     path = tmp_path / "scenario.py"
     path.write_text(BLOCKING)
     out = tmp_path / "out"

@@ -32,6 +32,9 @@ from horde.errors import ConfigError, WorkerLostError
 
 CONNECT_TIMEOUT_S = 5.0
 CALL_TIMEOUT_S = 15.0  # longer than any poll takes on a live worker, even a saturated one
+# the first call also waits for the worker's process to start and import Ray, horde and
+# the scenario: >15 s on a machine the load itself keeps busy (a dead one shows at once)
+PREPARE_TIMEOUT_S = 60.0
 log = logging.getLogger("horde")
 # starts and stops the local Ray instance; its one thread lives as long as the process
 _RAY_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="horde-ray")
@@ -82,7 +85,7 @@ class RayPool:
         return len(self.actors)
 
     async def prepare(self, jobs: list[Job]) -> list[Ready]:
-        return await asyncio.gather(*(self._call(i, "prepare", job)
+        return await asyncio.gather(*(self._call(i, "prepare", job, timeout=PREPARE_TIMEOUT_S)
                                       for i, job in enumerate(jobs)))
 
     async def start_all(self, at: float) -> None:
@@ -92,16 +95,17 @@ class RayPool:
         report: Report = await self._call(worker, "poll", orders)
         return report
 
-    async def _call(self, worker: int, method: str, *args: Any) -> Any:
+    async def _call(self, worker: int, method: str, *args: Any,
+                    timeout: float = CALL_TIMEOUT_S) -> Any:
         ray = import_ray()
         ref = getattr(self.actors[worker], method).remote(*args)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(ref.future()), CALL_TIMEOUT_S)
+            return await asyncio.wait_for(asyncio.wrap_future(ref.future()), timeout)
         except ray.exceptions.RayActorError as exc:
             raise WorkerLostError(worker, _death(exc)) from None
         except TimeoutError:
             raise WorkerLostError(
-                worker, f"no answer to {method} within {CALL_TIMEOUT_S:g}s") from None
+                worker, f"no answer to {method} within {timeout:g}s") from None
         except ray.exceptions.RayTaskError as exc:
             raise exc.as_instanceof_cause() from None
 
