@@ -44,8 +44,12 @@ def horde_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[s
     )
 
 
-def read_results(out_dir: Path) -> dict[str, Any]:
-    return json.loads((out_dir / "results.json").read_text())
+def read_results(out_dir: Path, run: subprocess.CompletedProcess | None = None) -> dict[str, Any]:
+    """The run's results.json; when there is none, the failure shows what the run said."""
+    path = out_dir / "results.json"
+    if run is not None:
+        assert path.is_file(), f"rc {run.returncode}: {run.stderr[-3000:]}"
+    return json.loads(path.read_text())
 
 
 def wait_for_connections(pid: int, port: int, count: int, timeout: float = 60.0) -> None:

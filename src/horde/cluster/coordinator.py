@@ -114,8 +114,8 @@ class Workers:
         if job.stop.is_set():  # stopped while they loaded it: no load at all
             return "interrupted", 0.0
         at = self._start_time()
-        await pool.start_all(at)
         self._began = CLOCK() + (at - time.time())
+        await asyncio.gather(*(self._start(job, pool, i, at) for i in range(pool.size)))
         job.progress.began_at = self._began
         await self._follow(job, pool)
         return self._outcome(job)
@@ -126,6 +126,15 @@ class Workers:
         now = CLOCK()
         ahead = START_MARGIN_S + (self._last_tick - now) % 1.0 + 0.5
         return time.time() + ahead
+
+    async def _start(self, job: LoadJob, pool: RayPool, worker: int, at: float) -> None:
+        """A worker lost before its start order is answered (it may already have begun:
+        the answer can come after the load starts) is lost like any other, not an error
+        that ends the run without results."""
+        try:
+            await pool.begin(worker, at)
+        except WorkerLostError as exc:
+            self._lose(job, pool, exc)
 
     async def _follow(self, job: LoadJob, pool: RayPool) -> None:
         """Poll every worker until each has finished or is lost; a deadline well past the

@@ -88,8 +88,9 @@ class RayPool:
         return await asyncio.gather(*(self._call(i, "prepare", job, timeout=PREPARE_TIMEOUT_S)
                                       for i, job in enumerate(jobs)))
 
-    async def start_all(self, at: float) -> None:
-        await asyncio.gather(*(self._call(i, "start", at) for i in range(self.size)))
+    async def begin(self, worker: int, at: float) -> None:
+        """Start ``worker``'s load at wall-clock time ``at``."""
+        await self._call(worker, "start", at)
 
     async def poll(self, worker: int, orders: Orders) -> Report:
         report: Report = await self._call(worker, "poll", orders)
