@@ -159,7 +159,11 @@ def _init(ray: Any, address: str | None, workers: int) -> None:
                                "log_to_driver": True, "namespace": "horde"}
     if address is None:
         # "local": a new instance even beside a `ray start` head or a RAY_ADDRESS
-        ray.init(address="local", num_cpus=max(workers, available_cores()), **options)
+        try:
+            ray.init(address="local", num_cpus=max(workers, available_cores()), **options)
+        except Exception as exc:  # Ray gives its own processes 30 s to start, then raises
+            raise ConfigError(f"--workers {workers}: Ray did not start on this machine "
+                              f"({exc}); is it too busy? (--workers 1 needs no Ray)") from None
     else:
         _reachable(address)
         _token_auth_as_ray_start_does()
