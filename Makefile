@@ -53,7 +53,8 @@ docs: setup
 # tests are listed at the end, to keep the suite near its ~15 minutes
 test: setup $(NODE_MODULES) $(BROWSER_MODULES) chromium lint
 	$(BIN)/python -m compileall -q src
-	$(BIN)/python -m pytest -q --durations=20
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadgroup --durations=20 -m "not ray"
+	$(BIN)/python -m pytest -q --durations=10 -m ray
 
 clean:
 	rm -rf $(VENV) tests/interop/node_modules tests/browser/node_modules horde-results site

@@ -189,6 +189,7 @@ def test_the_example_suite_runs_as_a_user_runs_it(pytester: pytest.Pytester) -> 
     result.assert_outcomes(passed=2, deselected=5)
 
 
+@pytest.mark.ray  # run apart, after the rest, as tests/cluster's are
 def test_horde_run_takes_workers_like_the_command_line(
         inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """``workers=2`` in pytest load tests: the same counts, from two engine processes,

@@ -37,7 +37,8 @@ ROWS = 42
 DASHBOARD_CHARTS = ["chart-users", "chart-rates", "chart-latency", "chart-errors",
                     "chart-resources"]
 
-pytestmark = pytest.mark.timeout(180)
+# one xdist worker runs the whole module, so its module fixture (a 42 s run) runs once
+pytestmark = [pytest.mark.timeout(180), pytest.mark.xdist_group("sparse_browser")]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from tests.support import free_port, read_results, reset_stats, server_stats
 
-pytestmark = pytest.mark.timeout(150)
+# Ray tests run apart, after the rest (`make test`): Ray's own start times out past 30 s
+# on a machine as busy as a parallel suite makes it.
+pytestmark = [pytest.mark.timeout(150), pytest.mark.ray]
 
 SCENARIO = """
 import horde

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from tests.support import horde_cli, read_results
 
+# one xdist worker runs the whole module, so its module fixture (three runs) runs once
+pytestmark = pytest.mark.xdist_group("history")
+
 DELAY_SCENARIO = """
 import horde
 

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from tests.support import horde_cli, read_results
 
+# one xdist worker runs the whole module, so its module fixture (two runs) runs once
+pytestmark = pytest.mark.xdist_group("values_run")
+
 SCENARIO = """
 import horde
 

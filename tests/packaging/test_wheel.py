@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.packaging
+# one xdist worker runs the whole module, so its module fixture (the wheel built) runs once
+pytestmark = [pytest.mark.packaging, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,8 @@ from horde.safety.tls import client_tls
 
 from .servers import tls_echo_server
 
-pytestmark = pytest.mark.timeout(90)
+# one xdist worker runs the whole module, so its module fixture (TLS servers) runs once
+pytestmark = [pytest.mark.timeout(90), pytest.mark.xdist_group("tls")]
 
 SCENARIO = """
 import horde

@@ -13,7 +13,8 @@ import pytest
 from .socketio_contract import SocketIOContract
 from .socketio_servers import NodeSocketIOServer, node_missing_reason
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(15)]
+# one xdist worker runs the whole module, so its module fixture (Node's server) runs once
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(15), pytest.mark.xdist_group("node_sio")]
 
 
 @pytest.fixture(scope="module")
