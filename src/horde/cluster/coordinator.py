@@ -187,7 +187,8 @@ class Workers:
         return totals
 
     def _lose(self, job: LoadJob, pool: RayPool, exc: WorkerLostError) -> None:
-        at = None if self._began is None else round(CLOCK() - self._began, 3)
+        # lost before the load began (its start order unanswered): at 0 s
+        at = None if self._began is None else round(max(0.0, CLOCK() - self._began), 3)
         started = self.started.get(exc.worker, 0)  # every answer tells it, not only windows
         ids = first_user_ids(Segment(exc.worker, pool.size), job.context[3], started, MAX_IDS)
         placed = next((r for r in self.ready if r.worker == exc.worker), None)
