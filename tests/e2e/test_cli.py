@@ -219,3 +219,29 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly():
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 141
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_a_duration_given_ends_the_scenarios_shape_early(write_scenario, tmp_path, echo_server):
+    """``horde demo chatbot --duration 8s`` ran its shape's whole 40 s: a duration given
+    on the command line (or in a config file) was dropped without a word when the
+    scenario's OPTIONS had a shape. It ends the shape there, as Locust's --run-time does."""
+    scenario = write_scenario(
+        """
+        import horde
+
+        OPTIONS = {"shape": "steps(start=1, increment=1, interval=20s, max=3)"}  # 60 s
+
+        @horde.behaviour
+        async def get(user):
+            await user.http.get("/echo")
+            await user.think(0.2)
+        """
+    )
+    out = tmp_path / "out"
+    result = horde_cli("run", str(scenario), "--target", echo_server, "--duration", "2s",
+                       "--out", str(out), "--quiet", "--no-history", timeout=60)
+    results = read_results(out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert results["load"]["plan"] == [{"stage": "stage 1: 1 users", "start_s": 0.0,
+                                        "duration_s": 2.0, "from": 1.0, "to": 1.0}]
+    assert results["duration_s"] < 10 and results["metrics"]["http_req:/echo"]["count"] >= 2

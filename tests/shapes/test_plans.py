@@ -76,3 +76,14 @@ def test_bad_specs_say_what_is_wrong(spec, message):
     with pytest.raises(ConfigError) as info:
         parse_shape(spec)
     assert message in str(info.value)
+
+
+def test_a_cut_plan_ends_where_it_was_cut_at_the_value_it_had_reached():
+    plan = parse_shape("ramp(to=10, over=10s)").plan()
+    cut = plan.cut(4)
+    assert cut.duration_s == 4 and cut.value_at(3.99) == pytest.approx(3.99)
+    assert cut.segments[-1].value_to == 4 and cut.shape == plan.shape
+    steps = parse_shape("steps(start=2, increment=4, interval=10s, max=14)").plan()
+    assert [s.stage for s in steps.cut(8).segments] == [steps.segments[0].stage]
+    assert steps.cut(8).peak() == 2
+    assert steps.cut(steps.duration_s + 5) is steps  # longer than the shape: no change

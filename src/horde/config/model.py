@@ -158,6 +158,11 @@ class RunConfig(BaseModel):
         return self
 
     @property
+    def given_duration_s(self) -> float | None:
+        """The duration someone set (not the 30 s default): it also ends a shape early."""
+        return self.duration_s if "duration_s" in self.model_fields_set else None
+
+    @property
     def effective_spawn_rate(self) -> float:
         """Users per second; by default all users start within one second."""
         return self.spawn_rate or float(self.users)

@@ -428,10 +428,14 @@ def thresholds_for(config: RunConfig, scenario: Scenario) -> tuple[Threshold, ..
 
 
 def plan_for(config: RunConfig, scenario: Scenario) -> Plan:
-    """``--shape`` if given, else the scenario's own ``@horde.shape``, else users/spawn rate."""
+    """``--shape`` if given, else the scenario's own ``@horde.shape``, else users/spawn
+    rate; a duration given (flag, config file or OPTIONS) ends a longer shape early."""
     if config.shape is None and scenario.shape is not None:
-        return sample_plan(scenario.shape, config.max_duration_s, scenario.path or scenario.name)
-    return config.plan
+        plan = sample_plan(scenario.shape, config.max_duration_s, scenario.path or scenario.name)
+    else:
+        plan = config.plan
+    given = config.given_duration_s
+    return plan if given is None else plan.cut(given)
 
 
 def _load_facts(config: RunConfig, progress: Progress, aggregator: Aggregator) -> dict[str, Any]:

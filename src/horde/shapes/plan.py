@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,16 @@ class Plan:
 
     def peak(self) -> float:
         return max((max(s.value_from, s.value_to) for s in self.segments), default=0.0)
+
+    def cut(self, at_s: float) -> Plan:
+        """The plan up to ``at_s`` seconds (a run's ``--duration`` ends a longer shape
+        there); the segment it falls in ends at the value it had reached."""
+        if at_s >= self.duration_s:
+            return self
+        kept = [s if s.end_s <= at_s else
+                Segment(s.start_s, at_s - s.start_s, s.value_from, s.value_at(at_s), s.stage)
+                for s in self.segments if s.start_s < at_s]
+        return replace(self, segments=tuple(kept))
 
 
 MAX_STAGES = 10_000  # a plan is printed and reported stage by stage: more is a typo
