@@ -542,8 +542,8 @@ def _capacity(args: argparse.Namespace) -> int:
     make_params(scenario.params_type, base.params, str(base.scenario))
     plan = SearchPlan(args.start, args.step, args.max, args.bisect)
     step_s = parse_duration(args.step_duration)
-    _raise_open_files_for(base.model_copy(update={"users": args.max, "duration_s": step_s}),
-                          scenario)  # the largest step's need, said once, before load
+    largest = base.model_copy(update={"users": args.max, "duration_s": step_s, "shape": None})
+    _raise_open_files_for(largest, scenario)  # its need, said once, before load
 
     async def main(stop: asyncio.Event) -> Any:
         _freeze_gc()

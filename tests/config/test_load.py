@@ -109,6 +109,20 @@ def test_a_higher_layer_that_sets_users_drops_an_inherited_shape_and_vice_versa(
     }
 
 
+def test_a_shape_drops_the_duration_below_it_and_a_duration_above_a_shape_stays():
+    """The users run's length is not the shape's: ``--shape`` over ``OPTIONS = {"users":
+    10, "duration": "60s"}`` runs the whole shape; ``--duration`` over a shape ends it."""
+    from horde.config.load import layer_values
+
+    users_run = {"users": 10, "spawn_rate": 10.0, "duration_s": 60.0}
+    assert layer_values(users_run, {}, {"shape": "ramp(to=2, over=90s)"}) == {
+        "shape": "ramp(to=2, over=90s)"}
+    assert layer_values({"shape": "ramp(to=2, over=90s)"}, {}, {"duration_s": 8.0}) == {
+        "shape": "ramp(to=2, over=90s)", "duration_s": 8.0}
+    assert layer_values({}, {"shape": "ramp(to=2, over=90s)", "duration_s": 30.0}) == {
+        "shape": "ramp(to=2, over=90s)", "duration_s": 30.0}  # one place: it ends the shape
+
+
 def test_every_key_of_a_config_file_reaches_the_run_config(tmp_path) -> None:
     """graceful_stop was parsed and then silently dropped (issue 11, item 9): each key
     FileConfig accepts must come out the other side."""

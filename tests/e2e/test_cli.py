@@ -35,6 +35,11 @@ TICKING_SCENARIO = QUIET_SCENARIO + """
         (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--users", "many"], "invalid int"),
         (["run", "{scenario}"], "missing target: give --target URL"),
         (["run", "--target", "http://127.0.0.1:1"], "missing scenario: give a scenario file"),
+        # both in one place: --users was dropped without a word (3 users ran, not 50)
+        (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--shape", "ramp(to=3, over=2s)",
+          "--users", "50"], "shape and users both given: a shape sets the users itself"),
+        (["run", "{scenario}", "--target", "http://127.0.0.1:1", "--shape", "ramp(to=3, over=2s)",
+          "--spawn-rate", "5"], "shape and spawn-rate both given"),
         (["demo", "nope"], "unknown demo 'nope'"),
         (["serve", "nope"], "unknown demo 'nope'"),
     ],

@@ -48,9 +48,10 @@ class CountingPool:
 
 
 def plan(shape: str | None = None, users: int = 2):
+    if shape is not None:  # a shape sets its own users and length
+        return RunConfig(scenario=Path("x.py"), target="http://h", shape=shape).plan
     return RunConfig(
-        scenario=Path("x.py"), target="http://h", users=users, spawn_rate=1000,
-        duration_s=1, shape=shape,
+        scenario=Path("x.py"), target="http://h", users=users, spawn_rate=1000, duration_s=1,
     ).plan
 
 

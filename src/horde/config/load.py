@@ -156,6 +156,10 @@ def options_values(raw: object, where: str) -> dict[str, Any]:
 _ALTERNATIVES = (
     (frozenset({"shape"}), frozenset({"users", "spawn_rate", "connect"})),
 )
+# A shape also drops a duration from below (it was that users run's length), while a
+# duration over a shape ends it early (runner.plan_for): ``--shape`` over a scenario's
+# ``OPTIONS = {"users": 10, "duration": "60s"}`` runs the whole shape.
+_SHAPE_ALSO_DROPS = frozenset({"duration_s"})
 
 
 def layer_values(*layers: Mapping[str, Any]) -> dict[str, Any]:
@@ -168,6 +172,9 @@ def layer_values(*layers: Mapping[str, Any]) -> dict[str, Any]:
                 if mine & layer.keys():
                     for key in theirs - layer.keys():
                         values.pop(key, None)
+        if "shape" in layer:
+            for key in _SHAPE_ALSO_DROPS - layer.keys():
+                values.pop(key, None)
         params = {**values.get("params", {}), **layer.get("params", {})}
         values.update(layer)
         if params:

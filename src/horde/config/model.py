@@ -147,6 +147,16 @@ class RunConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _shape_or_users(self) -> RunConfig:
+        # from different layers the upper one wins (config.load); from one, it's a conflict
+        given = [name.replace("_", "-") for name in ("users", "spawn_rate", "connect")
+                 if name in self.model_fields_set]
+        if self.shape is not None and given:
+            raise ValueError(f"shape and {' and '.join(given)} both given: a shape sets "
+                             "the users itself; give one or the other")
+        return self
+
+    @model_validator(mode="after")
     def _default_duration(self) -> RunConfig:
         if self.duration_s is None and self.iterations is None:
             object.__setattr__(self, "duration_s", DEFAULT_DURATION_S)
