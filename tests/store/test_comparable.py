@@ -48,3 +48,11 @@ def test_a_spawn_rate_or_a_missing_config_is_no_load_difference() -> None:
     a, b = _run(), _run()
     del a["config"], b["config"]
     assert setting_differences(a, b) == []
+
+
+def test_runs_on_a_different_number_of_workers_say_so() -> None:
+    """A 1-worker and a 2-worker run of one plan looked alike to ``horde compare``: the
+    worker count is in ``workers``, not in ``config``."""
+    two = _run() | {"workers": {"count": 2, "lost": []}}
+    assert setting_differences(_run(), two) == ["workers 1 vs 2"]
+    assert setting_differences(two, two) == []

@@ -3,7 +3,8 @@
 Runs of different scenarios measure different things: comparing them figure by figure
 gives verdicts that mean nothing, so ``horde compare`` refuses unless told ``--force``.
 Runs of one scenario against another target, or under another load (users, shape,
-duration, iterations), are comparable but may differ for that reason alone: it says so.
+duration, iterations, seed, workers), are comparable but may differ for that reason
+alone: it says so.
 
 The scenario file is compared by its file name, not its path: a CI job checks the
 repository out into a new directory each time, and ``load.py`` and ``./load.py`` are the
@@ -38,7 +39,13 @@ def setting_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     for key, label in LOAD_SETTINGS:
         if ca.get(key) != cb.get(key):
             found.append(f"{label} {_shown(ca.get(key))} vs {_shown(cb.get(key))}")
+    if _workers(a) != _workers(b):  # the same load from one process or several
+        found.append(f"workers {_workers(a)} vs {_workers(b)}")
     return found
+
+
+def _workers(results: dict[str, Any]) -> int:
+    return int((results.get("workers") or {}).get("count", 1))
 
 
 def _file_name(results: dict[str, Any]) -> str | None:
