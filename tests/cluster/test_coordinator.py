@@ -51,7 +51,7 @@ class InProcessPool:
     ``doomed`` dies before its answer to the start order arrives (on a busy machine that
     answer came after the load had begun, and the worker killed itself first)."""
 
-    def __init__(self, size: int, doomed: int) -> None:
+    def __init__(self, size: int, doomed: int | None = None) -> None:
         self.workers = [EngineWorker(i) for i in range(size)]
         self.doomed = doomed
         self.polled: set[int] = set()
@@ -104,3 +104,37 @@ async def test_a_worker_lost_before_its_start_is_answered_is_lost_not_an_error(
     assert lost["worker"] == 1 and "died" in lost["reason"] and lost["at_s"] == 0.0  # before the load began
     assert pool.polled == {0}  # the other worker carried the run
     assert results["metrics"]["ws_connect"]["count"] == 2  # its two users' connects
+
+
+def _in_process_workers(monkeypatch, pool: InProcessPool) -> None:
+    async def start(workers, address):
+        return pool
+
+    monkeypatch.setattr(coordinator, "import_ray", lambda: None)
+    monkeypatch.setattr(coordinator.RayPool, "start", start)
+
+
+async def test_each_row_is_of_the_workers_seconds_its_stage_and_its_users(
+        monkeypatch, tmp_path, echo_server):
+    """Workers close their windows half a second before the coordinator's row: a row's
+    stage was the coordinator's, half a second later than its data (the first row of
+    "4 users" held 2), and its users started came from fresher answers than its active
+    users (live: "started 19 done 9" while no user had finished)."""
+    _in_process_workers(monkeypatch, InProcessPool(2))
+    path = tmp_path / "steps.py"
+    path.write_text("import horde\n\n@horde.behaviour\nasync def idle(user):\n"
+                    "    await user.think(0.25)\n")
+    config = RunConfig(scenario=path, target=echo_server, workers=2, progress=False,
+                       shape="steps(start=2, increment=2, interval=2s, max=6)",
+                       out_dir=tmp_path / "out")
+    results = await horde.run(config, load_scenario(path))
+    rows = [r for r in results["timeseries"] if r["stage"] is not None]
+    assert {r["stage"] for r in rows} == {"stage 1: 2 users", "stage 2: 4 users",
+                                          "stage 3: 6 users"}
+    started = 0
+    for row in results["timeseries"]:
+        started += row["users_started"]  # this second's
+        if row["stage"] is not None:  # (the last row, after the plan, has them stopped)
+            assert started == row["users"], row  # none has finished: started == active
+            wanted = int(row["stage"].split(": ")[1].split()[0])
+            assert row["users"] == wanted, (row["t"], row["stage"], row["users"])

@@ -117,6 +117,7 @@ class Workers:
         self._began = CLOCK() + (at - time.time())
         await asyncio.gather(*(self._start(job, pool, i, at) for i in range(pool.size)))
         job.progress.began_at = self._began
+        job.progress.data_until_s = 0.0  # rows before the first window have no stage
         await self._follow(job, pool)
         return self._outcome(job)
 
@@ -241,11 +242,16 @@ class Workers:
         self._last_tick = CLOCK()
         for tick in self.pending:
             absorb(recorder, tick.window)
+            # the row is of the windows' seconds (stage, levels), not the coordinator's
+            progress.data_until_s = max(progress.data_until_s or 0.0, float(tick.n))
         self.pending = []
         gauges = [t.gauges for t in self.latest.values()]
         _sum_gauges(recorder, gauges)
-        # from every answer, not only windows: a lost worker's too (it left `latest`)
-        recorder.users_started = max(recorder.users_started, sum(self.started.values()))
+        # users started as of the same windows as the active users (else "done" counts
+        # users that are only not yet in a window); a lost worker's from its last answer
+        lost = sum(self.started.get(worker, 0) for worker in self.lost)
+        recorder.users_started = max(recorder.users_started,
+                                     sum(g.users_started for g in gauges) + lost)
         if self.latest:
             progress.target = sum(t.target for t in self.latest.values())
 

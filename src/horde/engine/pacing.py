@@ -41,13 +41,19 @@ class Progress:
     late_sessions: int = 0
     abort_reason: str | None = None
     override_users: int | None = None
+    # load time the row's data runs to, when not the row's own end: the windows that
+    # workers close, each half a second before the coordinator's row (cluster/coordinator)
+    data_until_s: float | None = None
 
     def snapshot(self, window_start: float, now: float) -> dict[str, object]:
         """The plan's fields of the per-second row for the window ``window_start``–``now``:
         its stage is the one at the window's middle (a window ends as the next begins)."""
         if self.began_at is None:
             return {"stage": None, "target": None}
-        middle = (window_start + now) / 2 - self.began_at
+        if self.data_until_s is not None:
+            middle = self.data_until_s - (now - window_start) / 2
+        else:
+            middle = (window_start + now) / 2 - self.began_at
         stage = self.plan.stage_at(middle) if middle >= 0 else None
         return {"stage": stage, "target": self.target}
 
