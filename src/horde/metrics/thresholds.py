@@ -168,23 +168,34 @@ def evaluate(
         observed = _observe(t, results, latencies)
         passed = observed is not None and OPERATORS[t.op](observed, t.limit)
         verdicts.append({"expression": t.expression, "observed": observed, "passed": passed,
-                         "reason": _reason(t, observed)})
+                         "reason": _reason(t, observed, results, latencies)})
     return verdicts
 
 
-def _reason(t: Threshold, observed: float | None) -> str:
+def _reason(t: Threshold, observed: float | None, results: Mapping[str, Any],
+            latencies: Mapping[Key, HdrHistogram]) -> str:
     if observed is not None:
         return f"observed {show_value(observed, t.unit)}"
     if t.path is None:
-        selector = f"{t.metric}{{name={dict(t.tags)['name']}}}" if t.tags else t.metric
-        return f"no samples for {selector}"
+        if not t.tags:
+            return f"no samples for {t.metric}"
+        recorded = sorted({n for (m, n), h in latencies.items()
+                           if m == t.metric and n and h.get_total_count()})
+        return f"no samples for {t.metric}{{name={dict(t.tags)['name']}}}" + _named(recorded)
     if t.path == "errors.rate":
         return "no operation finished, so there is no error rate"
     if t.path == "checks.rate":
         return "no check ran"
     if t.path.startswith("values."):
-        return f"no value recorded as {t.path.split('.')[1]!r}"
+        recorded = sorted(results.get("values") or {})
+        return f"no value recorded as {t.path.split('.')[1]!r}" + _named(recorded)
     return f"{t.path} is not in these results"
+
+
+def _named(recorded: list[str]) -> str:
+    """What was recorded under the kind a threshold names: a typo in a name is seen at
+    the end of the load, so the reason lists the names it could have meant."""
+    return f" (recorded: {', '.join(recorded[:10])})" if recorded else ""
 
 
 def show_value(value: float, unit: str | None) -> str:
