@@ -136,5 +136,7 @@ async def test_each_row_is_of_the_workers_seconds_its_stage_and_its_users(
         started += row["users_started"]  # this second's
         if row["stage"] is not None:  # (the last row, after the plan, has them stopped)
             assert started == row["users"], row  # none has finished: started == active
+            # the stage's users, or some of the next stage's already: a window closing at
+            # the very moment a stage begins may see its users start (as in one process)
             wanted = int(row["stage"].split(": ")[1].split()[0])
-            assert row["users"] == wanted, (row["t"], row["stage"], row["users"])
+            assert wanted <= row["users"] <= wanted + 2, (row["t"], row["stage"], row["users"])

@@ -46,8 +46,9 @@ def run_echo(target: str, tmp: Path, shape: str | None = None) -> dict[str, Any]
     hold them (JSON types)."""
     path = tmp / "report_scenario.py"
     path.write_text(textwrap.dedent(SCENARIO))
-    config = RunConfig(scenario=path, target=target, users=4, duration_s=None if shape else 3,
-                       shape=shape, progress=False, thresholds=THRESHOLDS)
+    load: dict[str, Any] = {"shape": shape} if shape else {"users": 4, "duration_s": 3}
+    config = RunConfig(scenario=path, target=target, progress=False, thresholds=THRESHOLDS,
+                       **load)
     results = asyncio.run(run(config, load_scenario(path)))
     return json.loads(json.dumps(results, default=str))
 

@@ -87,3 +87,17 @@ def test_a_cut_plan_ends_where_it_was_cut_at_the_value_it_had_reached():
     assert [s.stage for s in steps.cut(8).segments] == [steps.segments[0].stage]
     assert steps.cut(8).peak() == 2
     assert steps.cut(steps.duration_s + 5) is steps  # longer than the shape: no change
+
+
+def test_only_a_duration_given_ends_a_shape_not_the_default_nor_a_none():
+    from pathlib import Path
+
+    from horde.config.model import RunConfig
+
+    def config(**given):
+        return RunConfig(scenario=Path("s.py"), target="http://127.0.0.1:9",
+                         shape="ramp(to=3, over=40s)", **given)
+
+    assert config().given_duration_s is None  # the 30 s default is not given
+    assert config(duration_s=None).given_duration_s is None  # a caller's None neither
+    assert config(duration_s=8).given_duration_s == 8  # runner.plan_for cuts the shape there

@@ -160,6 +160,7 @@ class RunConfig(BaseModel):
     def _default_duration(self) -> RunConfig:
         if self.duration_s is None and self.iterations is None:
             object.__setattr__(self, "duration_s", DEFAULT_DURATION_S)
+            self.model_fields_set.discard("duration_s")  # a default, not given (a None was)
         if self.duration_s is not None and self.duration_s > self.max_duration_s:
             raise ValueError(
                 f"duration {format_duration(self.duration_s)} is longer than max-duration "
