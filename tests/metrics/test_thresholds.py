@@ -97,12 +97,16 @@ def test_evaluation_merges_selected_histograms_and_reads_paths():
 def test_a_name_nothing_was_recorded_under_lists_the_names_that_were():
     """A typo in a threshold's name shows only after the load: the reason says what the
     run did record under that kind, so the typo is plain."""
-    ttft = new_histogram()
+    ttft, login = new_histogram(), new_histogram()
     ttft.record_value(120_000)
-    latencies = {(names.USER_TIMER, "ttft"): ttft, (names.HTTP_REQ, "join"): new_histogram()}
+    login.record_value(20_000)
+    latencies = {(names.USER_TIMER, "ttft"): ttft, (names.HTTP_REQ, "join"): new_histogram(),
+                 (names.HTTP_REQ, "login"): login}
     checks = (parse_threshold("p95(timer{name=ttf}) < 500ms"),
-              parse_threshold("values.tokens_per_sec.p50 > 10"))
+              parse_threshold("values.tokens_per_sec.p50 > 10"),
+              parse_threshold("p95(latency{name=lgin}) < 1s"))  # latency: every exchange, timers too
     verdicts = evaluate(checks, results(values={"tokens_per_s": {"p50": 16.6}}), latencies)
     assert [v["reason"] for v in verdicts] == [
         "no samples for timer{name=ttf} (recorded: ttft)",
-        "no value recorded as 'tokens_per_sec' (recorded: tokens_per_s)"]
+        "no value recorded as 'tokens_per_sec' (recorded: tokens_per_s)",
+        "no samples for latency{name=lgin} (recorded: login, ttft)"]  # timers are in it

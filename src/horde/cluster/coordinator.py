@@ -289,7 +289,7 @@ def _refuse(job: LoadJob, message: str) -> tuple[str, float]:
 
 def _sum_gauges(recorder: Recorder, gauges: list[Gauges]) -> None:
     """The run's levels: the sum of the workers' (a lost worker's count no more; users
-    started are summed from every answer, in ``before_tick``)."""
+    started, which a lost worker's still count in, are summed in ``before_tick``)."""
     recorder.active_users = sum(g.active_users for g in gauges)
     recorder.open_connections = sum(g.open_connections for g in gauges)
     recorder.in_flight = sum(g.in_flight for g in gauges)

@@ -151,15 +151,14 @@ def options_values(raw: object, where: str) -> dict[str, Any]:
     return run_config_values(config.model_dump())
 
 
-# Keys that say the same thing two ways: a layer that sets one side drops the other side
-# inherited from the layers below (``--users 3`` over a scenario's ``shape`` means 3 users).
-_ALTERNATIVES = (
-    (frozenset({"shape"}), frozenset({"users", "spawn_rate", "connect"})),
+# A layer that sets any key on the left drops the keys on the right inherited from the
+# layers below: ``--users 3`` over a scenario's ``shape`` means 3 users; ``--shape`` over
+# ``OPTIONS = {"users": 10, "duration": "60s"}`` runs the whole shape (that duration was
+# the users run's length), while ``--duration`` over a shape ends it early (plan_for).
+_OVERRIDES = (
+    (frozenset({"shape"}), frozenset({"users", "spawn_rate", "connect", "duration_s"})),
+    (frozenset({"users", "spawn_rate", "connect"}), frozenset({"shape"})),
 )
-# A shape also drops a duration from below (it was that users run's length), while a
-# duration over a shape ends it early (runner.plan_for): ``--shape`` over a scenario's
-# ``OPTIONS = {"users": 10, "duration": "60s"}`` runs the whole shape.
-_SHAPE_ALSO_DROPS = frozenset({"duration_s"})
 
 
 def layer_values(*layers: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,14 +166,10 @@ def layer_values(*layers: Mapping[str, Any]) -> dict[str, Any]:
     flags): later ones override key by key, ``params`` merge name by name."""
     values: dict[str, Any] = {}
     for layer in layers:
-        for one, other in _ALTERNATIVES:
-            for mine, theirs in ((one, other), (other, one)):
-                if mine & layer.keys():
-                    for key in theirs - layer.keys():
-                        values.pop(key, None)
-        if "shape" in layer:
-            for key in _SHAPE_ALSO_DROPS - layer.keys():
-                values.pop(key, None)
+        for sets, drops in _OVERRIDES:
+            if sets & layer.keys():
+                for key in drops - layer.keys():
+                    values.pop(key, None)
         params = {**values.get("params", {}), **layer.get("params", {})}
         values.update(layer)
         if params:

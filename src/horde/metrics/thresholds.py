@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,8 +179,9 @@ def _reason(t: Threshold, observed: float | None, results: Mapping[str, Any],
     if t.path is None:
         if not t.tags:
             return f"no samples for {t.metric}"
+        wanted = _metrics(t.metric)
         recorded = sorted({n for (m, n), h in latencies.items()
-                           if m == t.metric and n and h.get_total_count()})
+                           if m in wanted and n and h.get_total_count()})
         return f"no samples for {t.metric}{{name={dict(t.tags)['name']}}}" + _named(recorded)
     if t.path == "errors.rate":
         return "no operation finished, so there is no error rate"
@@ -233,8 +234,13 @@ def _observe(
     return round(micros / 1000.0, 3)
 
 
+def _metrics(metric: str) -> Collection[str]:
+    """The recorded metrics a threshold's metric means (``latency``: every exchange)."""
+    return EXCHANGE_METRICS if metric == "latency" else {metric}
+
+
 def _select(metric: str, name: str | None, latencies: Mapping[Key, HdrHistogram]) -> Any:
-    wanted = EXCHANGE_METRICS if metric == "latency" else {metric}
+    wanted = _metrics(metric)
     merged = new_histogram()
     for (m, n), hist in latencies.items():
         if m in wanted and (name is None or n == name):
