@@ -50,3 +50,29 @@ async def test_a_run_reports_streams_and_thresholds_read_them(write_scenario, ec
     assert results["counters"]["stream_stalls:answer"] == 0
     assert [t["passed"] for t in results["thresholds"]] == [True, False, True]
     assert results["errors"] == {}
+
+
+SSE_SCENARIO = """
+import horde
+
+@horde.behaviour
+async def feed(user):
+    sse = await user.sse("/sse?n=4&ms=5", name="ticks", reconnect=False)
+    events = [event async for event in sse]
+    user.check(len(events) == 4, "four_events")
+    await sse.close()
+    body = await user.http.stream("GET", "/sse?n=3&ms=5", sse=True, name="body")
+    user.check(body.completed and len(body.chunks) == 3, "three_events")
+"""
+
+
+async def test_server_sent_events_are_messages_received(write_scenario, echo_server):
+    path = write_scenario(SSE_SCENARIO)
+    config = RunConfig(scenario=path, target=echo_server, users=1, iterations=2,
+                       progress=False)
+    results = await run(config, load_scenario(path))
+    assert results["errors"] == {} and results["passed"], results["verdict"]
+    assert results["counters"]["sse_event_in:ticks"] == 8
+    assert results["counters"]["sse_event_in:body"] == 6
+    assert results["messages"]["received"] == 14
+    assert sum(row["messages"] for row in results["timeseries"]) == 14

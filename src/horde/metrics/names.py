@@ -43,8 +43,6 @@ SIO_RECONNECT = "sio_reconnect"
 SIO_RECONNECT_ATTEMPTS = "sio_reconnect_attempts"
 SIO_RECOVERY = "sio_recovery"  # per reconnect the server offered recovery for: recovered|lost
 
-MESSAGE_IN_COUNTERS = frozenset({WS_MSG_IN, SIO_EVENT_IN, SIO_ACK_IN})
-
 # broadcasts and push checks
 BROADCAST = "broadcast"  # broadcast trigger → one recipient's receipt (name = the topic)
 ISOLATION_FAILURE = "isolation_failure"  # error: a session saw another session's token
@@ -60,6 +58,9 @@ STREAM_RATE = "stream_rate"  # value per completed stream: chunks/s, first chunk
 SSE_CONNECT = "sse_connect"  # SSE request sent → response headers (each (re)connect)
 SSE_EVENT_IN = "sse_event_in"  # counter: SSE events received
 SSE_RECONNECT = "sse_reconnect"  # counter: SSE reconnects after the stream ended
+
+# messages received, in results.json's messages and the live msg/s
+MESSAGE_IN_COUNTERS = frozenset({WS_MSG_IN, SIO_EVENT_IN, SIO_ACK_IN, SSE_EVENT_IN})
 
 LATENCY_METRICS = frozenset({
     HTTP_CONNECT, HTTP_REQ, HTTP_TTFB, WS_CONNECT, WS_REPLY, SIO_CONNECT, SIO_ACK, SIO_REPLY,

@@ -31,7 +31,7 @@ from itertools import pairwise
 from time import perf_counter_ns
 from typing import Any
 
-from horde.errors import AppError, OperationTimeoutError, TargetError
+from horde.errors import AppError, OperationTimeoutError, TargetError, UsageError
 from horde.metrics.names import (
     STREAM_CHUNKS,
     STREAM_FIRST,
@@ -46,7 +46,7 @@ from horde.metrics.recorder import Recorder
 from horde.metrics.values import ValueSpec
 from horde.streams.section import tracker_for
 
-__all__ = ["DEFAULT_STALL_AFTER", "StreamMeter", "StreamResult"]
+__all__ = ["DEFAULT_STALL_AFTER", "StreamMeter", "StreamResult", "clock_start"]
 
 DEFAULT_STALL_AFTER = 5.0  # seconds of silence between two chunks that count as a stall
 COMPLETED, TIMEOUT, CLOSED, FAILED = "completed", "timeout", "closed", "failed"
@@ -97,15 +97,18 @@ class StreamMeter:
     """Times one stream into a :class:`Recorder`; single use."""
 
     __slots__ = ("_failed_as", "_failed_example", "_first", "_first_index", "_last_ns",
-                 "_recorder", "_stall_ns", "arrivals", "chunks", "end_ns", "first_ns", "name",
-                 "op", "stalls", "started_ns")
+                 "_pinned", "_recorder", "_stall_ns", "arrivals", "chunks", "end_ns", "first_ns",
+                 "name", "op", "stalls", "started_ns")
 
     def __init__(self, recorder: Recorder, name: str,
                  stall_after: float = DEFAULT_STALL_AFTER,
-                 first: Callable[[Any], bool] | None = None) -> None:
-        """Starts the clock now: make it right before sending what asks for the stream.
-        ``first`` picks the chunk that counts as the first (e.g. the first with content,
-        not a role-only one); chunks before it still count as chunks and gaps."""
+                 first: Callable[[Any], bool] | None = None,
+                 started_at: float | None = None) -> None:
+        """Starts the clock now: make it right before sending what asks for the stream —
+        or at ``started_at``, a ``time.perf_counter()`` reading taken earlier, when an
+        earlier request asked for it (see :func:`clock_start`). ``first`` picks the chunk
+        that counts as the first (e.g. the first with content, not a role-only one);
+        chunks before it still count as chunks and gaps."""
         self._recorder = recorder
         self._stall_ns = int(stall_after * 1e9)
         self._first = first
@@ -114,7 +117,8 @@ class StreamMeter:
         self.chunks: list[Any] = []
         self.arrivals = array("q")  # each chunk's arrival, ns after started_ns
         self.stalls = 0
-        self.op = recorder.begin(STREAM_TOTAL, name)
+        self._pinned = started_at is not None
+        self.op = recorder.begin(STREAM_TOTAL, name, clock_start(started_at))
         self.started_ns = self._last_ns = self.op.start_ns
         self.first_ns = 0
         self.end_ns = 0
@@ -122,7 +126,10 @@ class StreamMeter:
         self._failed_example = ""
 
     def restart(self) -> None:
-        """Start the clock again (a retry on a fresh connection, nothing received yet)."""
+        """Start the clock again (a retry on a fresh connection, nothing received yet),
+        unless the scenario set the start: the retry is then part of what it waited."""
+        if self._pinned:
+            return
         self.started_ns = self._last_ns = self.op.start_ns = perf_counter_ns()
 
     def add_chunk(self, chunk: Any, at_ns: int = 0) -> None:
@@ -144,6 +151,11 @@ class StreamMeter:
         self.arrivals.append(now - self.started_ns)
         self.chunks.append(chunk)
         self._last_ns = now
+
+    def count(self, metric: str, n: int = 1) -> None:
+        """Count ``n`` under ``metric`` and this stream's name (e.g. the SSE events an HTTP
+        stream parsed: messages received, as a feed's are)."""
+        self._recorder.count(metric, self.name, n)
 
     def timeout_message(self) -> str:
         """What a timeout of this stream says: how many chunks had arrived by then."""
@@ -227,6 +239,21 @@ class StreamMeter:
         self._recorder.fail(self.op, error)
         category, detail = failure_of(error)
         return f"{category}:{detail}" if detail else category
+
+
+def clock_start(started_at: float | None) -> int:
+    """``started_at`` (a ``time.perf_counter()`` reading, or None: now) on the recorder's
+    ``perf_counter_ns`` clock. A start later than now is no perf_counter() reading —
+    most likely ``time.time()`` — and would time every chunk as negative: refused."""
+    if started_at is None:
+        return 0
+    now = perf_counter_ns()
+    ns = int(started_at * 1e9)
+    if ns > now + 1000:  # a float's rounding, not a wrong clock
+        raise UsageError(f"started_at={started_at!r} is later than now: give a "
+                         "time.perf_counter() reading taken before the request that asked "
+                         "for the stream")
+    return min(ns, now) or 1  # 0 means "now" to the recorder
 
 
 def reason_for(exc: TargetError, *, sent: bool) -> str:

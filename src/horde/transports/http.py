@@ -293,6 +293,7 @@ class HttpClient:
         end: Callable[[Any], bool] | None = None,
         first: Callable[[Any], bool] | None = None,
         auth: Auth | None = None,
+        started_at: float | None = None,
     ) -> StreamResult:
         """Send one request and take its body as chunks, timed as they arrive (a chunked
         reply, an LLM token stream...). See :mod:`horde.transports.http_stream`.
@@ -315,6 +316,11 @@ class HttpClient:
         ``first`` picks the chunk that counts as the first (``stream_first``, ``rate``):
         e.g. the first event with content, not a role-only one. The client's
         :attr:`headers` and :attr:`auth` apply, overridden by ``headers`` and ``auth``.
+
+        The clock starts when the request is written, or at ``started_at`` (a
+        ``time.perf_counter()`` reading) when an earlier request asked the question and
+        this one fetches the answer (submit, then fetch: see docs/streams.md); ``timeout``
+        counts from the call either way.
         """
         if auth is not None:
             headers = self._authorized(headers, auth)
@@ -322,6 +328,7 @@ class HttpClient:
             self, method, url, until=until, name=name, stall_after=stall_after,
             timeout=timeout, params=params, headers=headers, json=json, data=data,
             ok_status=ok_status, decompress=decompress, sse=sse, end=end, first=first,
+            started_at=started_at,
         )
 
     async def close(self) -> None:

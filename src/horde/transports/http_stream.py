@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from horde.errors import OperationTimeoutError, PeerClosedError, TargetError
+from horde.metrics.names import SSE_EVENT_IN
 from horde.metrics.recorder import Recorder
 from horde.protocols.http import Headers, Response
 from horde.protocols.request_urls import Url, UrlCache
@@ -134,7 +135,7 @@ async def stream_request(
     params: Mapping[str, Any] | None, headers: Mapping[str, str] | None, json: Any,
     data: bytes | str | None, ok_status: Container[int] | None,
     decompress: bool | None = None, sse: bool = False, end: Callable[[Any], bool] | None = None,
-    first: Callable[[Any], bool] | None = None,
+    first: Callable[[Any], bool] | None = None, started_at: float | None = None,
 ) -> StreamResult:
     """See :meth:`HttpClient.stream`."""
     method = method.upper()
@@ -147,7 +148,7 @@ async def stream_request(
     timeout = client.timeout if timeout is None else timeout
     rec = client.recorder
     loop = asyncio.get_running_loop()
-    meter = StreamMeter(rec, label, stall_after, first)
+    meter = StreamMeter(rec, label, stall_after, first, started_at)
     for attempt in range(2):  # a stale keep-alive gets one retry, as in request()
         done: asyncio.Future[bool] = loop.create_future()
         answer = _Answer(meter, until, end, done, ok_status, f"{method} {url}",
@@ -231,6 +232,7 @@ class _Answer:
         events = self._events.receive_data(data)
         if events:
             now = perf_counter_ns()
+            self._meter.count(SSE_EVENT_IN, len(events))  # messages, as a feed's events are
             for event in events:
                 if self._take(event, now):
                     return

@@ -299,18 +299,26 @@ class SseConnection:
                      end: Callable[[SseEvent], bool] | None = None, name: str | None = None,
                      stall_after: float = DEFAULT_STALL_AFTER,
                      timeout: float | None = None,
-                     first: Callable[[SseEvent], bool] | None = None) -> StreamResult:
+                     first: Callable[[SseEvent], bool] | None = None,
+                     started_at: float | None = None) -> StreamResult:
         """Consume events as one timed stream (see :mod:`horde.streams`) until the first one
         ``until`` accepts (included), or the first one ``end`` accepts (a closing event such
         as ``data: [DONE]``: neither a chunk nor a gap); ``first`` picks the event that
-        counts as the first (``stream_first``, ``rate``). It starts now: events already
-        queued count as arriving at once. Ending early does not raise: ``reason`` is
-        ``"timeout"`` (recorded) or ``"closed"`` (the stream is over and no reconnect is
-        left)."""
+        counts as the first (``stream_first``, ``rate``). Ending early does not raise:
+        ``reason`` is ``"timeout"`` (recorded) or ``"closed"`` (the stream is over and no
+        reconnect is left).
+
+        It starts now, or at ``started_at`` — a ``time.perf_counter()`` reading taken
+        before the request that asked for this answer, for an API that takes the question
+        in one request and streams the answer on a feed (submit, then subscribe): the time
+        to the first event is then the user's. Events already queued count as arriving
+        when they arrived (or at the start, if earlier). ``timeout`` counts from the call.
+        """
         if until is None and end is None:
             raise ConfigError("a stream needs until= (its last event) or end= (its end event)")
-        meter = StreamMeter(self._recorder, name or self.name, stall_after, first)
-        deadline = meter.started_ns + int((self._timeout if timeout is None else timeout) * 1e9)
+        meter = StreamMeter(self._recorder, name or self.name, stall_after, first, started_at)
+        wait = self._timeout if timeout is None else timeout
+        deadline = perf_counter_ns() + int(wait * 1e9)
         try:
             while True:
                 try:
