@@ -52,29 +52,43 @@ def decide(results: Mapping[str, Any]) -> Verdict:
                               "planned load was never sent")
     thresholds = results.get("thresholds") or []
     if thresholds:
-        return _by_thresholds(thresholds)
+        return _by_thresholds(thresholds, results)
     return _by_default(results)
 
 
-def _by_thresholds(thresholds: list[Mapping[str, Any]]) -> Verdict:
+def _by_thresholds(thresholds: list[Mapping[str, Any]], results: Mapping[str, Any]
+                   ) -> Verdict:
+    """The thresholds decide; a failed run's line also names its errors, since a threshold
+    that failed for want of samples (every connect refused) hides why."""
     failed = [t for t in thresholds if not t.get("passed")]
     if not failed:
         return Verdict(True, f"all {len(thresholds)} thresholds passed")
     first = failed[0]
+    errors = _errors(results)
+    also = f"; {errors}" if errors else ""
     return Verdict(False, f"{len(failed)} of {len(thresholds)} thresholds failed, first: "
-                          f"{first.get('expression')} ({first.get('reason')})")
+                          f"{first.get('expression')} ({first.get('reason')}){also}")
+
+
+def _errors(results: Mapping[str, Any]) -> str:
+    """``"1,204 errors (connection_refused ×1,200, timeout ×4)"``: the most frequent
+    categories; empty when there were none."""
+    total = results.get("errors_total") or 0
+    if not total:
+        return ""
+    errors = results.get("errors") or {}
+    top = sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    mostly = ", ".join(f"{category} ×{n:,}" for category, n in top)
+    return f"{total:,} errors ({mostly})"
 
 
 def _by_default(results: Mapping[str, Any]) -> Verdict:
     """No thresholds: any error fails the run, and so does measuring nothing."""
     ops = results.get("operations") or {}
-    errors = results.get("errors") or {}
-    total = results.get("errors_total") or 0
-    if total:
-        top = sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
-        mostly = ", ".join(f"{category} ×{n:,}" for category, n in top)
-        return Verdict(False, f"{total:,} errors ({mostly}) and no thresholds set: without "
-                              "thresholds any error fails the run")
+    errors = _errors(results)
+    if errors:
+        return Verdict(False, f"{errors} and no thresholds set: without thresholds any "
+                              "error fails the run")
     failed_iterations = (results.get("iterations") or {}).get("failed") or 0
     if failed_iterations:
         return Verdict(False, f"{failed_iterations:,} iterations failed and no thresholds "

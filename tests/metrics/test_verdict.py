@@ -1,0 +1,58 @@
+"""The verdict's one line: a run whose thresholds failed also names its errors, so a run
+against a server that refused every connect says so, not only "no samples"."""
+
+from __future__ import annotations
+
+import pytest
+from tests.support import free_port
+
+from horde.config.model import RunConfig
+from horde.engine.runner import run
+from horde.metrics.verdict import decide
+from horde.scenario.loader import load_scenario
+
+pytestmark = pytest.mark.timeout(60)
+
+SCENARIO = """
+import horde
+
+@horde.behaviour
+async def get(user):
+    await user.http.get("/", name="home")
+    await user.think(0.2)
+"""
+
+
+async def test_a_refused_run_with_thresholds_names_the_refusals(write_scenario):
+    path = write_scenario(SCENARIO)
+    config = RunConfig(scenario=path, target=f"http://127.0.0.1:{free_port()}", users=2,
+                       duration_s=1.0, progress=False,
+                       thresholds=("p95(http_req{name=home}) < 500ms",))
+    results = await run(config, load_scenario(path))
+    refused = results["errors"]["connection_refused"]
+    assert refused > 0 and results["passed"] is False
+    assert results["verdict"]["reason"] == (
+        "1 of 1 thresholds failed, first: p95(http_req{name=home}) < 500ms "
+        f"({results['thresholds'][0]['reason']}); {refused:,} errors "
+        f"(connection_refused ×{refused:,})")
+
+
+def test_the_most_frequent_errors_come_first_and_at_most_three():
+    results = {
+        "thresholds": [{"expression": "errors.rate < 0.01", "passed": False,
+                        "reason": "observed 0.5"},
+                       {"expression": "p95(http_req) < 1s", "passed": True}],
+        "errors": {"timeout": 3, "http_500": 40, "connection_refused": 1200, "check": 1},
+        "errors_total": 1244,
+    }
+    assert decide(results).reason == (
+        "1 of 2 thresholds failed, first: errors.rate < 0.01 (observed 0.5); 1,244 errors "
+        "(connection_refused ×1,200, http_500 ×40, timeout ×3)")
+
+
+def test_passed_thresholds_stay_one_short_line_and_no_errors_add_nothing():
+    passed = {"thresholds": [{"expression": "x", "passed": True}], "errors_total": 2,
+              "errors": {"timeout": 2}}
+    assert decide(passed).reason == "all 1 thresholds passed"
+    failed = {"thresholds": [{"expression": "x", "passed": False, "reason": "r"}]}
+    assert decide(failed).reason == "1 of 1 thresholds failed, first: x (r)"
