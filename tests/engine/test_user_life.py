@@ -131,6 +131,26 @@ async def work(user):
 
 
 
+async def test_a_time_that_is_no_operation_is_a_value_in_ms(write_scenario):
+    """A queue wait the server reports is a time, but no operation of the user's: it must
+    not add to the operations (their count, rate and errors.rate's denominator)."""
+    path = write_scenario("""
+import horde
+
+@horde.behaviour
+async def work(user):
+    user.record("queue_wait", 250.0 + user.iteration, unit="ms", better="lower",
+                operation=False)
+    user.record("answer", 1.0)
+""")
+    results = await run(config(path, users=2, iterations=3), load_scenario(path))
+    assert "timer:queue_wait" not in results["metrics"]
+    assert results["operations"]["finished"] == 6  # the six answers only
+    wait = results["values"]["queue_wait"]
+    assert (wait["unit"], wait["better"], wait["count"]) == ("ms", "lower", 6)
+    assert wait["min"] == 250.0 and wait["max"] == 252.0
+
+
 async def test_user_errors_are_bounded_by_their_count_not_the_error_rate(write_scenario):
     """No operation failed, so errors.rate stays 0; a threshold on the category's count
     is how a run bounds them (docs/reliability.md)."""

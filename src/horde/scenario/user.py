@@ -320,11 +320,15 @@ class User:
         self.recorder.error(category, detail, example)
 
     def record(self, name: str, value: float, *, unit: str = "ms",
-               better: Better | None = None) -> None:
+               better: Better | None = None, operation: bool = True) -> None:
         """Record something the scenario measured itself.
 
         A time (``unit`` ``"ms"``, the default, ``"s"`` or ``"us"``) — e.g. from a server's
-        timestamp — is an ok operation under ``timer:{name}`` that took ``value``.
+        timestamp — is an ok operation under ``timer:{name}`` that took ``value``. A time
+        that is no operation of this user's — the queue wait or processing time a server
+        reports, a delay read from a message — takes ``operation=False``: it is then a
+        value in its unit (below), and the operations, their rate and ``errors.rate`` do
+        not count it.
 
         Anything else — tokens per second, answer sizes, queue depths — is a *value*:
         ``user.record("tokens_per_s", 87.5, unit="tokens/s", better="higher")``. Values
@@ -334,7 +338,7 @@ class User:
         thresholds read ``values.NAME.p50`` and the like. A name keeps the unit and
         direction of its first use; values must be finite and not negative."""
         factor = TIME_UNITS.get(unit)
-        if factor is not None and better in (None, "lower"):
+        if factor is not None and operation and better in (None, "lower"):
             end = perf_counter_ns()
             recorder = self.recorder
             start = end - int(value * factor * 1e6)
