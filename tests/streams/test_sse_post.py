@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from tests.transports.raw_server import start_app
 
-from horde.errors import PeerClosedError
+from horde.errors import PeerClosedError, TargetError
 from horde.metrics.names import STREAM_CHUNKS, STREAM_GAP, STREAM_TOTAL
 from horde.metrics.recorder import Recorder
 from horde.protocols.sse import SseEvent
@@ -142,6 +142,15 @@ async def test_a_rate_limited_answer_is_an_http_429(http: HttpClient):
     result = await http.stream("POST", "/busy", json={"n": 1}, sse=True, end=done, name="b")
     assert not result.completed and result.error == "http_429"
     assert result.response.status == 429 and b"rate limited" in result.response.body
+    with pytest.raises(TargetError) as info:  # to end the step there: not counted again
+        result.raise_for_status()
+    assert (info.value.category, info.value.recorded) == ("http_429", True)
+    assert http.recorder.take_window().errors == {("http_429", None): 1}
+
+
+async def test_raise_for_status_of_a_completed_stream_returns_it(http: HttpClient):
+    result = await http.stream("POST", "/chat", json={"n": 2}, sse=True, end=done)
+    assert result.raise_for_status() is result
 
 
 async def test_user_sse_posts_its_body_and_does_not_reconnect(llm: LlmServer):

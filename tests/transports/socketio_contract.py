@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 
 from horde.errors import AppError, OperationTimeoutError, PeerClosedError
-from horde.metrics.names import SIO_ACK, SIO_ACK_IN, SIO_CONNECT, SIO_EMIT, SIO_EVENT_IN
+from horde.metrics.names import (
+    SIO_ACK,
+    SIO_ACK_IN,
+    SIO_CONNECT,
+    SIO_EMIT,
+    SIO_EVENT_IN,
+    STREAM_TOTAL,
+)
 from horde.metrics.recorder import ConnectionCounts, Recorder, Window
 from horde.transports.socketio import SocketIOConnection, SocketIOEvent
 
@@ -151,14 +158,17 @@ class SocketIOContract:
         assert not c.connected
         with pytest.raises(PeerClosedError):
             await c.call("echo", 1)
+        with pytest.raises(PeerClosedError):  # a stream too: the user must start over
+            await c.stream("stream", {"n": 2}, chunk_event="chunk", until=bool, name="s")
         await c.disconnect()  # a no-op now: must not count a second close
         w = rec.take_window()
         assert rec.connections == ConnectionCounts(attempted=1, succeeded=1, dropped=1)
-        assert rec.open_connections == 0
-        # the drop, counted once (it failed the wait_for in flight); the call made on the
-        # dead connection afterwards fails and counts on its own: each use shows
-        assert w.errors == {("closed_by_peer", None): 2}
+        assert rec.open_connections == 0 and rec.in_flight == 0
+        # the drop, counted once (it failed the wait_for in flight); the call and the
+        # stream asked of the dead connection afterwards fail and count on their own
+        assert w.errors == {("closed_by_peer", None): 3}
         assert w.outcomes[(SIO_ACK, "echo")].failures == {("closed_by_peer", None): 1}
+        assert w.outcomes[(STREAM_TOTAL, "s")].failures == {("closed_by_peer", None): 1}
 
     async def test_connect_error_is_app_error(self, server, mode) -> None:
         rec = Recorder()

@@ -86,11 +86,21 @@ class StreamResult:
     message: str | None = None
     arrivals_ms: list[float] = field(default_factory=list)
     rate: float | None = None
+    _exc: BaseException | None = field(default=None, repr=False, compare=False)
 
     @property
     def last(self) -> Any:
         """The last chunk (the one ``until`` accepted, for a completed stream), or None."""
         return self.chunks[-1] if self.chunks else None
+
+    def raise_for_status(self) -> StreamResult:
+        """End the scenario's step when the stream did not complete: raises the error it
+        was counted under (a :class:`~horde.errors.TargetError`, never counted again), so
+        the iteration fails — and a user whose connection was dropped starts over.
+        Returns the result itself when it completed, so calls can be chained."""
+        if self.completed or self._exc is None:
+            return self
+        raise self._exc
 
 
 class StreamMeter:
@@ -193,8 +203,10 @@ class StreamMeter:
             if rate is not None:
                 recorder.value(f"{STREAM_RATE}:{self.name}", rate, RATE_SPEC)
         else:
-            error = error or TargetError(self._failed_example or "stream ended early")
+            error = error or self._status_error()
             label, message = self._fail(error), str(error)
+            if isinstance(error, TargetError):
+                error.recorded = True  # counted above: raise_for_status never counts it again
         recorder.count(STREAM_CHUNKS, self.name, n)
         # Present even at 0, so a threshold like ``counters.stream_stalls:NAME < 1`` has a
         # value to compare (a counter never counted is absent from results.json).
@@ -217,7 +229,15 @@ class StreamMeter:
             message=message,
             arrivals_ms=arrivals,
             rate=rate,
+            _exc=error,
         )
+
+    def _status_error(self) -> TargetError:
+        """The error a stream failed by an answer (:meth:`fail_status`) stands for."""
+        error = TargetError(self._failed_example or "stream ended early")
+        if self._failed_as is not None:
+            error.category = self._failed_as
+        return error
 
     def fail_status(self, category: str, example: str) -> None:
         """The answer was an error status: the stream failed under ``category`` (counted

@@ -521,7 +521,10 @@ class SocketIOConnection:
         Chunks are the data of ``chunk_event`` events arriving after the emit that ``match``
         accepts (``None``: all), timed in the frame callback. Ending early does not raise:
         ``reason`` is ``"timeout"`` (counted as a ``timeout`` error under ``name``),
-        ``"closed"`` or ``"failed"`` (no connection). ``timeout`` bounds the whole stream
+        ``"closed"`` (dropped mid-answer) or ``"failed"`` (an application error). A stream
+        asked of a connection that is already gone (and not reconnecting) raises what
+        closed it (counted once), as any operation on it does: the iteration fails and the
+        user starts over. ``timeout`` bounds the whole stream
         (default: the connection's). ``first`` picks the chunk that counts as the first
         (``stream_first``, ``rate``).
         """
@@ -549,7 +552,10 @@ class SocketIOConnection:
             self._recorder.count(SIO_EMIT, event)
             await fut
         except TargetError as exc:  # a timeout, a drop, or no connection at all
-            return meter.finish(reason_for(exc, sent=sent), error=exc)
+            result = meter.finish(reason_for(exc, sent=sent), error=exc)
+            if not sent and not self.connected and not self.reconnecting:
+                raise  # a dead connection: the step ends, as any operation on it (counted)
+            return result
         except BaseException as exc:
             if fut is not None:
                 self._events().discard(key, fut)

@@ -456,7 +456,10 @@ class WebSocketConnection:
         for the whole stream, no task wakes per chunk. Ending early does not raise: the
         result says ``completed=False`` with ``reason`` ``"timeout"`` (counted as a
         ``timeout`` error under ``name``), ``"closed"`` (dropped mid-answer) or ``"failed"``
-        (the connection was already gone), and how many chunks had arrived. ``timeout``
+        (an ``error_when`` message), and how many chunks had arrived. A stream asked of a
+        connection that is already gone (and not reconnecting) raises what closed it
+        (counted once), as any operation on it does: the iteration fails and the user
+        starts over rather than loop on a dead socket. ``timeout``
         bounds the whole stream (default: the connection's default timeout). ``first``
         picks the chunk that counts as the first (``stream_first``, ``rate``).
         """
@@ -474,7 +477,10 @@ class WebSocketConnection:
             deadline = meter.started_ns + self._timeout_ns(timeout)
             await self._inbox.wait(take, deadline, name)
         except TargetError as exc:  # a timeout (counted by the inbox's timer) or a drop
-            return meter.finish(reason_for(exc, sent=sent), error=exc)
+            result = meter.finish(reason_for(exc, sent=sent), error=exc)
+            if not sent and self.closed and not self.reconnecting:
+                raise  # a dead connection: the step ends, as any operation on it (counted)
+            return result
         except BaseException as exc:
             meter.interrupt(exc)
             raise
