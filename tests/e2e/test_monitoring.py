@@ -9,10 +9,11 @@ import re
 import socket
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
-from tests.support import ROOT, free_port, horde_cli, read_results
+from tests.support import ROOT, free_port, horde_cli, read_results, server_stats
 
 from horde.errors import ConfigError
 from horde.monitor.target import TargetMonitor, TargetServer
@@ -108,6 +109,40 @@ def test_monitor_pid_watches_a_running_server_and_leaves_it_running(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_a_watched_target_that_dies_mid_run_is_said_so(tmp_path):
+    """Killed mid-run, the target's absence explains every later error: the console says
+    so, results.json says when, and the analysis puts it first."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "horde", "serve", "echo", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("listening on ")
+        out = tmp_path / "out"
+        run = subprocess.Popen(
+            [sys.executable, "-m", "horde", "run", ECHO, "--target",
+             f"http://127.0.0.1:{port}", "--users", "2", "--duration", "4s",
+             "--monitor-pid", str(server.pid), "--baseline", "0s", "--out", str(out),
+             "--no-history"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        deadline = time.monotonic() + 60  # the load begins whenever the machine lets it
+        url = f"http://127.0.0.1:{port}"
+        while server_stats(url).get("ws_messages", 0) < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        server.kill()  # not reaped until the end: dead is dead, zombie or not
+        stdout, _ = run.communicate(timeout=60)
+    finally:
+        server.kill()
+        server.wait(10)
+    tm = read_results(out)["target_monitor"]
+    assert tm["exited"] is True and tm["exited_at_s"] is not None
+    assert f"target pid {server.pid} EXITED during the run (gone at " in stdout
+    findings = read_results(out)["analysis"]["findings"]
+    assert findings[0]["rule"] == "target_exited"
 
 
 def test_server_cmd_that_exits_early_is_one_line_and_exit_2(tmp_path):

@@ -230,6 +230,10 @@ FIRES: list[tuple[str, Callable[[dict[str, Any]], None], str, dict[str, Any]]] =
      lambda r: r["load"].update(sessions={"started": 300, "late": 4, "dropped": 0,
                                           "max_concurrent": 50}),
      "info", {"started": 300, "late": 4, "dropped": 0, "max_concurrent": 50}),
+    ("target_exited",
+     lambda r: r.update(target_monitor={"pid": 41, "cmd": "app", "exited": True,
+                                        "exited_at_s": 12.0}),
+     "critical", {"pid": 41, "cmd": "app", "exited_at_s": 12.0}),
     ("no_traffic",
      lambda r: (r.update(metrics={}), r["operations"].update(finished=0),
                 r["connections"].update(attempted=0)),
@@ -309,6 +313,7 @@ DOES_NOT_FIRE: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("connection_failures", lambda r: r["connections"].update(success_rate=None)),
     ("broadcast_reach", lambda r: r.update(broadcasts={"t": {"reach": None}})),
     ("threshold_failed", lambda r: None),
+    ("target_exited", lambda r: r.update(target_monitor={"pid": 41, "exited": False})),
     # 600 left over in all, but no connection held more than 5: each user's last few
     # events (the chsh demo's 200 players), not a pile
     ("events_unclaimed", lambda r: r.update(

@@ -57,6 +57,7 @@ class TargetMonitor:
         self._samples = 0
         self.timeseries: list[dict[str, Any]] = []
         self.gone = False
+        self.gone_at: float | None = None  # the run's second the first sample found it gone
 
     def sample(self) -> dict[str, Any] | None:
         """The tree's figures now; CPU is % of one core since the previous sample. None
@@ -65,6 +66,8 @@ class TargetMonitor:
             return None
         try:
             with self.process.oneshot():
+                if self.process.status() == psutil.STATUS_ZOMBIE:  # dead, not yet reaped
+                    raise psutil.ZombieProcess(self.pid)  # (--server-cmd: horde reaps it)
                 figures = _figures(self.process)
             for child in self._live_children():
                 with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied), \
@@ -107,6 +110,8 @@ class TargetMonitor:
         figures = self.sample()
         if figures is not None:
             self.timeseries.append({"t": round(t, 3), "phase": phase, **figures})
+        elif self.gone_at is None:
+            self.gone_at = round(t, 3)
         return figures
 
     async def take_baseline(self, seconds: float, interval_s: float = 1.0) -> None:
@@ -133,6 +138,7 @@ class TargetMonitor:
             "pid": self.pid,
             "cmd": self.cmd,
             "exited": self.gone,
+            "exited_at_s": self.gone_at,  # when it was first found gone (None: it was not)
             # flat copies the analysis reads (cost per user, docs/analysis.md)
             "cpu_percent_mean": (load.get("mean") or {}).get("cpu_percent"),
             "rss_peak_mb": (load.get("peak") or {}).get("rss_mb"),

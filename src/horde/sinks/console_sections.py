@@ -90,6 +90,11 @@ def _target(t: dict[str, Any]) -> Iterator[str]:
         f"RSS idle {_num(idle.get('rss_mb'))} MB → peak {_num(peak.get('rss_mb'))} MB; "
         f"sockets peak {_num(peak.get('connections'))}"
     )
+    if t.get("exited"):
+        at = t.get("exited_at_s")
+        when = f" (gone at {at:g} s)" if at is not None else ""
+        yield (f"target pid {t.get('pid') or '-'} EXITED during the run{when}: the errors "
+               "after it are its absence, not its answers")
 
 
 def _num(value: Any) -> str:

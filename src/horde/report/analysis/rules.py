@@ -17,6 +17,7 @@ Rule = Callable[[dict[str, Any]], list[dict[str, Any]]]
 RULES: tuple[tuple[str, Rule], ...] = (
     ("run_incomplete", rules_load.run_status),
     ("worker_lost", rules_load.workers_lost),
+    ("target_exited", rules_load.target_exited),
     ("no_traffic", rules_load.no_traffic),
     ("threshold_failed", rules_load.thresholds_failed),
     ("isolation_failures", rules_checks.isolation_failures),

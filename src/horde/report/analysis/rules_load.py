@@ -63,6 +63,22 @@ def workers_lost(r: dict[str, Any]) -> Findings:
     return out
 
 
+def target_exited(r: dict[str, Any]) -> Findings:
+    """The watched target (``--monitor-pid``, ``--server-cmd``) died during the run: the
+    errors after that are its absence, not its answers under load."""
+    target = r.get("target_monitor") or {}
+    if not target.get("exited"):
+        return []
+    at = target.get("exited_at_s")
+    when = f" at {at:g} s" if at is not None else ""
+    return [finding("target_exited", "critical",
+                    f"the target (pid {target.get('pid')}) exited during the run{when}",
+                    "the errors from then on are the target's absence, not its behaviour "
+                    "under load: find why it died (its log, out of memory, a crash) before "
+                    "reading the figures", {k: target.get(k) for k in ("pid", "cmd",
+                                                                       "exited_at_s")})]
+
+
 def no_traffic(r: dict[str, Any]) -> Findings:
     """Nothing measured at all: every other figure would be empty."""
     measured = any((m.get("count") or 0) > 0 for m in (r.get("metrics") or {}).values())
