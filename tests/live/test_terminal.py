@@ -50,6 +50,24 @@ def test_the_view_keeps_running_totals_and_picks_the_main_latencies():
     assert view.rate("operations") == 200.0
 
 
+def test_the_main_latencies_keep_their_places_from_second_to_second():
+    """Two metrics with as many samples each second (a stream's first chunk and total)
+    swapped places at random; one busier for a second jumped ahead of the run's main one."""
+    view = LiveView(total_users=10)
+
+    def second(t: float, first: int, total: int, ws: int) -> list[str]:
+        view.update(row(t, metrics={
+            "stream_total:answer": {"count": total, "p50_ms": 9.0, "p95_ms": 9.0, "p99_ms": 9.0},
+            "stream_first:answer": {"count": first, "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0},
+            "ws_connect": {"count": ws, "p50_ms": 2.0, "p95_ms": 2.0, "p99_ms": 2.0}}))
+        return [label for label, _ in view.latencies()]
+
+    order = ["stream_first:answer", "stream_total:answer", "ws_connect"]
+    assert second(1.0, 40, 40, 2) == order  # a tie: by name
+    assert second(2.0, 40, 40, 0) == order[:2]
+    assert second(3.0, 10, 10, 30) == order  # 30 connects in one second: still third
+
+
 def test_the_panel_renders_every_field():
     view = LiveView(total_users=10)
     view.update(row(1.0))

@@ -12,7 +12,7 @@ from typing import Any
 
 from horde.metrics import names
 
-MAIN_LATENCIES = 3  # the most frequent latency metrics of the last second are shown
+MAIN_LATENCIES = 3  # the run's most frequent latency metrics, as of the last second
 NOT_LATENCIES = (names.ITERATION, names.SESSION)  # durations that include think time
 
 
@@ -28,6 +28,7 @@ class LiveView:
     operations: int = 0
     peak_in_flight: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, int] = field(default_factory=dict)  # per latency metric, so far
     warning: str | None = None
     warned_at: float | None = None  # when the last warning was seen
 
@@ -38,8 +39,11 @@ class LiveView:
         self.operations += row.get("operations", 0)
         self.peak_in_flight = max(self.peak_in_flight, row.get("peak_in_flight", 0))
         for label, m in (row.get("metrics") or {}).items():
-            if label.split(":", 1)[0] == names.ITERATION:
+            kind = label.split(":", 1)[0]
+            if kind == names.ITERATION:
                 self.iterations += m.get("count", 0)
+            elif kind not in NOT_LATENCIES:
+                self.samples[label] = self.samples.get(label, 0) + m.get("count", 0)
         for category, n in (row.get("errors_by_category") or {}).items():
             self.errors[category] = self.errors.get(category, 0) + n
         self.warning = row.get("generator_warning")
@@ -62,12 +66,15 @@ class LiveView:
         return self.row.get(key, 0) / self.span_s
 
     def latencies(self) -> list[tuple[str, dict[str, Any]]]:
-        """The main latency metrics of the last second: most samples first."""
+        """The last second's figures of the run's main latency metrics: those with the
+        most samples so far, in that order (ties by name), so the columns keep their
+        places from one second to the next."""
         metrics = [
             (label, m) for label, m in (self.row.get("metrics") or {}).items()
             if label.split(":", 1)[0] not in NOT_LATENCIES and m.get("count")
         ]
-        metrics.sort(key=lambda item: -item[1]["count"])
+        samples = self.samples
+        metrics.sort(key=lambda item: (-samples.get(item[0], 0), item[0]))
         return metrics[:MAIN_LATENCIES]
 
     @property
