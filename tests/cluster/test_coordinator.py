@@ -140,3 +140,31 @@ async def test_each_row_is_of_the_workers_seconds_its_stage_and_its_users(
             # the very moment a stage begins may see its users start (as in one process)
             wanted = int(row["stage"].split(": ")[1].split()[0])
             assert wanted <= row["users"] <= wanted + 2, (row["t"], row["stage"], row["users"])
+
+
+def test_a_ticks_peak_in_flight_is_each_workers_highest_summed_not_every_window_added():
+    """8 users on 2 workers showed a peak of 14 in flight: a tick added the peaks of every
+    window it absorbed (two of one worker, when answers bunch up) on top of the level the
+    window began at. Each worker's highest of the tick, summed, is the tick's peak."""
+    from types import SimpleNamespace
+
+    from horde.metrics.recorder import Recorder
+    from horde.metrics.shipping import Gauges, pack
+
+    def tick(n: int, peak: int) -> coordinator.Tick:
+        worker = Recorder()
+        for _ in range(peak):
+            worker.begin("http_req", "/x")  # in flight, never ended: the window's peak
+        window = pack(worker.take_window(), {})
+        return coordinator.Tick(n, window, Gauges(active_users=4, in_flight=peak,
+                                                  peak_in_flight=peak), {}, 4.0)
+
+    config = RunConfig(scenario=Path("s.py"), target="http://127.0.0.1:9", workers=2)
+    workers = coordinator.Workers(config)
+    recorder = Recorder()
+    progress = SimpleNamespace(data_until_s=0.0)  # all before_tick reads of the run's
+    for second in (1, 2):
+        workers.pending = [(0, tick(second, 4)), (0, tick(second, 3)), (1, tick(second, 4))]
+        workers.latest = {0: workers.pending[1][1], 1: workers.pending[2][1]}
+        workers.before_tick(recorder, progress)
+        assert recorder.take_window().peak_in_flight == 8  # 4 + 4, not 4 + 3 + 4 (+ 7)

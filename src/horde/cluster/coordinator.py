@@ -60,7 +60,7 @@ class Workers:
         self.pool: RayPool | None = None
         self.ready: list[Ready] = []
         self.latest: dict[int, Tick] = {}
-        self.pending: list[Tick] = []
+        self.pending: list[tuple[int, Tick]] = []  # (worker, its window) since the last tick
         self.finished: dict[int, Finished] = {}
         self.lost: dict[int, Lost] = {}
         self.own_events: dict[int, dict[str, int]] = {}
@@ -165,7 +165,7 @@ class Workers:
                             "answer (its windows come later; fewer users per worker, or "
                             "more workers, would keep up)", worker)
             return
-        self.pending.extend(report.ticks)
+        self.pending.extend((worker, tick) for tick in report.ticks)
         if report.ticks:
             self.latest[worker] = report.ticks[-1]
             self.health.setdefault(worker, []).extend(t.health for t in report.ticks)
@@ -240,11 +240,16 @@ class Workers:
     def before_tick(self, recorder: Recorder, progress: Progress) -> None:
         """Add the workers' windows that arrived since the last tick, and their levels."""
         self._last_tick = CLOCK()
-        for tick in self.pending:
+        peaks: dict[int, int] = {}  # each worker's highest in flight of its windows here
+        for worker, tick in self.pending:
             absorb(recorder, tick.window)
+            peaks[worker] = max(peaks.get(worker, 0), tick.window.peak_in_flight)
             # the row is of the windows' seconds (stage, levels), not the coordinator's
             progress.data_until_s = max(progress.data_until_s or 0.0, float(tick.n))
         self.pending = []
+        # two windows of one worker in one tick, or a tick starting at the last one's
+        # level, must not add up: 8 users showed a peak of 14 in flight
+        recorder.note_peak_in_flight(sum(peaks.values()))
         gauges = [t.gauges for t in self.latest.values()]
         _sum_gauges(recorder, gauges)
         # users started as of the same windows as the active users (else "done" counts

@@ -409,9 +409,15 @@ class Recorder:
 
     def absorb(self, window: Window) -> None:
         """Add another recorder's window (a worker's, see metrics/shipping.py) to the
-        current one, as if its samples had been recorded here."""
+        current one, as if its samples had been recorded here — all but its peak in
+        flight: peaks do not add up over windows (see :meth:`note_peak_in_flight`)."""
         merge_samples(self._window, window)
-        self._window.peak_in_flight += window.peak_in_flight
+
+    def note_peak_in_flight(self, peak: int) -> None:
+        """The current window's peak in flight is at least ``peak`` (the coordinator's:
+        each worker's highest of the second, summed)."""
+        if peak > self._window.peak_in_flight:
+            self._window.peak_in_flight = peak
 
     def take_window(self) -> Window:
         """Hand the finished window to the aggregator and start a fresh one."""
