@@ -170,6 +170,17 @@ class SocketIOContract:
         assert w.outcomes[(SIO_ACK, "echo")].failures == {("closed_by_peer", None): 1}
         assert w.outcomes[(STREAM_TOTAL, "s")].failures == {("closed_by_peer", None): 1}
 
+    async def test_error_detail_names_the_kind_of_error(self, server, mode) -> None:
+        rec = Recorder()
+        c = await self.open(server, rec, mode, error_events="error",
+                            error_detail=lambda data: data["message"].split(":")[0])
+        for message in ("NoRoom: 7f3a", "NoRoom: 9c1e"):  # one kind, ids apart
+            asked = asyncio.ensure_future(c.wait_for("error", timeout=10))
+            await c.emit("fail", message)
+            await asked
+        await c.disconnect()
+        assert rec.take_window().errors == {("app_error", "NoRoom"): 2}
+
     async def test_connect_error_is_app_error(self, server, mode) -> None:
         rec = Recorder()
         with pytest.raises(AppError, match="bad auth"):

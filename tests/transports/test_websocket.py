@@ -247,6 +247,28 @@ async def test_error_when_fails_requests_and_streams_and_counts_app_error(server
     assert rec.in_flight == 0
 
 
+async def test_error_detail_names_the_kind_of_error_not_each_message(server, rec):
+    """A Jupyter error reply has no ``message`` field: its text, with a unique msg_id,
+    made one app_error row per message (74 rows for one exception)."""
+    def ename(m: dict) -> str:
+        return m["content"]["ename"]
+
+    conn = await WebSocketConnection.connect(
+        f"{server.url}/echo", recorder=rec, codec=JsonCodec(),
+        error_when=lambda m: m.get("status") == "error", error_detail=ename)
+    for msg_id in ("a1", "b2", "c3"):
+        await conn.send({"status": "error", "msg_id": msg_id,
+                         "content": {"ename": "ZeroDivisionError"}})
+        await conn.receive(timeout=5)
+    await conn.send({"status": "error", "msg_id": "d4"})  # ename() raises: the default
+    await conn.receive(timeout=5)
+    await conn.close()
+    errors = rec.take_window().errors
+    assert errors[("app_error", "ZeroDivisionError")] == 3
+    assert errors[("scenario_exception", "KeyError")] == 1
+    assert errors[("app_error", '{\'status\': \'error\', \'msg_id\': \'d4\'}')] == 1
+
+
 async def test_chained_codec_transforms_both_ways(server, rec):
     b64 = FunctionCodec(
         encode=lambda s: base64.b64encode(s.encode()).decode(),

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from picows import WSTransport
 from picows.url import WSParsedURL
@@ -52,12 +53,17 @@ def forget_handshake(transport: WSTransport) -> None:
 ERROR_DETAIL_CHARS = 80  # the detail keys the error counters: short, so few distinct ones
 
 
-def error_detail(data: object) -> str:
-    """What an application's error message says, as an ``app_error`` detail: its
-    ``message`` field when it is a dict with one (the first argument, for several), else
-    its text, cut to :data:`ERROR_DETAIL_CHARS`."""
-    if isinstance(data, tuple) and data:
-        data = data[0]
-    message = data.get("message") if isinstance(data, dict) else None
-    text = str(data if message is None else message)
+def error_detail(data: object, describe: Callable[[Any], object] | None = None) -> str:
+    """What an application's error message says, as an ``app_error`` detail: what the
+    scenario's ``describe(data)`` returns (its ``error_detail=``), else the ``message``
+    field when it is a dict with one (the first argument, for several), else its text;
+    cut to :data:`ERROR_DETAIL_CHARS`. The detail keys a counter, so it must name the
+    kind of error, not the message (a unique id in every error made one row each)."""
+    if describe is not None:
+        text = str(describe(data))
+    else:
+        if isinstance(data, tuple) and data:
+            data = data[0]
+        message = data.get("message") if isinstance(data, dict) else None
+        text = str(data if message is None else message)
     return text if len(text) <= ERROR_DETAIL_CHARS else text[:ERROR_DETAIL_CHARS - 1] + "…"

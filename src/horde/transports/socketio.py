@@ -91,15 +91,16 @@ class SocketIOConnection:
         event, data = await sio.wait_for(("game_start", "game_over"))
     """
 
-    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_error_events", "_inbox", "_inbox_limit",
-                 "_loop",
-                 "_lost", "_lost_told", "_namespaces", "_offsets", "_pending_connect", "_pids",
+    __slots__ = ("_acks", "_decode", "_eio", "_encode", "_error_detail", "_error_events",
+                 "_inbox", "_inbox_limit", "_loop", "_lost", "_lost_told", "_namespaces",
+                 "_offsets", "_pending_connect", "_pids",
                  "_reconnect", "_recorder", "_sio", "_timeout_ns", "_timer", "_timer_at",
                  "connected", "recovered", "sid", "sids")
 
     def __init__(self, recorder: Recorder, *, codec: Codec | None, default_timeout: float,
                  namespaces: Sequence[str], error_events: Sequence[str] = (),
-                 inbox_limit: int = INBOX_LIMIT) -> None:
+                 inbox_limit: int = INBOX_LIMIT,
+                 error_detail: Callable[[Any], object] | None = None) -> None:
         """An unconnected client; only :meth:`connect` opens anything."""
         # The codec applies per argument. Socket.IO already carries JSON values and bytes, so
         # RawCodec (the default) means "untouched" here: it must not turn dicts into text.
@@ -112,6 +113,7 @@ class SocketIOConnection:
         if isinstance(error_events, str):
             error_events = (error_events,)
         self._error_events = frozenset(error_events) or None  # None: one test per event
+        self._error_detail = error_detail
         self._sio = SocketIOSession()
         self._eio: EngineIOConnection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -152,7 +154,9 @@ class SocketIOConnection:
                       error_events: Sequence[str] = (),
                       on: Mapping[str | tuple[str, str], Callable[..., Any]] | None = None,
                       ignore: Sequence[str | tuple[str, str]] = (),
-                      inbox_limit: int = INBOX_LIMIT) -> SocketIOConnection:
+                      inbox_limit: int = INBOX_LIMIT,
+                      error_detail: Callable[[Any], object] | None = None,
+                      ) -> SocketIOConnection:
         """Open Engine.IO on ``transports[0]``, connect every namespace, upgrade polling to
         WebSocket when both are allowed and the server offers it. Failures are recorded
         (``connect_failed``) and raised as :class:`~horde.errors.TargetError`.
@@ -173,7 +177,8 @@ class SocketIOConnection:
         fails at once, with :class:`~horde.errors.AppError`, every operation waiting on its
         namespace: ``call``, ``request``, ``stream`` and ``wait_for`` — except a
         ``wait_for`` that names that event, which gets it. An ``on`` handler for it still
-        runs; it is never queued.
+        runs; it is never queued. ``error_detail(data)`` says what the error was instead
+        of its ``message`` field (the detail keys the counter: name the kind of error).
 
         ``on`` registers handlers before anything is sent, so the events a server emits as
         it accepts the connection (a ``connection_established``) reach them: ``{"event":
@@ -190,7 +195,8 @@ class SocketIOConnection:
         it: :meth:`ignore` the events a scenario does not read."""
         transports = _transports(transports)
         self = cls(recorder, codec=codec, default_timeout=default_timeout, namespaces=namespaces,
-                   error_events=error_events, inbox_limit=inbox_limit)
+                   error_events=error_events, inbox_limit=inbox_limit,
+                   error_detail=error_detail)
         self._loop = asyncio.get_running_loop()
         for key, handler in (on or {}).items():
             nsp, event = ("/", key) if isinstance(key, str) else key
@@ -623,7 +629,12 @@ class SocketIOConnection:
     def _on_error_event(self, namespace: str, event: str, args: list[Any]) -> None:
         """One of ``error_events``: counted once as an ``app_error``, and everything
         waiting on ``namespace`` fails by it, but a ``wait_for`` that asked for it."""
-        detail = error_detail(unwrap(args))
+        data = unwrap(args)
+        try:
+            detail = error_detail(data, self._error_detail)
+        except Exception as exc:  # the scenario's function is broken: count it, go on
+            self._recorder.scenario_exception(exc)
+            detail = error_detail(data)
         err = AppError(f"{event!r} event: {detail}", detail=detail)
         self._recorder.target_error(err)
         for ack_id, entry in list(self._acks.items()):

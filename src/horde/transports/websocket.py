@@ -173,6 +173,7 @@ class WebSocketConnection:
         compression: bool = False,
         before_reconnect: BeforeReconnect | None = None,
         error_when: Predicate | None = None,
+        error_detail: Callable[[Any], object] | None = None,
     ) -> WebSocketConnection:
         """Open ``url`` (ws:// or wss://) within ``timeout`` s, recording the attempt.
 
@@ -190,7 +191,10 @@ class WebSocketConnection:
         counted as an ``app_error`` whose detail is its ``message`` field (or its text,
         shortened) and fails at once, with :class:`~horde.errors.AppError`, the ``request``
         and ``stream`` waiting on this connection; then it is delivered as any message
-        (to a ``receive``/``wait_for``, the handler or the inbox).
+        (to a ``receive``/``wait_for``, the handler or the inbox). ``error_detail(message)``
+        says what the error was instead, when its ``message`` field does not, e.g.
+        ``lambda m: m["content"]["ename"]``: the detail keys the ``app_error`` counter, so
+        it must name the kind of error, not carry a per-message id.
         """
         secure = _is_secure(url)
         conn = cls(
@@ -203,6 +207,7 @@ class WebSocketConnection:
         )
         conn._close_timeout = timeout
         conn._listener.error_when = error_when
+        conn._listener.error_detail = error_detail
         if secure and ssl_context is None:
             ssl_context = default_ssl_context()
         args = (url, headers, tuple(subprotocols), timeout, ssl_context, max_message_size,

@@ -98,6 +98,7 @@ class Listener(WSListener):
         "conn",
         "decode",
         "deflate",
+        "error_detail",
         "error_when",
         "event_key",
         "frag_buf",
@@ -126,6 +127,7 @@ class Listener(WSListener):
         self.max_size = max_size
         self.handler: Callable[[Any], None] | None = None
         self.error_when: Callable[[Any], bool] | None = None  # the app's error messages
+        self.error_detail: Callable[[Any], object] | None = None  # and what each one says
         self.frag_type: Any = None  # TEXT/BINARY while a fragmented message is pending
         self.frag_buf: bytearray | None = None
         self.deflate: DeflateSession | None = None  # permessage-deflate, once negotiated
@@ -236,7 +238,11 @@ class Listener(WSListener):
             self.recorder.scenario_exception(exc)
             return
         if is_error:
-            detail = error_detail(message)
+            try:
+                detail = error_detail(message, self.error_detail)
+            except Exception as exc:  # the scenario's function is broken: count it, go on
+                self.recorder.scenario_exception(exc)
+                detail = error_detail(message)
             err = AppError(f"error message: {detail}", detail=detail)
             self.recorder.target_error(err)
             self.inbox.fail_operations(err)
