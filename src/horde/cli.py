@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from horde import exitcodes
 from horde.durations import parse_duration
 from horde.errors import ConfigError, ScenarioError, UsageError
+from horde.version import __version__
 
 if TYPE_CHECKING:  # the engine, pydantic and the rest load when a command needs them
     import asyncio
@@ -37,6 +38,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="horde", description="Load testing for real-time web apps.")
+    parser.add_argument("--version", action="version", version=f"horde {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="run a scenario file against a target")

@@ -9,6 +9,8 @@ import time
 import pytest
 from tests.support import ROOT, free_port, horde_cli, read_results
 
+from horde.version import __version__
+
 QUIET_SCENARIO = """
 import horde
 
@@ -52,6 +54,11 @@ def test_bad_input_is_one_line_and_exit_2(write_scenario, args, message):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("horde: error: ") and message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_version_is_one_line_and_exit_0():
+    result = horde_cli("--version")
+    assert (result.returncode, result.stdout) == (0, f"horde {__version__}\n")
 
 
 def test_broken_scenario_names_file_and_line(write_scenario):
