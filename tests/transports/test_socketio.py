@@ -132,6 +132,29 @@ async def test_silent_server_times_out_the_connect() -> None:
     assert rec.connections == ConnectionCounts(attempted=1, failed=1)
 
 
+async def test_a_websocket_closed_during_its_handshake_fails_the_connect_at_once() -> None:
+    """The server reads the upgrade and hangs up: the connect waited for an OPEN packet
+    that could never come, and failed only at its timeout, as a timeout."""
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    rec = Recorder()
+    srv = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(PeerClosedError, match="handshake"):
+            await asyncio.wait_for(SocketIOConnection.connect(
+                f"http://127.0.0.1:{port}", recorder=rec, transports="websocket",
+                timeout=30), 10)  # far inside the connect's own timeout
+    finally:
+        srv.close()
+        await srv.wait_closed()
+    assert rec.take_window().errors == {("closed_by_peer", None): 1}
+    assert rec.connections == ConnectionCounts(attempted=1, failed=1)
+    assert rec.in_flight == 0
+
+
 async def test_server_that_stops_pinging_is_noticed_lazily() -> None:
     rec = Recorder()
     async with FakeEngineIOServer("mute") as srv:  # pingInterval+pingTimeout = 0.2 s, no PING

@@ -311,6 +311,28 @@ async def test_handshake_rejected_keeps_status(server, rec):
     assert rec.connections.failed == 1
 
 
+async def test_a_server_that_closes_during_the_handshake_fails_the_connect(rec):
+    """Mosquitto, offered a subprotocol it does not speak, reads the upgrade and closes
+    the socket without an answer: the connect returned a connection neither open nor
+    closed, nothing was counted, its operation stayed in flight, and every later send
+    raised AttributeError (blamed on the scenario)."""
+    async def hang_up(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    with pytest.raises(PeerClosedError, match="handshake"):
+        await WebSocketConnection.connect(f"ws://127.0.0.1:{port}/", recorder=rec, timeout=5)
+    server.close()
+    window = rec.take_window()
+    assert list(window.errors) == [("closed_by_peer", None)]
+    assert window.outcomes[(WS_CONNECT, None)].failed == 1
+    c = rec.connections
+    assert (c.attempted, c.succeeded, c.failed) == (1, 0, 1)
+    assert rec.open_connections == 0 and rec.in_flight == 0
+
+
 async def test_connect_timeout(rec):
     hung_up = asyncio.Event()
 

@@ -36,7 +36,13 @@ from horde.protocols.engineio import EngineIOSession, Signal
 from horde.safety.hosts import guard_url
 from horde.safety.tls import default_ssl_context
 from horde.transports.engineio_polling import LongPoll
-from horde.transports.shared import PICOWS_LOG, forget_handshake, picows_socket, settle
+from horde.transports.shared import (
+    HANDSHAKE_CUT,
+    PICOWS_LOG,
+    forget_handshake,
+    picows_socket,
+    settle,
+)
 from horde.transports.wire import tcp_bytes
 
 # picows's minimum; it grows on demand. Its 16 KiB default is most of an idle client's RSS.
@@ -229,8 +235,12 @@ class EngineIOConnection:
         await guard_url(base)  # --allow/--deny-hosts, either transport: before any packet
         self._opened = asyncio.get_running_loop().create_future()
         if self.session.transport == "websocket":
-            self._ws, _ = await self._ws_connect(engineio_url(base, path, "websocket"), headers,
-                                                 primary=True)
+            try:
+                self._ws, _ = await self._ws_connect(engineio_url(base, path, "websocket"),
+                                                     headers, primary=True)
+            except BaseException:
+                self._opened = None  # nobody waits for it now: a close must not fail it
+                raise
         else:
             url = engineio_url(base, path, "polling")
             tls = _tls(self._ssl) if url.startswith("https:") else None
@@ -249,6 +259,8 @@ class EngineIOConnection:
             websocket_handshake_timeout=self._timeout, extra_headers=headers or None,
             enable_auto_ping=False, read_buffer_init_size=WS_READ_BUFFER,
             use_aiofastnet=False, max_redirects=0, socket_factory=picows_socket())
+        if listener is None:  # the socket closed unanswered: else a wait for OPEN, then timeout
+            raise PeerClosedError(HANDSHAKE_CUT)
         forget_handshake(transport)
         return transport, listener  # type: ignore[return-value]
 

@@ -50,6 +50,10 @@ def forget_handshake(transport: WSTransport) -> None:
         transport.response.body = None
 
 
+HANDSHAKE_CUT = ("the server closed the connection during the WebSocket handshake, without "
+                 "answering the upgrade (a subprotocol or path it refuses?)")
+"""Why a connect failed when picows returned no listener: the socket closed unanswered."""
+
 ERROR_DETAIL_CHARS = 80  # the detail keys the error counters: short, so few distinct ones
 
 

@@ -53,7 +53,12 @@ from horde.streams.meter import (
 )
 from horde.transports.inbox import EMPTY, Inbox, Predicate, stream_taker
 from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
-from horde.transports.shared import PICOWS_LOG, forget_handshake, picows_socket
+from horde.transports.shared import (
+    HANDSHAKE_CUT,
+    PICOWS_LOG,
+    forget_handshake,
+    picows_socket,
+)
 from horde.transports.ws_listener import BINARY, TEXT, Listener, classify_connect
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "WebSocketConnection"]
@@ -285,7 +290,7 @@ class WebSocketConnection:
         try:
             async with asyncio.timeout(timeout):
                 await guard_url(url)  # --allow/--deny-hosts: before any packet is sent
-                await ws_connect(
+                _, listener = await ws_connect(
                     listener_factory,
                     url,
                     ssl_context=ssl_context,
@@ -299,6 +304,8 @@ class WebSocketConnection:
                     use_aiofastnet=USE_AIOFASTNET,
                     socket_factory=picows_socket(),  # --local-ips: None unless given
                 )
+                if listener is None:  # picows returns so when the socket closed unanswered
+                    raise PeerClosedError(HANDSHAKE_CUT)
         except asyncio.CancelledError:
             abandoned = True
             recorder.connect_abandoned(op)  # a no-op if the 101 came first: a success
