@@ -282,6 +282,51 @@ async def test_chained_codec_transforms_both_ways(server, rec):
     await conn.close()
 
 
+@pytest.mark.parametrize("how", ["hang_up", "close_frame"])
+async def test_a_close_the_scenario_asked_for_is_no_drop(rec, how):
+    """An MQTT client says DISCONNECT and the broker hangs up: counted as a drop
+    (closed_by_peer 1006, in 1 to 24 of 102 users' @on_stop, as the race fell)."""
+    async def goodbye(reader, writer):
+        opcode, payload = await read_client_frame(reader)
+        assert opcode == 0x2  # binary
+        assert payload == b"\xe0\x00"  # MQTT DISCONNECT
+        if how == "close_frame":
+            writer.write(frame(0x8, (1000).to_bytes(2, "big")))
+            await writer.drain()
+            await drain_until_eof(reader)
+
+    async with RawWsServer(goodbye) as srv:
+        conn = await WebSocketConnection.connect(srv.url, recorder=rec)
+        await conn.send(b"\xe0\x00")
+        conn.expect_close()
+        for _ in range(500):  # until the server's close has come (it is its doing: no clock)
+            if conn.closed:
+                break
+            await asyncio.sleep(0.02)
+        assert conn.closed and not conn.dropped
+        await conn.close()  # the user's end: a no-op now
+    assert rec.take_window().errors == {}
+    assert (rec.connections.succeeded, rec.connections.dropped) == (1, 0)
+    assert rec.open_connections == 0
+
+
+async def test_a_close_nobody_asked_for_is_still_a_drop(rec):
+    async def hang_up(reader, writer):
+        await read_client_frame(reader)
+
+    async with RawWsServer(hang_up) as srv:
+        conn = await WebSocketConnection.connect(srv.url, recorder=rec)
+        await conn.send(b"\xe0\x00")
+        for _ in range(500):
+            if conn.closed:
+                break
+            await asyncio.sleep(0.02)
+        assert conn.dropped
+        await conn.close()
+    assert rec.take_window().errors == {("closed_by_peer", "1006"): 1}
+    assert rec.connections.dropped == 1
+
+
 # -- failures to connect -------------------------------------------------------------------
 
 

@@ -525,6 +525,20 @@ class WebSocketConnection:
 
     # -- closing ----------------------------------------------------------------------------
 
+    def expect_close(self) -> None:
+        """The server is about to close this connection because the scenario asked it to
+        (an MQTT DISCONNECT, a logout message): its close — a CLOSE frame, or the socket
+        hung up — is then the end this client wanted, neither a drop nor an error, and no
+        reconnect follows. Messages can still be sent and received until it comes::
+
+            await ws.send(DISCONNECT)
+            ws.expect_close()
+        """
+        self._closing = True
+        reconnector, self._reconnect = self._reconnect, None
+        if reconnector is not None:  # ours, not a drop: never reconnect after it
+            reconnector.stop(_uncounted(PeerClosedError("connection closed by this client")))
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the handshake way: send CLOSE, wait for the server's CLOSE or the TCP end."""
         reconnector, self._reconnect = self._reconnect, None
