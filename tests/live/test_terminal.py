@@ -117,6 +117,20 @@ def test_a_log_gets_a_plain_line_per_interval_and_warnings_at_once():
         assert part in line, part
 
 
+def test_a_log_lines_rates_cover_the_seconds_since_the_line_before():
+    """Pings every few seconds: a line every 5 s showed the last second's op/s, 0 in
+    every line of a run that averaged 26.8."""
+    out = io.StringIO()
+    sink = TerminalMonitor(10, out, interval_s=5)
+    for t in range(1, 11):
+        burst = t in (3, 8)
+        sink.on_row(row(float(t), operations=50 if burst else 0, messages=100 if burst else 0))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert "op/s 10 |" in line and "msg/s 20 |" in line, line
+
+
 def test_a_log_defaults_to_a_line_every_five_seconds():
     out = io.StringIO()
     sink = TerminalMonitor(10, out)

@@ -44,6 +44,7 @@ class TerminalMonitor:
             self._log_warning()
             if due:
                 self._write(plain_line(self.view))
+                self.view.line_written()
         self._warned = self.view.warning
 
     def _draw(self) -> None:

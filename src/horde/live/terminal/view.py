@@ -26,17 +26,20 @@ class LiveView:
     users_started: int = 0
     iterations: int = 0
     operations: int = 0
+    messages: int = 0
     peak_in_flight: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     samples: dict[str, int] = field(default_factory=dict)  # per latency metric, so far
     warning: str | None = None
     warned_at: float | None = None  # when the last warning was seen
+    line_at: tuple[float, int, int] = (0.0, 0, 0)  # t, operations, messages at the last line
 
     def update(self, row: dict[str, Any]) -> None:
         self.span_s = max(row["t"] - self.row.get("t", 0.0), 1e-3)
         self.row = row
         self.users_started += row.get("users_started", 0)
         self.operations += row.get("operations", 0)
+        self.messages += row.get("messages", 0)
         self.peak_in_flight = max(self.peak_in_flight, row.get("peak_in_flight", 0))
         for label, m in (row.get("metrics") or {}).items():
             kind = label.split(":", 1)[0]
@@ -64,6 +67,20 @@ class LiveView:
     def rate(self, key: str) -> float:
         """Per second over the last row's window."""
         return self.row.get(key, 0) / self.span_s
+
+    def line_rate(self, key: str) -> float:
+        """``operations`` or ``messages`` per second since the last line was written: a
+        log line every 5 s showing one second's rate read 0 when the work came in bursts."""
+        since, *totals = self.line_at
+        span = self.row.get("t", 0.0) - since
+        if span <= 0:
+            return self.rate(key)
+        done = self.operations if key == "operations" else self.messages
+        return (done - totals[0 if key == "operations" else 1]) / span
+
+    def line_written(self) -> None:
+        """A line was written: :meth:`line_rate` counts from here."""
+        self.line_at = (self.row.get("t", 0.0), self.operations, self.messages)
 
     def latencies(self) -> list[tuple[str, dict[str, Any]]]:
         """The last second's figures of the run's main latency metrics: those with the
@@ -100,8 +117,8 @@ def plain_line(view: LiveView) -> str:
         f"started {view.users_started:,} done {view.users_done:,} iter {view.iterations:,}",
         f"conns {row.get('connections_open', 0)}",
         f"in-flight {row.get('in_flight', 0)} (peak {view.peak_in_flight})",
-        f"op/s {view.rate('operations'):,.0f}",
-        f"msg/s {view.rate('messages'):,.0f}",
+        f"op/s {view.line_rate('operations'):,.0f}",
+        f"msg/s {view.line_rate('messages'):,.0f}",
     ]
     for label, m in view.latencies():
         parts.append(f"{label} p50/p95/p99 {_ms(m['p50_ms'])}/{_ms(m['p95_ms'])}/"
