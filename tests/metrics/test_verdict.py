@@ -56,3 +56,14 @@ def test_passed_thresholds_stay_one_short_line_and_no_errors_add_nothing():
     assert decide(passed).reason == "all 1 thresholds passed"
     failed = {"thresholds": [{"expression": "x", "passed": False, "reason": "r"}]}
     assert decide(failed).reason == "1 of 1 thresholds failed, first: x (r)"
+
+
+def test_no_errors_but_operations_never_answered_are_named():
+    """A broker that accepted the WebSocket but never answered CONNECT: no errors, 22
+    operations waiting at the end, and the line named only the threshold's lack of samples."""
+    results = {"thresholds": [{"expression": "p95(ws_reply{name=connack}) < 1s",
+                               "passed": False, "reason": "no samples"}],
+               "operations": {"finished": 22, "unfinished": 22}, "errors_total": 0}
+    assert decide(results).reason == (
+        "1 of 1 thresholds failed, first: p95(ws_reply{name=connack}) < 1s (no samples); "
+        "no errors, but 22 operations never finished")

@@ -58,13 +58,16 @@ def decide(results: Mapping[str, Any]) -> Verdict:
 
 def _by_thresholds(thresholds: list[Mapping[str, Any]], results: Mapping[str, Any]
                    ) -> Verdict:
-    """The thresholds decide; a failed run's line also names its errors, since a threshold
-    that failed for want of samples (every connect refused) hides why."""
+    """The thresholds decide; a failed run's line also names its errors (else the
+    operations still waiting at the end), since a threshold that failed for want of
+    samples hides why: every connect refused, every request unanswered."""
     failed = [t for t in thresholds if not t.get("passed")]
     if not failed:
         return Verdict(True, f"all {len(thresholds)} thresholds passed")
     first = failed[0]
-    errors = _errors(results)
+    unfinished = (results.get("operations") or {}).get("unfinished") or 0
+    errors = _errors(results) or (
+        f"no errors, but {unfinished:,} operations never finished" if unfinished else "")
     also = f"; {errors}" if errors else ""
     return Verdict(False, f"{len(failed)} of {len(thresholds)} thresholds failed, first: "
                           f"{first.get('expression')} ({first.get('reason')}){also}")
