@@ -110,3 +110,17 @@ def test_a_name_nothing_was_recorded_under_lists_the_names_that_were():
         "no samples for timer{name=ttf} (recorded: ttft)",
         "no value recorded as 'tokens_per_sec' (recorded: tokens_per_s)",
         "no samples for latency{name=lgin} (recorded: login, ttft)"]  # timers are in it
+
+
+def test_a_topic_or_stream_nothing_was_recorded_under_lists_those_that_were():
+    """``broadcasts.room2.reach`` for topic ``room/2`` read only "is not in these results"."""
+    checks = (parse_threshold("broadcasts.room2.reach >= 0.99"),
+              parse_threshold("broadcasts.room/1.reach >= 0.99"),
+              parse_threshold("streams.answr.stalls < 1"))
+    found = results(broadcasts={"room/1": {"reach": 1.0}, "room/2": {"reach": 0.5}},
+                    streams={"answer": {"stalls": 0}})
+    verdicts = evaluate(checks, found, {})
+    assert [(v["passed"], v["reason"]) for v in verdicts] == [
+        (False, "nothing recorded as broadcasts.room2 (recorded: room/1, room/2)"),
+        (True, "observed 1"),
+        (False, "nothing recorded as streams.answr (recorded: answer)")]

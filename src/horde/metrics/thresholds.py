@@ -190,6 +190,11 @@ def _reason(t: Threshold, observed: float | None, results: Mapping[str, Any],
     if t.path.startswith("values."):
         recorded = sorted(results.get("values") or {})
         return f"no value recorded as {t.path.split('.')[1]!r}" + _named(recorded)
+    section, _, rest = t.path.partition(".")
+    entries = results.get(section)
+    name = rest.split(".")[0]
+    if name and isinstance(entries, Mapping) and name not in entries:  # broadcasts.room2…
+        return f"nothing recorded as {section}.{name}" + _named(sorted(map(str, entries)))
     return f"{t.path} is not in these results"
 
 
