@@ -99,7 +99,8 @@ def test_workers_without_ray_installed_is_one_line_and_exit_2_before_any_load(wr
                          timeout=60)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1] == (
-        "horde: error: more than one worker needs Ray: pip install 'horde[cluster]'")
+        "horde: error: more than one worker needs Ray: pip install 'horde[cluster]' "
+        "(from a checkout: pip install '.[cluster]')")
 
 
 def test_a_cluster_that_cannot_be_joined_is_one_line_and_exit_2_before_anything_starts(

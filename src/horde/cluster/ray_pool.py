@@ -45,7 +45,8 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ConfigError("more than one worker needs Ray: pip install 'horde[cluster]'") from None
+        raise ConfigError("more than one worker needs Ray: pip install 'horde[cluster]' "
+                          "(from a checkout: pip install '.[cluster]')") from None
     return ray
 
 
