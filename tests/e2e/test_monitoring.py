@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psutil
 import pytest
@@ -85,7 +87,9 @@ def test_server_cmd_starts_watches_and_stops_the_target(tmp_path):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
-def test_monitor_pid_watches_a_running_server_and_leaves_it_running(tmp_path):
+@contextmanager
+def echo_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """The echo demo in a process of its own, listening: (the process, its port)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "horde", "serve", "echo", "--port", str(port)],
@@ -94,6 +98,14 @@ def test_monitor_pid_watches_a_running_server_and_leaves_it_running(tmp_path):
     try:
         assert server.stdout is not None
         assert server.stdout.readline().startswith("listening on ")
+        yield server, port
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def test_monitor_pid_watches_a_running_server_and_leaves_it_running(tmp_path):
+    with echo_process() as (server, port):
         out = tmp_path / "out"
         result = horde_cli(
             "run", ECHO, "--target", f"http://127.0.0.1:{port}", "--users", "5",
@@ -106,22 +118,12 @@ def test_monitor_pid_watches_a_running_server_and_leaves_it_running(tmp_path):
         assert tm["baseline"]["samples"] == 1 and tm["load"]["samples"] >= 3
         assert tm["load"]["peak"]["rss_mb"] > 10
         assert server.poll() is None  # horde watched it; it did not stop it
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_a_watched_target_that_dies_mid_run_is_said_so(tmp_path):
     """Killed mid-run, the target's absence explains every later error: the console says
     so, results.json says when, and the analysis puts it first."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "horde", "serve", "echo", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        assert server.stdout is not None
-        assert server.stdout.readline().startswith("listening on ")
+    with echo_process() as (server, port):
         out = tmp_path / "out"
         run = subprocess.Popen(
             [sys.executable, "-m", "horde", "run", ECHO, "--target",
@@ -135,9 +137,6 @@ def test_a_watched_target_that_dies_mid_run_is_said_so(tmp_path):
             time.sleep(0.1)
         server.kill()  # not reaped until the end: dead is dead, zombie or not
         stdout, _ = run.communicate(timeout=60)
-    finally:
-        server.kill()
-        server.wait(10)
     tm = read_results(out)["target_monitor"]
     assert tm["exited"] is True and tm["exited_at_s"] is not None
     assert f"target pid {server.pid} EXITED during the run (gone at " in stdout

@@ -535,15 +535,17 @@ class WebSocketConnection:
             ws.expect_close()
         """
         self._closing = True
+        self._stop_reconnecting()
+
+    def _stop_reconnecting(self) -> None:
+        """This client ends the connection: not a drop, so never reconnect after it."""
         reconnector, self._reconnect = self._reconnect, None
-        if reconnector is not None:  # ours, not a drop: never reconnect after it
+        if reconnector is not None:
             reconnector.stop(_uncounted(PeerClosedError("connection closed by this client")))
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the handshake way: send CLOSE, wait for the server's CLOSE or the TCP end."""
-        reconnector, self._reconnect = self._reconnect, None
-        if reconnector is not None:  # ours, not a drop: never reconnect after it
-            reconnector.stop(_uncounted(PeerClosedError("connection closed by this client")))
+        self._stop_reconnecting()
         transport = self._transport
         if self.closed or transport is None:
             return
