@@ -327,6 +327,37 @@ async def test_a_close_nobody_asked_for_is_still_a_drop(rec):
     assert rec.connections.dropped == 1
 
 
+async def test_a_paused_reader_makes_the_server_buffer_and_loses_nothing(rec):
+    """A slow consumer, as the server sees it: while the client does not read, the server
+    cannot get rid of what it writes (26 MB: more than the kernel's buffers hold); once
+    the client reads again, every message arrives, in order."""
+    count, size = 400, 64 * 1024
+    drained = asyncio.Event()
+    resumed = asyncio.Event()
+
+    async def flood(reader, writer):
+        for i in range(count):
+            writer.write(frame(0x2, i.to_bytes(4, "big") + bytes(size - 4)))
+        await writer.drain()  # returns once the client has read enough of it
+        drained.set()
+        await resumed.wait()
+        await answer_close(reader, writer)
+
+    async with RawWsServer(flood) as srv:
+        conn = await WebSocketConnection.connect(srv.url, recorder=rec, max_message_size=size)
+        conn.pause_reading()
+        await asyncio.sleep(0.5)  # reading, the client would take it all in milliseconds
+        assert not drained.is_set()
+        conn.resume_reading()
+        got = [int.from_bytes((await conn.receive(timeout=10))[:4], "big")
+               for _ in range(count)]
+        await asyncio.wait_for(drained.wait(), 10)
+        resumed.set()
+        await conn.close()
+    assert got == list(range(count))
+    assert rec.take_window().errors == {}
+
+
 # -- failures to connect -------------------------------------------------------------------
 
 

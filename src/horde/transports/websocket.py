@@ -523,6 +523,22 @@ class WebSocketConnection:
             for message in self._inbox.drain():
                 self._listener.call_handler(message)
 
+    # -- a slow reader ----------------------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        """Stop reading from the socket, as a slow or frozen client does: the server's
+        messages pile up in the kernel's buffers, then in the server's own, which is how
+        a test sees what the server does with a consumer that cannot keep up (buffer,
+        drop, disconnect it). Nothing is lost: :meth:`resume_reading` reads on. A paused
+        connection's own requests and streams time out as any others would."""
+        if self._transport is not None and not self.closed:
+            self._transport.underlying_transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read again after :meth:`pause_reading`: what waited is delivered in order."""
+        if self._transport is not None and not self.closed:
+            self._transport.underlying_transport.resume_reading()
+
     # -- closing ----------------------------------------------------------------------------
 
     def expect_close(self) -> None:
