@@ -116,7 +116,8 @@ async def test_a_user_whose_stream_was_cut_starts_over_not_loops(write_scenario,
                        duration_s=2.0, progress=False)
     results = await run(config, load_scenario(path))
     restarts = results["counters"]["user_restarts"]
-    assert restarts >= 2 and server.connections == 2 + restarts
+    # each restart reconnects, but for one the end of the run may cut short (per user)
+    assert restarts >= 2 and restarts <= server.connections <= 2 + restarts
     # per life: the cut stream, then the stream asked of the dead socket (which fails the
     # iteration): two closed_by_peer, and one failed check for the cut answer
     lives = server.connections
