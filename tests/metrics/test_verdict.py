@@ -67,3 +67,27 @@ def test_no_errors_but_operations_never_answered_are_named():
     assert decide(results).reason == (
         "1 of 1 thresholds failed, first: p95(ws_reply{name=connack}) < 1s (no samples); "
         "no errors, but 22 operations never finished")
+
+
+REFUSED_EVERY_TIME = """
+import horde
+
+@horde.behaviour
+async def login(user):
+    await user.http.get("/status/403", name="login")
+    await user.http.close()  # a fresh connection each time, as a user that restarts
+"""
+
+
+async def test_a_request_refused_every_time_is_an_error_rate_of_one(write_scenario,
+                                                                     echo_server):
+    """Every POST answered 403 read as a 50 % error rate: each came with an ok HTTP
+    connect, counted as an operation of its own. A connect is part of its request."""
+    path = write_scenario(REFUSED_EVERY_TIME)
+    config = RunConfig(scenario=path, target=echo_server, users=2, iterations=3,
+                       progress=False, thresholds=("errors.rate < 60%",))
+    results = await run(config, load_scenario(path))
+    ops = results["operations"]
+    assert (ops["finished"], ops["failed"], ops["error_rate"]) == (6, 6, 1.0)
+    assert results["passed"] is False
+    assert results["metrics"]["http_connect"]["count"] == 6  # still timed, on its own
