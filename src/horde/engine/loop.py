@@ -29,6 +29,9 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _early: list[str] = []  # signals caught before the event loop ran
+# Of those, the ones the loop's wakeup fd (set as the loop starts, before its handlers)
+# also got: the loop delivers each once more, which is the same signal, not a second one.
+_echoed: list[str] = []
 
 OnSecondSignal = Callable[[str], None]
 """Called with a signal's name when it comes while the run is already stopping: the CLI
@@ -84,6 +87,8 @@ def caught_early_signals(
         sys.stderr.write(f"\nhorde: {name} received while starting; the run will stop at "
                          "once and write its results\n")
         _early.append(name)
+        if _wakeup_fd_set():
+            _echoed.append(name)
 
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach the main thread only: nothing to catch here
@@ -95,6 +100,15 @@ def caught_early_signals(
         for sig, handler in before.items():
             signal.signal(sig, handler)
         _early.clear()
+        _echoed.clear()
+
+
+def _wakeup_fd_set() -> bool:
+    """Whether a wakeup fd is set (a running loop's): it got the signal being handled."""
+    fd = signal.set_wakeup_fd(-1)
+    if fd != -1:
+        signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+    return fd != -1
 
 
 def run_with_signals(
@@ -122,6 +136,9 @@ def _install_handlers(stop: Interrupt, on_second_signal: OnSecondSignal) -> None
     loop = asyncio.get_running_loop()
 
     def on_signal(signame: str) -> None:
+        if signame in _echoed:  # the wakeup fd's copy of a signal caught while starting
+            _echoed.remove(signame)
+            return
         if stop.listened:
             sys.stderr.write(f"\nhorde: {signame} received, ending @teardown and writing "
                              "results…\n")
