@@ -11,9 +11,9 @@ The cases, alternated ``-r`` times:
   and waits for the 101 — the least any Python client on uvloop can hold;
 - ``picows``: ``picows.ws_connect`` with its defaults (aiofastnet's transport included);
 - ``picows_trimmed``: the same without aiofastnet, its handshake headers dropped — what
-  horde asks of picows;
-- ``horde``: ``WebSocketConnection.connect`` — picows as above plus horde's connection,
-  listener and inbox.
+  horde asked of picows until it had its own client;
+- ``horde``: ``WebSocketConnection.connect`` — horde's client on uvloop's transport
+  (horde/transports/ws_client.py) plus its connection, listener and inbox.
 
 Medians go to bench/results/runs.jsonl (``kind: floor``, workload ``ws_idle_floor``, one
 line per case); docs/benchmarks.md cites them ("Memory per idle connection").

@@ -19,6 +19,10 @@ INTERNAL = {
     "horde.capacity.search.StopSearch": "control flow: ends the search loop, caught there",
     "horde.demo.chatbot.gate.GateFullError": "the chatbot demo server's own, mapped to 429",
     "horde.demo.chatbot.gate.GateTimeoutError": "the chatbot demo server's own, mapped to 504",
+    "horde.protocols.websocket_frames.FrameError":
+        "a server's frame the client refused: a CLOSE with its code, then a ProtocolError",
+    "horde.protocols.websocket_upgrade.UpgradeError":
+        "a bad reply to the upgrade, raised as a ProtocolError (detail handshake)",
 }
 
 

@@ -34,7 +34,7 @@ Anything else raised from scenario code is the scenario's own exception: counted
 ``scenario_exception`` with its type and first traceback. An exception escaping horde's
 own code is a bug in horde and is allowed to crash loudly.
 
-Foreign exceptions (OSError, ssl, picows, httptools ...) are mapped to these types at the
+Foreign exceptions (OSError, ssl, aiohttp, httptools ...) are mapped to these types at the
 transport boundary by :func:`classify`, so nothing above the transports sees them. The
 earlier names (``ClosedByPeer``, ``OperationTimeout``, ``CheckFailed`` …) still import,
 with a DeprecationWarning naming the new one.

@@ -3,8 +3,8 @@ and each message's payload compressed and decompressed.
 
 Browsers offer ``permessage-deflate; client_max_window_bits`` on every WebSocket and most
 servers accept, so a browser's messages travel compressed. horde offers the same when a
-scenario asks for it (``compression=True``); picows frames the bytes and carries the RSV1
-bit, this module does the rest:
+scenario asks for it (``compression=True``); the WebSocket client frames the bytes and
+carries the RSV1 bit, this module does the rest:
 
 * :func:`offer` is the ``Sec-WebSocket-Extensions`` request value; :func:`accept` reads
   the server's answer into a :class:`DeflateSession` (None: not negotiated) or raises

@@ -15,11 +15,12 @@ host. The rules are:
 * no rules: everything is allowed and nothing extra is resolved (the default costs nothing).
 
 :meth:`HostPolicy.check` is pure (a table of cases tests it). The I/O half —
-:func:`guard_host` resolving a name before picows or aiohttp connect, :func:`check_addresses`
-for the HTTP pool that resolves by itself — raises :class:`~horde.errors.BlockedHostError`,
-which the transports count as a failed connect under ``blocked_host``. The policy of the
-running load lives in a context variable the runner sets (:func:`use_policy`), so the
-transports need no extra argument threaded through every constructor.
+:func:`guard_host` resolving a name before a WebSocket or aiohttp connects,
+:func:`check_addresses` for the HTTP pool that resolves by itself — raises
+:class:`~horde.errors.BlockedHostError`, which the transports count as a failed connect
+under ``blocked_host``. The policy of the running load lives in a context variable the
+runner sets (:func:`use_policy`), so the transports need no extra argument threaded
+through every constructor.
 """
 
 from __future__ import annotations

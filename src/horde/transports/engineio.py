@@ -1,8 +1,9 @@
-"""Engine.IO v4 over the network: WebSocket on picows, long-polling on aiohttp, and upgrade.
+"""Engine.IO v4 over the network: WebSocket on horde's client, long-polling on aiohttp, and
+upgrade.
 
 :class:`EngineIOConnection` only feeds, drains and writes; every rule lives in
 :class:`~horde.protocols.engineio.EngineIOSession`. Each MESSAGE payload goes to the
-``on_message`` callback *from the picows frame callback* — no task, no queue — because the
+``on_message`` callback *from the WebSocket's frame callback* — no task, no queue — because the
 Socket.IO layer resolves ack futures right there (the hot path). PINGs are answered from the
 same callback, so an idle WebSocket client owns no task and no timer. Long-polling (not a
 hot path) lives in :mod:`horde.transports.engineio_polling`; the upgrade from it is here.
@@ -19,12 +20,10 @@ from collections.abc import Callable, Mapping
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
-from picows import WSHandshakeError, WSListener, WSMsgType, WSTransport, ws_connect
 
 from horde.errors import (
     DnsError,
     EngineIOProtocolError,
-    HandshakeRejectedError,
     PeerClosedError,
     ProtocolError,
     TargetError,
@@ -33,25 +32,16 @@ from horde.errors import (
 )
 from horde.metrics.recorder import Recorder
 from horde.protocols.engineio import EngineIOSession, Signal
+from horde.protocols.websocket_frames import BINARY, CLOSE, CONTINUATION, TEXT, Frame
+from horde.protocols.websocket_upgrade import parse_ws_url
 from horde.safety.hosts import guard_url
 from horde.safety.tls import default_ssl_context
 from horde.transports.engineio_polling import LongPoll
-from horde.transports.shared import (
-    HANDSHAKE_CUT,
-    PICOWS_LOG,
-    forget_handshake,
-    picows_socket,
-    settle,
-)
+from horde.transports.local_addresses import connect_from, local_addr
+from horde.transports.shared import settle
+from horde.transports.websocket import DEFAULT_MAX_MESSAGE_SIZE
 from horde.transports.wire import tcp_bytes
-
-# picows's minimum; it grows on demand. Its 16 KiB default is most of an idle client's RSS.
-# aiofastnet's transport (picows's default when installed) costs ~5 KB more per idle client
-# (measured 16 KB against 11 KB RSS, 3,000 clients) for no CPU difference we could measure.
-WS_READ_BUFFER = 2048
-TEXT, BINARY, CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CLOSE
-CONT = WSMsgType.CONTINUATION
-# A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
+from horde.transports.ws_client import WebSocketClient, open_websocket
 
 
 def _tls(ctx: ssl.SSLContext | None) -> ssl.SSLContext:
@@ -75,13 +65,7 @@ def engineio_url(base: str, path: str, transport: str, sid: str | None = None) -
 
 
 def classify_io(exc: BaseException) -> TargetError:
-    """:func:`horde.errors.classify`, taught picows's and aiohttp's exception types."""
-    if isinstance(exc, WSHandshakeError):
-        status = getattr(exc.response, "status", None)
-        if status is not None:
-            return HandshakeRejectedError(f"WebSocket handshake answered HTTP {int(status)}",
-                                     status=int(status))
-        return ProtocolError(f"bad WebSocket handshake: {exc}")
+    """:func:`horde.errors.classify`, taught aiohttp's exception types."""
     if isinstance(exc, EngineIOProtocolError):
         return ProtocolError(str(exc), detail="engineio")
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
@@ -97,8 +81,8 @@ def classify_io(exc: BaseException) -> TargetError:
     return classify(exc)
 
 
-class _Listener(WSListener):
-    """picows callbacks → the owning connection. Kept tiny: one per WebSocket."""
+class _Listener:
+    """The WebSocket's callbacks → the owning connection. Kept tiny: one per WebSocket."""
 
     __slots__ = ("_frags", "owner", "primary")
 
@@ -107,29 +91,44 @@ class _Listener(WSListener):
         self.primary = primary  # False for an upgrade's probe socket until it takes over
         self._frags: bytearray | None = None  # a fragmented message being put together
 
-    def on_ws_frame(self, transport: WSTransport, frame) -> None:
-        kind = frame.msg_type
-        if kind is TEXT and frame.fin:
-            self.owner.receive(frame.get_payload_as_utf8_text(), frame.payload_size)
-        elif kind is BINARY and frame.fin:
-            self.owner.receive(frame.get_payload_as_bytes(), frame.payload_size)
-        elif kind is CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-        elif kind in (TEXT, BINARY, CONT):  # fragments: rare, so the slow way
-            if kind is not CONT:
-                self._frags = bytearray(b"T" if kind is TEXT else b"B")
+    def on_ws_connected(self, client: WebSocketClient) -> None:
+        pass  # the OPEN packet, not the 101, opens an Engine.IO session
+
+    def on_ws_frame(self, client: WebSocketClient, frame: Frame) -> None:
+        kind = frame.opcode
+        if kind == TEXT and frame.fin:
+            payload = frame.payload
+            try:
+                self.owner.receive(payload.decode(), len(payload))
+            except UnicodeDecodeError:
+                client.send_close(1007, b"TEXT frame is not valid UTF-8")
+                client.disconnect()
+        elif kind == BINARY and frame.fin:
+            self.owner.receive(frame.payload, len(frame.payload))
+        elif kind == CLOSE:
+            code = (client.close_received or (None, ""))[0]
+            client.send_close(1000 if code is None else code)
+            client.disconnect()
+        elif kind <= BINARY:  # fragments: rare, so the slow way
+            if kind != CONTINUATION:
+                self._frags = bytearray(b"T" if kind == TEXT else b"B")
             if self._frags is not None:
-                self._frags += frame.get_payload_as_bytes()
+                self._frags += frame.payload
                 if frame.fin:
                     data, self._frags = bytes(self._frags), None
                     msg = data[1:].decode() if data[:1] == b"T" else data[1:]
                     self.owner.receive(msg, len(data) - 1)
 
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
+    def on_ws_disconnected(self, client: WebSocketClient) -> None:
         recorder = self.owner._recorder
-        recorder.add_wire(recorder.socketio, tcp_bytes(transport.underlying_transport))
+        recorder.add_wire(recorder.socketio, tcp_bytes(client.transport))
         self.owner.ws_lost(self.primary)
+
+    def pause_writing(self) -> None:
+        pass  # Socket.IO writes small packets; the kernel's buffer absorbs them
+
+    def resume_writing(self) -> None:
+        pass
 
 
 class EngineIOConnection:
@@ -149,14 +148,14 @@ class EngineIOConnection:
         self._on_lost = on_lost
         self._ssl = ssl_context
         self._timeout = timeout
-        self._ws: WSTransport | None = None
+        self._ws: WebSocketClient | None = None
         self._poll: LongPoll | None = None
         self._opened: asyncio.Future[None] | None = None
         self._probe: asyncio.Future[None] | None = None
         self.lost = False  # ended without us asking (on_lost has run)
         self.closed = False  # ended either way
 
-    # -- receiving (called from picows callbacks and the poll loop) ------------------------
+    # -- receiving (called from the WebSocket's callbacks and the poll loop) ----------------
 
     def receive(self, pkt: str | bytes, nbytes: int) -> None:
         """One Engine.IO packet in: a message goes up, a control packet is acted on."""
@@ -252,17 +251,18 @@ class EngineIOConnection:
         await self._opened
 
     async def _ws_connect(self, url: str, headers: Mapping[str, str], *, primary: bool
-                          ) -> tuple[WSTransport, _Listener]:
-        tls = _tls(self._ssl) if url.startswith("wss:") else None
-        transport, listener = await ws_connect(
-            lambda: _Listener(self, primary), url, ssl_context=tls, logger_name=PICOWS_LOG,
-            websocket_handshake_timeout=self._timeout, extra_headers=headers or None,
-            enable_auto_ping=False, read_buffer_init_size=WS_READ_BUFFER,
-            use_aiofastnet=False, max_redirects=0, socket_factory=picows_socket())
-        if listener is None:  # the socket closed unanswered: else a wait for OPEN, then timeout
-            raise PeerClosedError(HANDSHAKE_CUT)
-        forget_handshake(transport)
-        return transport, listener  # type: ignore[return-value]
+                          ) -> tuple[WebSocketClient, _Listener]:
+        where = parse_ws_url(url)
+        listener = _Listener(self, primary)
+        async with asyncio.timeout(self._timeout):
+            source = local_addr()  # --local-ips: None unless given
+            sock = None if source is None else await connect_from(source, where.host,
+                                                                  where.port)
+            client = await open_websocket(
+                where, lambda _reply: listener, headers=list(headers.items()),
+                ssl_context=_tls(self._ssl) if where.secure else None,
+                max_size=DEFAULT_MAX_MESSAGE_SIZE, sock=sock)
+        return client, listener
 
     async def upgrade(self, base: str, path: str, headers: Mapping[str, str]) -> None:
         """Polling → WebSocket: probe, drain the last poll, UPGRADE. On failure polling goes

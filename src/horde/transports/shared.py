@@ -1,31 +1,11 @@
-"""What the transports share: picows' logger and source sockets, small future and
-handshake helpers. One copy each, so a fix lands in every transport at once."""
+"""What the transports share: small future and error helpers. One copy each, so a fix
+lands in every transport at once."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
-
-from picows import WSTransport
-from picows.url import WSParsedURL
-
-from horde.transports.local_addresses import connect_from, local_addr
-
-# A LoggerAdapter (not a Logger) stops picows from creating a child Logger per connection.
-PICOWS_LOG = logging.LoggerAdapter(logging.getLogger("horde.transports.picows"), {})
-
-
-def picows_socket() -> Callable[[WSParsedURL], Awaitable[socket.socket]] | None:
-    """``ws_connect(socket_factory=...)`` for the next ``--local-ips`` source address: a
-    socket horde binds and connects itself (``connect_from``: no ``SO_REUSEADDR``); None
-    without a list, so picows connects as usual."""
-    source = local_addr()
-    if source is None:
-        return None
-    return lambda url: connect_from(source, url.host, url.port)
 
 
 def settle(fut: asyncio.Future[None] | None, exc: BaseException | None = None) -> None:
@@ -37,22 +17,9 @@ def settle(fut: asyncio.Future[None] | None, exc: BaseException | None = None) -
             fut.set_exception(exc)
 
 
-def forget_handshake(transport: WSTransport) -> None:
-    """Drop the handshake's header maps that picows keeps for the connection's whole life.
-
-    Two CIMultiDicts per connection that nothing reads after the upgrade: 1.6 KB of every
-    idle connection, measured holding 10,000 of them (docs/benchmarks.md).
-    """
-    for message in (transport.request, transport.response):
-        if message is not None:
-            message.headers = None
-    if transport.response is not None:
-        transport.response.body = None
-
-
 HANDSHAKE_CUT = ("the server closed the connection during the WebSocket handshake, without "
                  "answering the upgrade (a subprotocol or path it refuses?)")
-"""Why a connect failed when picows returned no listener: the socket closed unanswered."""
+"""Why a WebSocket connect failed when the socket closed before the server answered."""
 
 ERROR_DETAIL_CHARS = 80  # the detail keys the error counters: short, so few distinct ones
 

@@ -2,7 +2,7 @@
 
 Hand-written because python-socketio's client costs 11–19 CPU-s per 100k emit-with-ack
 here; horde's budget is 4. The round trip is the hot path: ``call`` encodes, writes on the
-picows socket and awaits a bare future, and the picows frame callback decodes the ACK,
+WebSocket and awaits a bare future, and the WebSocket's frame callback decodes the ACK,
 records the latency and resolves that future — no task, no queue, no timer per call: ack
 and ``wait_for`` deadlines share one lazily re-armed timer per connection, which a new
 deadline only touches when it is earlier than the armed one. Engine.IO lives in
@@ -578,7 +578,7 @@ class SocketIOConnection:
         return inbox
 
     def _on_message(self, data: str | bytes) -> None:
-        """Every Engine.IO MESSAGE, from the picows callback or the poll loop."""
+        """Every Engine.IO MESSAGE, from the WebSocket's frame callback or the poll loop."""
         try:
             ev = self._sio.receive_message(data)
         except SocketIOProtocolError as exc:

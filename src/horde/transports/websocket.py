@@ -1,18 +1,18 @@
 """The WebSocket client transport: one :class:`WebSocketConnection` per virtual user socket.
 
-Built on picows because its C frame parser costs about two thirds of aiohttp's CPU per
-message. picows owns framing, masking and auto-pong; this module owns what picows leaves
-to its user: assembling fragmented messages, rejecting frames no extension was negotiated
-for, the close handshake, and turning all of it into samples on the :class:`Recorder`.
+The socket, the upgrade, framing, masking and auto-pong are the
+:class:`~horde.transports.ws_client.WebSocketClient`'s, on the event loop's own transport
+(horde's rather than picows' for memory: see that module). This module owns the rest:
+assembling fragmented messages, rejecting frames no extension was negotiated for, the
+close handshake, and turning all of it into samples on the :class:`Recorder`.
 
 Frames are handled in :mod:`horde.transports.ws_listener`, messages wait in
 :mod:`horde.transports.inbox`. Per round trip there is no task, no log line and no timer
-(timeouts share one lazily re-armed timer per connection); bench on 2 cores: ~2.5 µs of
-CPU over bare picows per request→reply, plus the Recorder's own cost.
+(timeouts share one lazily re-armed timer per connection).
 
 ``compression=True`` offers permessage-deflate as browsers do; when the server accepts,
 every message goes out compressed (RSV1) and compressed ones coming in are inflated
-(:mod:`horde.protocols.permessage_deflate`, on picows's frames, which carry RSV1).
+(:mod:`horde.protocols.permessage_deflate`, on frames that carry RSV1).
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ from functools import lru_cache
 from time import perf_counter_ns
 from typing import Any
 from urllib.parse import urljoin
-
-from picows import WSInvalidURL, WSTransport, ws_connect
-from picows.url import parse_url
 
 from horde.errors import (
     ConfigError,
@@ -42,6 +39,8 @@ from horde.metrics.recorder import Recorder
 from horde.protocols.codec import RAW, Codec, RawCodec
 from horde.protocols.permessage_deflate import accept as accept_deflate
 from horde.protocols.permessage_deflate import offer as offer_deflate
+from horde.protocols.websocket_frames import RSV1
+from horde.protocols.websocket_upgrade import UpgradeReader, WsUrl, parse_ws_url
 from horde.safety.hosts import guard_url
 from horde.safety.tls import default_ssl_context
 from horde.streams.meter import (
@@ -52,33 +51,24 @@ from horde.streams.meter import (
     reason_for,
 )
 from horde.transports.inbox import EMPTY, Inbox, Predicate, stream_taker
+from horde.transports.local_addresses import connect_from, local_addr
 from horde.transports.reconnect import BeforeReconnect, OnReconnect, Reconnect, Reconnector
-from horde.transports.shared import (
-    HANDSHAKE_CUT,
-    PICOWS_LOG,
-    forget_handshake,
-    picows_socket,
-)
+from horde.transports.ws_client import WebSocketClient, open_websocket
 from horde.transports.ws_listener import BINARY, TEXT, Listener, classify_connect
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "WebSocketConnection"]
 
 DEFAULT_TIMEOUT = 30.0  # receive / wait_for / request
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
-READ_BUFFER_SIZE = 2048  # picows grows it on demand; small keeps idle connections cheap
-# aiofastnet's transport costs ~5 KB more per connection than uvloop's for no measurable CPU
-# gain on request→reply traffic (bench, 2 cores: ~12.5 µs/round trip either way).
-USE_AIOFASTNET = False
-
 
 
 @lru_cache(maxsize=1024)
-def _is_secure(url: str) -> bool:
-    """Whether ``url`` is ``wss://``; ConfigError when picows cannot parse it. Cached: a
+def _parsed(url: str) -> WsUrl:
+    """``url`` read as a WebSocket address; ConfigError when it is not one. Cached: a
     run's users open the same few URLs, and parsing one anew costs 3 % of an open."""
     try:
-        return parse_url(url).is_secure
-    except WSInvalidURL as exc:
+        return parse_ws_url(url)
+    except ValueError as exc:
         raise ConfigError(f"invalid WebSocket URL {url!r}: {exc}") from None
 
 
@@ -143,7 +133,7 @@ class WebSocketConnection:
         )
         self._default_timeout_ns = int(default_timeout * 1e9)
         self._close_timeout = 10.0
-        self._transport: WSTransport | None = None
+        self._transport: WebSocketClient | None = None
         self._write_paused: asyncio.Future[None] | None = None
         self._connected = False
         self._closing = False
@@ -201,7 +191,7 @@ class WebSocketConnection:
         ``lambda m: m["content"]["ename"]``: the detail keys the ``app_error`` counter, so
         it must name the kind of error, not carry a per-message id.
         """
-        secure = _is_secure(url)
+        secure = _parsed(url).secure
         conn = cls(
             recorder,
             codec=codec,
@@ -264,69 +254,53 @@ class WebSocketConnection:
     ) -> None:  # fmt: skip
         recorder = self._recorder
         op = self._connect_op = recorder.connect_begin(WS_CONNECT)
-        extra = list(headers.items()) if headers else []  # picows keeps it: None if empty
+        extra = list(headers.items()) if headers else []
         if subprotocols:
             extra.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
         if compression:
             extra.append(("Sec-WebSocket-Extensions", offer_deflate()))
-        abandoned = False
 
-        def listener_factory(_request: Any, response: Any) -> Listener:
-            # Runs when the 101 arrives. Raising here makes picows drop the socket, so a
-            # handshake finishing after we gave up cannot leak a connection.
-            if abandoned:
-                raise ConnectionAbortedError("connect abandoned")
-            chosen = response.headers.get("Sec-WebSocket-Protocol")
+        def accept(response: UpgradeReader) -> Listener:
+            # Runs when the 101 arrives; raising refuses it and the socket is dropped.
+            chosen = response.headers.get("sec-websocket-protocol")
             if chosen is not None and chosen not in subprotocols:
                 raise SubprotocolMismatchError(f"server chose subprotocol {chosen!r}",
                                                detail="subprotocol")
             self.subprotocol = chosen
             # fresh zlib streams per socket; an answer RFC 7692 rejects fails the connect
-            deflate = accept_deflate(response.headers.get("Sec-WebSocket-Extensions")) \
+            deflate = accept_deflate(response.headers.get("sec-websocket-extensions")) \
                 if compression else None
             self._deflate = self._listener.deflate = deflate
             return self._listener
 
+        where = _parsed(url)
         try:
             async with asyncio.timeout(timeout):
                 await guard_url(url)  # --allow/--deny-hosts: before any packet is sent
-                _, listener = await ws_connect(
-                    listener_factory,
-                    url,
-                    ssl_context=ssl_context,
-                    websocket_handshake_timeout=timeout,
-                    logger_name=PICOWS_LOG,
-                    enable_auto_pong=True,
-                    max_frame_size=max_message_size,
-                    extra_headers=extra or None,
-                    max_redirects=0,  # browsers fail a redirected WebSocket; so do we
-                    read_buffer_init_size=READ_BUFFER_SIZE,
-                    use_aiofastnet=USE_AIOFASTNET,
-                    socket_factory=picows_socket(),  # --local-ips: None unless given
-                )
-                if listener is None:  # picows returns so when the socket closed unanswered
-                    raise PeerClosedError(HANDSHAKE_CUT)
+                source = local_addr()  # --local-ips: None unless given
+                sock = None if source is None else await connect_from(
+                    source, where.host, where.port)
+                # a redirect is a refusal (its status): browsers fail it too
+                await open_websocket(where, accept, headers=extra, ssl_context=ssl_context,
+                                     max_size=max_message_size, sock=sock)
         except asyncio.CancelledError:
-            abandoned = True
             recorder.connect_abandoned(op)  # a no-op if the 101 came first: a success
             raise
         except Exception as exc:
-            abandoned = True
             if self._connected:  # the timeout struck between the 101 and our resumption
                 return
             err = classify_connect(exc, timeout)
             recorder.connect_failed(op, err)
             raise err from exc
 
-    def _on_connected(self, transport: WSTransport) -> None:
-        """picows calls this (via the listener) right after the 101: the handshake's end."""
-        self._transport = transport
+    def _on_connected(self, client: WebSocketClient) -> None:
+        """The client calls this (via the listener) right after the 101: the handshake's end."""
+        self._transport = client
         self._connected = True
         if self._close_exc is not None:  # a reconnect: this object is live again
             self._close_exc = self.close_code = None
             self._drop_told = False
             self.closed = False
-        forget_handshake(transport)
         op, self._connect_op = self._connect_op, None  # ended: an idle socket need not keep it
         if op is not None:
             self._recorder.connect_succeeded(op)
@@ -376,10 +350,10 @@ class WebSocketConnection:
         self._transport.send(kind, data)  # type: ignore[union-attr]
         self._recorder.ws_message_sent(len(data))
 
-    def _send_deflated(self, kind: Any, data: bytes) -> None:
+    def _send_deflated(self, kind: int, data: bytes) -> None:
         """One message compressed (RSV1): counted as carried, its plain size beside it."""
         packed = self._deflate.encode(data)
-        self._transport.send(kind, packed, rsv1=True)  # type: ignore[union-attr]
+        self._transport.send(kind, packed, RSV1)  # type: ignore[union-attr]
         recorder = self._recorder
         recorder.ws_message_sent(len(packed))
         recorder.add_decoded(recorder.websocket, len(data) - len(packed), 0)
@@ -532,12 +506,12 @@ class WebSocketConnection:
         drop, disconnect it). Nothing is lost: :meth:`resume_reading` reads on. A paused
         connection's own requests and streams time out as any others would."""
         if self._transport is not None and not self.closed:
-            self._transport.underlying_transport.pause_reading()
+            self._transport.transport.pause_reading()  # type: ignore[union-attr]
 
     def resume_reading(self) -> None:
         """Read again after :meth:`pause_reading`: what waited is delivered in order."""
         if self._transport is not None and not self.closed:
-            self._transport.underlying_transport.resume_reading()
+            self._transport.transport.resume_reading()  # type: ignore[union-attr]
 
     # -- closing ----------------------------------------------------------------------------
 
@@ -568,14 +542,12 @@ class WebSocketConnection:
         self.closed = True
         self._closing = True
         self.close_code = code  # ours, whatever the server answers with
-        transport.send_close(code, reason.encode())  # type: ignore[arg-type]
+        transport.send_close(code, reason.encode())
         try:
             async with asyncio.timeout(self._close_timeout):
                 await transport.wait_disconnected()
         except TimeoutError:
             transport.disconnect(graceful=False)
-        except Exception:  # picows re-raises a past parser error: already counted
-            pass
         self._finish(None, code, dropped=False)
 
     def _finish(self, exc: TargetError | None, code: int, *, dropped: bool) -> None:
@@ -618,7 +590,7 @@ class WebSocketConnection:
             return exc
         return again(exc)
 
-    # -- flow control (picows → listener → here) --------------------------------------------
+    # -- flow control (client → listener → here) --------------------------------------------
 
     def _pause_writing(self) -> None:
         if self._write_paused is None:

@@ -1,38 +1,33 @@
-"""The picows side of a WebSocketConnection: frames in, decoded messages out, errors mapped.
+"""The frames side of a WebSocketConnection: frames in, decoded messages out, errors mapped.
 
-picows parses frames (and rejects bad opcodes, masked server frames, oversize frames and
-bad close codes itself), answers PINGs, and calls :meth:`Listener.on_ws_frame` for the
-rest. What RFC 6455 still asks of the endpoint lives here: reserved bits must be zero
-without an extension, TEXT must be UTF-8, fragments must be reassembled in order, and a
-peer's CLOSE must be answered. Any violation is a ``protocol_error`` and ends the
-connection; a peer's CLOSE or a lost socket is ``closed_by_peer``. With permessage-deflate
-negotiated (``deflate``), a message whose first frame has RSV1 set is inflated once whole
+The :class:`~horde.transports.ws_client.WebSocketClient` parses frames (and rejects bad
+opcodes, masked server frames, oversize frames and bad close codes itself), answers PINGs,
+and calls :meth:`Listener.on_ws_frame` for the rest. What RFC 6455 still asks of the
+endpoint lives here: reserved bits must be zero without an extension, TEXT must be UTF-8,
+fragments must be reassembled in order, and a peer's CLOSE must be answered. Any violation
+is a ``protocol_error`` and ends the connection; a peer's CLOSE or a lost socket is
+``closed_by_peer``. With permessage-deflate negotiated (``deflate``), a message whose
+first frame has RSV1 set is inflated once whole
 (:mod:`horde.protocols.permessage_deflate`): its payload counts as carried, the inflated
 size beside it.
 
 The fast path (a whole TEXT/BINARY frame, no fragment pending) is kept to a few attribute
 reads and calls, because it runs once per received message for every simulated user.
-:func:`classify_connect` maps what ``ws_connect`` raises to the error tree.
+:func:`classify_connect` maps what ``open_websocket`` raises to the error tree.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import errno
 import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from picows import WSCloseCode, WSFrame, WSHandshakeError, WSListener, WSMsgType, WSTransport
-
 from horde.errors import (
     AppError,
-    HandshakeRejectedError,
     OperationTimeoutError,
     PeerClosedError,
     ProtocolError,
-    SubprotocolMismatchError,
     TargetError,
     TargetRefusedError,
     classify,
@@ -40,19 +35,21 @@ from horde.errors import (
 from horde.metrics.names import WS_MSG_IN
 from horde.metrics.recorder import Recorder
 from horde.protocols.permessage_deflate import DeflateSession
+from horde.protocols.websocket_frames import BINARY, CLOSE, CONTINUATION, RSV1, TEXT, Frame
 from horde.transports.inbox import Inbox
 from horde.transports.shared import error_detail
 from horde.transports.wire import tcp_bytes
+from horde.transports.ws_client import WebSocketClient
 
 
 class Owner(Protocol):
     """What the listener reports to, inside this package: the
-    :class:`~horde.transports.websocket.WebSocketConnection` it is the picows side of —
+    :class:`~horde.transports.websocket.WebSocketConnection` it is the frames side of —
     connected, finished (how, and whether we asked), and the write buffer's pressure."""
 
     _closing: bool  # we sent CLOSE: an end now is the one we asked for
 
-    def _on_connected(self, transport: WSTransport) -> None: ...
+    def _on_connected(self, client: WebSocketClient) -> None: ...
 
     def _finish(self, exc: TargetError | None, code: int, *, dropped: bool) -> None: ...
 
@@ -60,10 +57,7 @@ class Owner(Protocol):
 
     def _resume_writing(self) -> None: ...
 
-TEXT = WSMsgType.TEXT
-BINARY = WSMsgType.BINARY
-_CONT = WSMsgType.CONTINUATION
-_CLOSE = WSMsgType.CLOSE
+__all__ = ["BINARY", "TEXT", "Listener", "classify_connect"]
 
 # frag_type value after the connection failed: forces every later frame off the fast path.
 _DEAD: Any = object()
@@ -71,28 +65,13 @@ NO_STATUS = 1005  # RFC 6455 §7.4.1: CLOSE without a code
 ABNORMAL = 1006  # RFC 6455 §7.4.1: connection lost without a CLOSE
 # Codes that may not be sent on the wire; a CLOSE carrying them is answered with 1000.
 _UNSENDABLE = frozenset({0, 1004, 1005, 1006, 1015})
-# picows closes with these codes on a parser error; the detail names the problem.
-_PICOWS_ERRORS = {1007: "invalid_utf8", 1009: "too_big"}
+# The client closes with these codes on a frame it refused; the detail names the problem.
+_FRAME_ERRORS = {1007: "invalid_utf8", 1009: "too_big", 1011: "client_failed"}
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
 
 
-_reaping: set[asyncio.Task[None]] = set()
-
-
-def _reap(transport: WSTransport) -> None:
-    """Collect the parser error picows keeps for ``wait_disconnected`` (else asyncio warns)."""
-
-    async def wait() -> None:
-        with contextlib.suppress(Exception):
-            await transport.wait_disconnected()
-
-    task = asyncio.ensure_future(wait())
-    _reaping.add(task)
-    task.add_done_callback(_reaping.discard)
-
-
-class Listener(WSListener):
-    """Receives picows callbacks for one connection and feeds its inbox and recorder."""
+class Listener:
+    """Receives one connection's frames and end, and feeds its inbox and recorder."""
 
     __slots__ = (
         "conn",
@@ -133,48 +112,47 @@ class Listener(WSListener):
         self.deflate: DeflateSession | None = None  # permessage-deflate, once negotiated
         self.frag_deflated = False  # the pending message's first frame had RSV1
 
-    # -- picows callbacks -------------------------------------------------------------------
+    # -- the client's callbacks ---------------------------------------------------------------
 
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.conn._on_connected(transport)
+    def on_ws_connected(self, client: WebSocketClient) -> None:
+        self.conn._on_connected(client)
 
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        msg_type = frame.msg_type
+    def on_ws_frame(self, client: WebSocketClient, frame: Frame) -> None:
+        opcode = frame.opcode
         if (
             self.frag_type is None
             and frame.fin
-            and not (frame.rsv1 or frame.rsv2 or frame.rsv3)
-            and not transport.is_close_frame_sent  # after picows's own CLOSE: see slow path
+            and not frame.rsv
+            and client.close_sent is None  # after the client's own CLOSE: see slow path
         ):
-            if msg_type is TEXT:
+            payload = frame.payload
+            if opcode == TEXT:
                 try:
-                    data: str | bytes = frame.get_payload_as_utf8_text()
+                    data: str | bytes = payload.decode()
                 except UnicodeDecodeError:
-                    self.fail(transport, "invalid_utf8", 1007, "TEXT frame is not valid UTF-8")
+                    self.fail(client, "invalid_utf8", 1007, "TEXT frame is not valid UTF-8")
                     return
-            elif msg_type is BINARY:
-                data = frame.get_payload_as_bytes()
+            elif opcode == BINARY:
+                data = payload
             else:
-                self._on_other_frame(transport, frame, msg_type)
+                self._on_other_frame(client, frame, opcode)
                 return
-            self.deliver(data, frame.payload_size)
+            self.deliver(data, len(payload))
         else:
-            self._on_other_frame(transport, frame, msg_type)
+            self._on_other_frame(client, frame, opcode)
 
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.recorder.add_wire(self.recorder.websocket, tcp_bytes(transport.underlying_transport))
+    def on_ws_disconnected(self, client: WebSocketClient) -> None:
+        self.recorder.add_wire(self.recorder.websocket, tcp_bytes(client.transport))
         conn = self.conn
-        handshake = transport.close_handshake
+        sent = client.close_sent
         if conn._closing:  # we asked for it and the server never answered our CLOSE
-            sent = handshake.sent if handshake is not None else None
-            conn._finish(None, int(sent.code) if sent is not None else 1000, dropped=False)
+            conn._finish(None, sent[0] if sent is not None else 1000, dropped=False)
             return
-        if handshake is not None and handshake.sent is not None and handshake.recv is None:
-            # picows sent CLOSE itself: its frame parser rejected what the server sent.
-            code = int(handshake.sent.code)
-            detail = _PICOWS_ERRORS.get(code, "bad_frame")
-            conn._finish(ProtocolError(handshake.sent.reason, detail=detail), code, dropped=True)
-            _reap(transport)
+        if sent is not None and client.close_received is None:
+            # the client sent CLOSE itself: it refused a frame the server sent
+            code, reason = sent
+            detail = _FRAME_ERRORS.get(code, "bad_frame")
+            conn._finish(ProtocolError(reason, detail=detail), code, dropped=True)
         else:
             conn._finish(PeerClosedError("connection lost", code=ABNORMAL), ABNORMAL, dropped=True)
 
@@ -255,38 +233,38 @@ class Listener(WSListener):
 
     # -- the slow path: fragments, control frames, violations --------------------------------
 
-    def _on_other_frame(self, transport: WSTransport, frame: WSFrame, msg_type: Any) -> None:
+    def _on_other_frame(self, client: WebSocketClient, frame: Frame, opcode: int) -> None:
         if self.frag_type is _DEAD:
             return
-        if transport.is_close_frame_sent and not self.conn._closing:
-            # picows sent CLOSE after a parser error but may still hand us the rest of the
-            # bad frame before it disconnects; nothing after the error is a message.
+        if client.close_sent is not None and not self.conn._closing:
+            # the client refused a frame and sent CLOSE: nothing after it is a message
             self.frag_type = _DEAD
             return
-        if msg_type is _CLOSE:
-            self._on_close(transport, frame)
+        if opcode == CLOSE:
+            self._on_close(client)
             return
-        if msg_type is not TEXT and msg_type is not BINARY and msg_type is not _CONT:
-            return  # PONG (PING never gets here: picows answers it)
-        if frame.rsv2 or frame.rsv3 or (frame.rsv1 and (self.deflate is None or msg_type is _CONT)):
-            self.fail(transport, "reserved_bits", 1002, "reserved bits set, no extension agreed")
+        if opcode != TEXT and opcode != BINARY and opcode != CONTINUATION:
+            return  # PONG (PING never gets here: the client answers it)
+        rsv = frame.rsv
+        if rsv & ~RSV1 or (rsv and (self.deflate is None or opcode == CONTINUATION)):
+            self.fail(client, "reserved_bits", 1002, "reserved bits set, no extension agreed")
             return
-        if msg_type is _CONT:
+        if opcode == CONTINUATION:
             if self.frag_type is None:
-                self.fail(transport, "bad_fragment", 1002, "continuation without a message")
+                self.fail(client, "bad_fragment", 1002, "continuation without a message")
                 return
-            self.frag_buf += frame.get_payload_as_memoryview()  # type: ignore[operator]
+            self.frag_buf += frame.payload  # type: ignore[operator]
         else:
             if self.frag_type is not None:
-                self.fail(transport, "bad_fragment", 1002, "new message inside a fragmented one")
+                self.fail(client, "bad_fragment", 1002, "new message inside a fragmented one")
                 return
-            self.frag_type = msg_type
-            self.frag_deflated = bool(frame.rsv1)
-            self.frag_buf = bytearray(frame.get_payload_as_memoryview())
+            self.frag_type = opcode
+            self.frag_deflated = bool(rsv)
+            self.frag_buf = bytearray(frame.payload)
         buf = self.frag_buf
         assert buf is not None
         if len(buf) > self.max_size:
-            self.fail(transport, "too_big", 1009, f"message over {self.max_size} bytes")
+            self.fail(client, "too_big", 1009, f"message over {self.max_size} bytes")
             return
         if not frame.fin:
             return
@@ -294,7 +272,7 @@ class Listener(WSListener):
         self.frag_type = self.frag_buf = None
         carried = len(buf)
         if self.frag_deflated:
-            inflated = self._inflate(transport, buf)
+            inflated = self._inflate(client, buf)
             if inflated is None:
                 return
             buf = inflated
@@ -304,60 +282,53 @@ class Listener(WSListener):
         try:
             text = buf.decode("utf-8")
         except UnicodeDecodeError:
-            self.fail(transport, "invalid_utf8", 1007, "TEXT message is not valid UTF-8")
+            self.fail(client, "invalid_utf8", 1007, "TEXT message is not valid UTF-8")
             return
         self.deliver(text, carried)
 
-    def _inflate(self, transport: WSTransport, buf: bytearray) -> bytes | None:
+    def _inflate(self, client: WebSocketClient, buf: bytearray) -> bytes | None:
         """A compressed message, inflated (its extra size counted); None if it failed."""
         self.frag_deflated = False
         try:
             data = self.deflate.decode(buf, self.max_size)  # type: ignore[union-attr]
         except ProtocolError as exc:
             code = 1009 if exc.detail == "too_big" else 1007
-            self.fail(transport, exc.detail or "bad_deflate", code, str(exc))
+            self.fail(client, exc.detail or "bad_deflate", code, str(exc))
             return None
         self.recorder.add_decoded(self.recorder.websocket, 0, len(data) - len(buf))
         return data
 
-    def _on_close(self, transport: WSTransport, frame: WSFrame) -> None:
-        """The server's CLOSE: the answer to ours, or its own decision (counted as a drop)."""
+    def _on_close(self, client: WebSocketClient) -> None:
+        """The server's CLOSE (read by the client): the answer to ours, or its own
+        decision (counted as a drop)."""
         self.frag_type = _DEAD
-        code = int(frame.get_close_code()) or NO_STATUS
+        code, reason = client.close_received or (None, "")
+        code = code or NO_STATUS
         conn = self.conn
         if conn._closing:
             conn._finish(None, code, dropped=False)
         else:
-            reason = frame.get_close_reason() or ""
-            transport.send_close(1000 if code in _UNSENDABLE else code)  # type: ignore[arg-type]
+            client.send_close(1000 if code in _UNSENDABLE else code)
             exc = PeerClosedError(f"server closed the connection: {code} {reason}".strip(),
                                   code=code)
             conn._finish(exc, code, dropped=True)
-        transport.disconnect()
+        client.disconnect()
 
-    def fail(self, transport: WSTransport, detail: str, code: int, text: str) -> None:
+    def fail(self, client: WebSocketClient, detail: str, code: int, text: str) -> None:
         """A protocol violation by the server: count it, close with ``code``, drop the rest."""
         self.frag_type = _DEAD
         self.frag_buf = None
         self.conn._finish(ProtocolError(text, detail=detail), code, dropped=True)
-        transport.send_close(WSCloseCode(code), text.encode())
-        transport.disconnect()
+        client.send_close(code, text.encode())
+        client.disconnect()
 
 
-# -- the connect boundary: what ws_connect raised → a TargetError -------------------------
+# -- the connect boundary: what open_websocket raised → a TargetError ----------------------
 
 
 def classify_connect(exc: BaseException, timeout: float) -> TargetError:
-    """Map what ws_connect raised to the most specific TargetError."""
-    if isinstance(exc, WSHandshakeError):
-        response = exc.response
-        if response is not None and int(response.status) != 101:
-            status = int(response.status)
-            return HandshakeRejectedError(f"server answered the upgrade with {status}",
-                                          status=status)
-        return ProtocolError(f"invalid handshake response: {exc}", detail="handshake")
-    if isinstance(exc, SubprotocolMismatchError):
-        return exc
+    """Map what open_websocket raised to the most specific TargetError (its own refusals
+    — a status, a bad 101, a hang-up — are TargetErrors already)."""
     if isinstance(exc, TimeoutError):
         return OperationTimeoutError(f"connect: no handshake within {timeout}s",
                                      detail="ws_connect")
