@@ -92,6 +92,18 @@ def test_what_a_server_may_not_send(wire: bytes, code: int, words: str) -> None:
     assert parser.feed(good) == []  # nothing is read after a violation
 
 
+@pytest.mark.parametrize("wire", [
+    b"\x81\x80" + b"k" * 128,  # masked, empty, and a read as long as the length byte says
+    b"\x82\x7e" + (126).to_bytes(2) + b"x" * 124,  # a 16-bit length: 2 bytes short
+])
+def test_a_read_the_size_of_its_length_byte_is_no_small_frame(wire: bytes) -> None:
+    parser = FrameParser(max_size=1024)
+    frames = parser.feed(wire)
+    assert frames == [] and (parser.error is not None) == (wire[1] == 0x80)
+    if parser.error is None:
+        assert [f.payload for f in parser.feed(b"yy")] == [b"x" * 124 + b"yy"]
+
+
 def test_an_oversize_frame_is_refused_from_its_header_alone() -> None:
     parser = FrameParser(max_size=1024)
     assert parser.feed(bytes((0x82, 127)) + (10**9).to_bytes(8)) == []

@@ -72,6 +72,12 @@ class FrameParser:
         if self.error is not None:
             return []
         held = self._held
+        if held is None and len(data) >= 2 and data[1] < 126 and data[1] + 2 == len(data):
+            # the usual read: one whole small unmasked frame, checked as _parse would
+            first = data[0]
+            opcode = first & 0x0F
+            if opcode in OPCODES and (opcode < CLOSE or first >= 0x80):
+                return [Frame(opcode, first >= 0x80, (first >> 4) & 0b111, data[2:])]
         if held is not None:
             held += data
             if len(held) < self._need:
