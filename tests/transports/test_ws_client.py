@@ -26,6 +26,14 @@ def rec() -> Recorder:
     return Recorder()
 
 
+async def arrived(seen: list[tuple[int, bytes]]) -> None:
+    """Wait (10 s at most) until the server has read what the client sent: its CLOSE."""
+    for _ in range(1000):
+        if seen:
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_a_ping_is_answered_with_its_payload_and_the_connection_goes_on(rec):
     pongs: list[tuple[int, bytes]] = []
 
@@ -119,10 +127,7 @@ async def test_a_close_with_a_code_no_one_may_send_is_a_protocol_error(rec):
         conn = await WebSocketConnection.connect(srv.url, recorder=rec)
         with pytest.raises(ProtocolError):
             await conn.receive(timeout=10)
-        for _ in range(1000):
-            if closes:
-                break
-            await asyncio.sleep(0.01)
+        await arrived(closes)
     assert closes[0][0] == 0x8 and int.from_bytes(closes[0][1][:2]) == 1002
     assert conn.close_code == 1002
     assert list(rec.take_window().errors) == [("protocol_error", "bad_frame")]
@@ -185,10 +190,7 @@ async def test_a_failure_of_hordes_own_frame_handling_ends_the_connection_visibl
         await conn.send("go")
         with pytest.raises(ProtocolError):
             await conn.receive(timeout=10)
-        for _ in range(1000):
-            if closes:
-                break
-            await asyncio.sleep(0.01)
+        await arrived(closes)
     assert int.from_bytes(closes[0][1][:2]) == 1011
     assert list(rec.take_window().errors) == [("protocol_error", "client_failed")]
     assert "frame handler failed" in caplog.text
