@@ -71,3 +71,18 @@ def test_horde_runs_fits_80_columns(echo_results) -> None:
     assert max(len(line) for line in text.splitlines()) <= 80, text
     assert "…" not in text and not NOT_FOR_USERS.search(text), text
     assert "completed" in text and " no " in text
+
+
+def test_horde_runs_names_the_operation_its_p95_is_of(echo_results) -> None:
+    """A p95 with no name could be a connect's or an @on_stop request's: on a console wide
+    enough the ``of`` column says which; "passed" is as wide as its text, not its markup."""
+    record = RunRecord(id=3, started_at="2026-12-02T17:08:40+00:00", finished_at=None,
+                       scenario="echo", scenario_file="s.py", target="ws://127.0.0.1:8000",
+                       config={}, status="completed", passed=True, duration_s=5.0,
+                       summary=None, rows=5, last_t=5.0)
+    summary = summarize(echo_results)
+    out = io.StringIO()
+    Console(file=out, width=140, color_system=None).print(runs_table([(record, summary)], 140))
+    header, row = [line for line in out.getvalue().splitlines() if "│" in line or "┃" in line]
+    assert "┃ of " in header and f" {summary['latency_metric']} " in row
+    assert "┃ passed ┃" in header

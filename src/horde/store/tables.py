@@ -19,8 +19,10 @@ def console() -> Console:
 
 
 RUN_COLUMNS = ("id", "started", "scenario", "target", "status", "duration", "operations",
-               "errors", "p95 ms", "passed")
-OPTIONAL_RUN_COLUMNS = ("target", "duration", "started")  # dropped first on a narrow console
+               "errors", "p95 ms", "of", "passed")
+# dropped first on a narrow console; "of" names the operation the p95 is of (the slowest)
+OPTIONAL_RUN_COLUMNS = ("target", "of", "duration", "started")
+_WRAPPING = ("scenario", "target", "of")
 _NUMERIC = {"id", "duration", "operations", "errors", "p95 ms"}
 
 
@@ -37,11 +39,11 @@ def runs_table(records: list[tuple[RunRecord, dict[str, Any]]],
         columns.remove(optional)
     table = Table(title="runs", title_justify="left")
     for col in columns:
-        wraps = col in ("scenario", "target")
+        wraps = col in _WRAPPING
         table.add_column(col, justify="right" if col in _NUMERIC else "left",
                          no_wrap=not wraps, overflow="fold" if wraps else "ellipsis",
                          min_width=None if wraps else max(len(col), *(
-                             len(r[col]) for r in rows)) if rows else None)
+                             len(_plain(r[col])) for r in rows)) if rows else None)
     for cells in rows:
         table.add_row(*(cells[col] for col in columns))
     return table
@@ -57,6 +59,7 @@ def _run_cells(record: RunRecord, s: dict[str, Any]) -> dict[str, str]:
         "target": record.target, "status": status, "duration": _seconds(s.get("duration_s")),
         "operations": text.count(s.get("operations", s.get("requests")) or 0),
         "errors": _percent(s.get("error_rate")), "p95 ms": _ms(s.get("p95_ms")),
+        "of": s.get("latency_metric") or "-",
         "passed": _passed(record),
     }
 
@@ -67,7 +70,7 @@ def _needed(columns: list[str], rows: list[dict[str, str]]) -> int:
     total = 1
     for col in columns:
         widest = max([len(col), *(len(_plain(r[col])) for r in rows)])
-        total += 3 + (min(widest, 10) if col in ("scenario", "target") else widest)
+        total += 3 + (min(widest, 10) if col in _WRAPPING else widest)
     return total
 
 
